@@ -1,0 +1,40 @@
+/* What fleetca knows about one certificate, filled by src/io/crypto.c (pure data, no OpenSSL). */
+#ifndef FLEETCA_CERTINFO_H
+#define FLEETCA_CERTINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum fca_defect {
+	FCA_DEFECT_EMPTY_COUNTRY = 1u << 0, /* C= with an empty value (Fleet #38699) */
+	FCA_DEFECT_EMPTY_RDN = 1u << 1,     /* another RDN attribute with an empty value */
+	FCA_DEFECT_WEAK_KEY = 1u << 2,      /* RSA under 2048 bits */
+	FCA_DEFECT_NOT_CA = 1u << 3,        /* basicConstraints CA:FALSE or absent */
+	FCA_DEFECT_EXPIRED = 1u << 4,
+	FCA_DEFECT_EXPIRING = 1u << 5,      /* less than a year left */
+};
+#define FCA_DEFECT_COUNT 6
+/* "empty_country", … for bit i */
+const char *fca_defect_name(unsigned bit_index);
+/* One sentence: what it means and what to do. */
+const char *fca_defect_advice(unsigned bit_index);
+
+struct fca_cert_info {
+	char subject[512]; /* RFC 4514: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=" */
+	char issuer[512];
+	unsigned char sha256[32];
+	char sha256_hex[65]; /* lowercase, no separators */
+	unsigned char ski[64];
+	size_t ski_len;
+	unsigned char aki[64];
+	size_t aki_len;
+	char serial_hex[84]; /* lowercase */
+	int64_t not_before, not_after;
+	char key_type[16]; /* "RSA", "EC" */
+	int key_bits;
+	int is_ca;
+	int self_signed;
+	unsigned defects; /* enum fca_defect bits */
+};
+
+#endif

@@ -1,0 +1,78 @@
+/* The observed state: what the rows hold, labelled by the state document. Pure (src/model). */
+#ifndef FLEETCA_OBSERVED_H
+#define FLEETCA_OBSERVED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/catalog.h"
+#include "fleetca/certinfo.h"
+#include "fleetca/desired.h"
+#include "fleetca/state.h"
+
+/* The role of a live generation: the slot its rows sit in. */
+enum fca_role { FCA_ROLE_SIGNING = FCA_SLOT_CURRENT, FCA_ROLE_NEXT = FCA_SLOT_NEXT, FCA_ROLE_PREVIOUS = FCA_SLOT_PREVIOUS };
+const char *fca_role_name(enum fca_role r); /* "signing", "next", "previous" */
+
+#define FCA_MAX_BLOCKERS 10
+
+/* A live issued certificate that holds a retirement back. */
+struct fca_blocker {
+	char table[64];
+	char serial[32];
+	char who[128]; /* host id or name */
+	int64_t not_valid_after;
+};
+
+struct fca_obs_gen {
+	int present;                 /* the cert row exists */
+	int generation;              /* from the state document; 0 = unknown (drift / unmanaged) */
+	char cert_asset[FCA_ASSET_NAME_MAX], key_asset[FCA_ASSET_NAME_MAX];
+	uint64_t cert_row_id, key_row_id;
+	char cert_md5[33], key_md5[33]; /* uppercase hex of md5_checksum, "" when no row */
+	int has_key;                 /* the key row exists */
+	int cert_ok;                 /* the cert decrypted and parsed */
+	int key_check;               /* -1 not checked, 0 mismatch, 1 matches */
+	struct fca_cert_info cert;   /* valid when cert_ok */
+	/* Issued certificates whose AKI is this generation's SKI. */
+	uint64_t issued_live;        /* revoked = 0 and not_valid_after > now (status) */
+	uint64_t drain_live;         /* revoked = 0 and not_valid_after > now - clock_skew (drain gate) */
+	int64_t drain_last_expiry;   /* latest not_valid_after among drain_live; 0 = none */
+	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
+	size_t nblockers;
+	uint64_t escrows;            /* FileVault escrows encrypted to this generation's certificate */
+	int64_t staged_at, activated_at; /* from the state document; 0 = unknown */
+};
+
+struct fca_obs_ca {
+	enum fca_stage stage;        /* derived from which slots have live rows */
+	struct fca_obs_gen gens[FCA_SLOT_COUNT]; /* indexed by enum fca_role */
+	int managed;                 /* the state document knows this CA */
+	int drift;                   /* a live cert the document does not know */
+	char problem[384];           /* why the CA is corrupt (stage == FCA_STAGE_CORRUPT) */
+	char drift_detail[256];
+	int max_generation;          /* highest generation the document knows (incl. retired) */
+	int issued_scanned;          /* issued-certificate tables were scanned */
+};
+
+struct fca_observed {
+	int has_document;            /* a fleetca_state row exists */
+	struct fca_state state;      /* empty when has_document == 0 */
+	struct fca_obs_ca cas[FCA_CA_COUNT];
+	int has_renew_at;            /* schema facts, for the plan's row list */
+	char database[128];
+	/* The md5 of every live row the plan depends on, for `apply --plan` staleness. */
+	struct { char name[FCA_ASSET_NAME_MAX]; char md5[33]; } basis[FCA_CA_COUNT * 2 * FCA_SLOT_COUNT + 1];
+	size_t nbasis;
+};
+
+void fca_observed_init(struct fca_observed *o);
+void fca_observed_dispose(struct fca_observed *o);
+
+/*
+ * Derives stage, generation numbers, managed and drift from the slots the caller filled
+ * (present, has_key, cert_ok, cert) and o->state. Pure.
+ */
+void fca_observed_derive(struct fca_observed *o);
+
+#endif

@@ -1,0 +1,107 @@
+/* The planner: (desired, observed, now) -> ordered steps with gates. Pure: no I/O, no clock. */
+#ifndef FLEETCA_PLAN_H
+#define FLEETCA_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/desired.h"
+#include "fleetca/observed.h"
+
+enum fca_step_kind {
+	FCA_STEP_ADOPT = 0,
+	FCA_STEP_STAGE,
+	FCA_STEP_ACTIVATE,
+	FCA_STEP_RETIRE,
+	FCA_STEP_ROLLBACK,
+	FCA_STEP_ABANDON,
+	FCA_STEP_RENEW,
+};
+const char *fca_step_kind_name(enum fca_step_kind k);     /* "stage" */
+const char *fca_step_activity_type(enum fca_step_kind k); /* "staged_ca_certificate" */
+
+enum fca_gate {
+	FCA_GATE_OPEN = 0,
+	FCA_GATE_WAIT,   /* closed; opens by itself at opens_at (overlap, drain with known expiry) */
+	FCA_GATE_CLOSED, /* closed; no known date (escrows, drain of certs without expiry) */
+	FCA_GATE_HUMAN,  /* closed until a person changes the YAML or the policy */
+};
+const char *fca_gate_name(enum fca_gate g); /* "open", "wait", "closed", "human" */
+
+/* One row change: '+' insert, '-' soft-delete, '~' soft-delete then insert under the same name. */
+struct fca_row_write {
+	char op;
+	char asset[FCA_ASSET_NAME_MAX];
+	int generation; /* the generation the row holds after the write (for '-': the one removed) */
+};
+
+#define FCA_STEP_MAX_WRITES 8
+
+struct fca_step {
+	enum fca_ca_id ca;
+	enum fca_step_kind kind;
+	int generation;      /* the generation the step is about (the new one for stage/activate/…) */
+	int from_generation; /* the generation signing before the step */
+	enum fca_stage from_stage, to_stage;
+	char step_id[FCA_STEP_ID_MAX]; /* "<ca>:<generation>:<step>" */
+	struct fca_row_write writes[FCA_STEP_MAX_WRITES];
+	size_t nwrites;
+	enum fca_gate gate;
+	char gate_reason[384];
+	int64_t opens_at;    /* FCA_GATE_WAIT: when it opens */
+	int forced;          /* drain: force opened the gate */
+	/* stage / renew: what the new certificate will be */
+	struct fca_subject subject;
+	int key_bits;
+	int64_t validity;
+	/* drain facts for retire */
+	uint64_t drain_live;
+	int64_t drain_last_expiry;
+	uint64_t escrows;
+	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
+	size_t nblockers;
+};
+
+enum fca_plan_warning {
+	FCA_WARN_DRIFT = 1u << 0,
+	FCA_WARN_APPLE_VERIFIER = 1u << 1, /* apple_scep activation of a new key (§4.6) */
+	FCA_WARN_FORCED_DRAIN = 1u << 2,
+	FCA_WARN_HUMAN_TRUST = 1u << 3,    /* LB / IdP must trust the new generation first */
+	FCA_WARN_CORRUPT = 1u << 4,
+	FCA_WARN_ESCROW = 1u << 5,         /* FileVault escrows to an older generation */
+};
+
+struct fca_plan_ca {
+	int considered;           /* named in the YAML */
+	int suspended;
+	enum fca_stage now_stage; /* observed */
+	int now_generation;       /* observed signing generation (0 unknown) */
+	enum fca_stage target_stage;
+	int target_generation;
+	unsigned warnings;
+	char note[512];           /* why nothing is planned, or what a human must do */
+	char error[384];          /* the YAML asks for something impossible */
+};
+
+#define FCA_PLAN_MAX_STEPS 64
+
+struct fca_plan {
+	int64_t now;
+	struct fca_step steps[FCA_PLAN_MAX_STEPS];
+	size_t nsteps;
+	struct fca_plan_ca cas[FCA_CA_COUNT];
+	size_t nready, nwaiting; /* ready = gate open and every earlier step of its CA ready */
+	int has_error;
+};
+
+/*
+ * Builds the plan. Returns FCA_OK (even when a CA has an error: see has_error and cas[].error),
+ * or FCA_EINVALID for inputs that make no sense at all.
+ */
+int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const struct fca_observed *o,
+		   int64_t now) FCA_MUST_USE;
+
+/* 1 when the step is ready: its gate and every earlier gate of its CA are open. */
+int fca_plan_step_ready(const struct fca_plan *p, size_t i);
+
+#endif

@@ -1,0 +1,80 @@
+/* The fleetca_state document: labels what the rows hold. Never the source of the stage. */
+#ifndef FLEETCA_STATE_H
+#define FLEETCA_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/catalog.h"
+#include "fleetca/error.h"
+
+#define FCA_STATE_FORMAT_VERSION 1
+#define FCA_STATE_MAX_GENS 256
+#define FCA_STATE_MAX_TRANSITIONS 1024
+#define FCA_STATE_MAX_OUTBOX 256
+#define FCA_STATE_MAX_BYTES (4 * 1024 * 1024)
+#define FCA_STEP_ID_MAX 96
+
+/* One certificate fleetca knows: several certificates (renewals) may share a generation. */
+struct fca_state_gen {
+	enum fca_ca_id ca;
+	int generation;
+	char sha256[65];
+	int64_t created_at;   /* adopted or generated */
+	int64_t staged_at;    /* 0 = never */
+	int64_t activated_at; /* 0 = never */
+	int64_t retired_at;   /* 0 = not retired */
+	char commit[41];      /* the commit that asked for it, if known */
+};
+
+/* How many times a step_id has happened: gives the n of Idempotency-Key <step_id>#<n>. */
+struct fca_state_transition {
+	char step_id[FCA_STEP_ID_MAX];
+	int count;
+	int64_t last_at;
+};
+
+/* An activity committed with its step and not yet delivered. */
+struct fca_state_outbox {
+	char idempotency_key[FCA_STEP_ID_MAX + 16]; /* "<step_id>#<n>" */
+	char type[48];                              /* "staged_ca_certificate" */
+	char *details_json;                         /* owned; the activity's "details" object */
+	int64_t created_at;
+	int attempts;
+};
+
+struct fca_state {
+	int format_version;
+	int64_t updated_at;
+	struct fca_state_gen *gens;
+	size_t ngens;
+	struct fca_state_transition *transitions;
+	size_t ntransitions;
+	struct fca_state_outbox *outbox;
+	size_t noutbox;
+};
+
+void fca_state_init(struct fca_state *s);
+void fca_state_dispose(struct fca_state *s);
+int fca_state_copy(struct fca_state *dst, const struct fca_state *src) FCA_MUST_USE;
+
+/* src/io/json.c: parse and serialize (canonical: sorted keys, compact). */
+int fca_state_parse(struct fca_state *out, const char *json, size_t len) FCA_MUST_USE;
+int fca_state_serialize(char **out, size_t *len, const struct fca_state *s) FCA_MUST_USE;
+
+/* src/model/state.c: lookups and edits. */
+struct fca_state_gen *fca_state_find(struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);
+const struct fca_state_gen *fca_state_find_c(const struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);
+/* Highest generation number the document has for the CA (0 when none). */
+int fca_state_max_generation(const struct fca_state *s, enum fca_ca_id ca);
+int fca_state_knows_ca(const struct fca_state *s, enum fca_ca_id ca);
+int fca_state_add_gen(struct fca_state *s, const struct fca_state_gen *g) FCA_MUST_USE;
+/* Records one more transition for step_id; *n_out = earlier transitions with that id. */
+int fca_state_record_transition(struct fca_state *s, const char *step_id, int64_t at, int *n_out) FCA_MUST_USE;
+/* Takes ownership of details_json. */
+int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const char *type,
+			 char *details_json, int64_t at) FCA_MUST_USE;
+/* Removes the entry at index i. */
+void fca_state_outbox_remove(struct fca_state *s, size_t i);
+
+#endif

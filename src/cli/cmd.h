@@ -1,0 +1,28 @@
+/* The commands of the fleetca binary: each one thin, over libfleetca. */
+#ifndef FLEETCA_CLI_CMD_H
+#define FLEETCA_CLI_CMD_H
+
+#include <stdio.h>
+
+/* Exit codes (DESIGN §6, Terraform's where they apply). */
+enum {
+	FCA_EXIT_OK = 0,      /* nothing to do / converged */
+	FCA_EXIT_ERROR = 1,
+	FCA_EXIT_CHANGES = 2, /* plan: changes pending */
+	FCA_EXIT_GATE = 3,    /* apply: stopped at a closed gate */
+	FCA_EXIT_LOCKED = 4,  /* another run holds the lock */
+};
+
+int cmd_status(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+
+/* Prints "fleetca: error: <message>" to stderr and returns FCA_EXIT_ERROR. */
+int cli_fail(void);
+/* Prints "fleetca: <cmd>: <fmt>" usage errors and returns FCA_EXIT_ERROR. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Colour when stdout is a terminal and NO_COLOR is unset. */
+int cli_use_color(FILE *f);
+
+#endif

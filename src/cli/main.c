@@ -1,0 +1,84 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "fleetca/error.h"
+#include "fleetca/secret.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+	{ "status", cmd_status, "show the CAs Fleet holds: generations, stages, defects, live certificates" },
+	{ "validate", cmd_validate, "check a desired-state file (no database needed)" },
+	{ "plan", cmd_plan, "show the steps that would bring Fleet to the desired state" },
+	{ "apply", cmd_apply, "perform those steps, one transaction each, stopping at closed gates" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: fleetca <command> [options]\n\n"
+		   "GitOps rotation of Fleet's certificate authorities.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'fleetca <command> --help' explains a command.\n\n"
+		   "Database and key come from Fleet's own environment variables:\n"
+		   "  FLEET_MYSQL_ADDRESS (host:port or a socket path), FLEET_MYSQL_USERNAME,\n"
+		   "  FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH, FLEET_MYSQL_DATABASE,\n"
+		   "  FLEET_MYSQL_TLS_CA|CERT|KEY|SERVER_NAME|CONFIG,\n"
+		   "  FLEET_SERVER_PRIVATE_KEY or FLEETCA_SERVER_PRIVATE_KEY_PATH.\n\n"
+		   "exit codes: 0 done or nothing to do, 1 error, 2 changes pending (plan),\n"
+		   "            3 stopped at a closed gate (apply), 4 another run holds the lock\n");
+}
+
+int cli_fail(void)
+{
+	const char *m = fca_error_message();
+	fprintf(stderr, "fleetca: error: %s\n", *m ? m : "unknown error");
+	return FCA_EXIT_ERROR;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "fleetca %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'fleetca %s --help'.\n", cmd);
+	return FCA_EXIT_ERROR;
+}
+
+int cli_use_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(fileno(f)) && !(nc && *nc);
+}
+
+int main(int argc, char **argv)
+{
+	fca_secret_harden_process();
+	if (argc < 2) {
+		usage(stderr);
+		return FCA_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return FCA_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("fleetca %s\n", FLEETCA_VERSION);
+		return FCA_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "fleetca: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return FCA_EXIT_ERROR;
+}

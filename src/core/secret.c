@@ -1,0 +1,130 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fleetca/secret.h"
+
+void fca_secret_wipe(void *p, size_t n)
+{
+	if (p && n)
+		explicit_bzero(p, n);
+}
+
+int fca_secret_alloc(struct fca_secret *s, size_t cap)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), sz;
+	void *p;
+
+	s->data = NULL;
+	s->len = s->cap = 0;
+	if (cap > FCA_SECRET_MAX)
+		return fca_error_set(FCA_EINVALID, "secret larger than %d bytes", FCA_SECRET_MAX);
+	sz = (cap + 1 + page - 1) / page * page;
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return fca_error_set(FCA_ENOMEM, "out of memory for a secret buffer");
+	(void)madvise(p, sz, MADV_DONTDUMP);
+	(void)mlock(p, sz); /* best effort: RLIMIT_MEMLOCK may be small */
+	s->data = p;
+	s->cap = sz - 1;
+	s->data[0] = '\0';
+	return FCA_OK;
+}
+
+int fca_secret_set(struct fca_secret *s, const void *p, size_t n)
+{
+	int r;
+
+	if ((r = fca_secret_alloc(s, n)) != 0)
+		return r;
+	memcpy(s->data, p, n);
+	s->data[n] = '\0';
+	s->len = n;
+	return FCA_OK;
+}
+
+void fca_secret_dispose(struct fca_secret *s)
+{
+	size_t sz;
+
+	if (!s || !s->data)
+		return;
+	sz = s->cap + 1;
+	explicit_bzero(s->data, sz);
+	(void)munlock(s->data, sz);
+	(void)munmap(s->data, sz);
+	s->data = NULL;
+	s->len = s->cap = 0;
+}
+
+int fca_secret_read_file(struct fca_secret *s, const char *path, const char *what)
+{
+	int fd = -1, r = FCA_ERROR;
+	struct stat st;
+	ssize_t got;
+	size_t off = 0;
+
+	s->data = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		r = fca_error_set(FCA_ENOTFOUND, "cannot open %s file %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		r = fca_error_set(FCA_EINVALID, "%s file %s is not a regular file", what, path);
+		goto out;
+	}
+	if ((r = fca_secret_alloc(s, (size_t)st.st_size)) != 0)
+		goto out;
+	while (off < (size_t)st.st_size) {
+		got = read(fd, s->data + off, (size_t)st.st_size - off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = fca_error_set(FCA_ERROR, "cannot read %s file %s", what, path);
+			goto out;
+		}
+		off += (size_t)got;
+	}
+	while (off > 0 && (s->data[off - 1] == '\n' || s->data[off - 1] == '\r'))
+		off--;
+	s->data[off] = '\0';
+	s->len = off;
+	r = FCA_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r != FCA_OK)
+		fca_secret_dispose(s);
+	return r;
+}
+
+int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *path_env_name,
+			const char *what)
+{
+	const char *v = env_name ? getenv(env_name) : NULL;
+	const char *p = path_env_name ? getenv(path_env_name) : NULL;
+
+	s->data = NULL;
+	s->len = s->cap = 0;
+	if (v && *v)
+		return fca_secret_set(s, v, strlen(v));
+	if (p && *p)
+		return fca_secret_read_file(s, p, what);
+	return fca_error_set(FCA_ENOTFOUND, "%s is not set: set %s%s%s", what, env_name ? env_name : "",
+			     path_env_name ? " or " : "", path_env_name ? path_env_name : "");
+}
+
+void fca_secret_harden_process(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)setrlimit(RLIMIT_CORE, &rl);
+}
