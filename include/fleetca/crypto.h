@@ -1,0 +1,74 @@
+/* Crypto (src/io/crypto.c, the only file that includes OpenSSL): Fleet's envelope, certificates. */
+#ifndef FLEETCA_CRYPTO_H
+#define FLEETCA_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/certinfo.h"
+#include "fleetca/desired.h"
+#include "fleetca/error.h"
+#include "fleetca/secret.h"
+
+#define FCA_GCM_NONCE 12
+#define FCA_GCM_TAG 16
+#define FCA_SERVER_KEY_BYTES 32
+
+/*
+ * Takes Fleet's server private key string (FLEET_SERVER_PRIVATE_KEY) and keeps its first 32
+ * bytes as the AES-256 key, as Fleet does. Refuses shorter keys.
+ */
+int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key) FCA_MUST_USE;
+
+/* Decrypts nonce(12) || ciphertext || tag(16) into a secret. asset names the row in errors. */
+int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in,
+		       size_t len, const char *asset) FCA_MUST_USE;
+/* Encrypts with a fresh random nonce; *out is malloc'd (ciphertext is not secret). */
+int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key,
+		       const unsigned char *in, size_t len) FCA_MUST_USE;
+
+void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n); /* uppercase, as Fleet */
+void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n);
+int fca_crypto_random(unsigned char *buf, size_t n) FCA_MUST_USE;
+int fca_crypto_uuid4(char out[37]) FCA_MUST_USE;
+
+/* Parses one PEM certificate and fills info; defects are judged against now. */
+int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t len, int64_t now,
+			    const char *asset) FCA_MUST_USE;
+/* FCA_OK when the PEM private key is the key of the certificate, FCA_EINVALID when not. */
+int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pem, size_t cert_len,
+			   const char *asset) FCA_MUST_USE;
+
+/* Fleet's SKI of the certificate's public key: SHA-256(PKCS#1 RSAPublicKey DER)[0:20]. */
+int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len) FCA_MUST_USE;
+
+/* Lean parse for scans: the AKI of an issued certificate (aki_len 0 when absent). */
+int fca_crypto_cert_aki(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len) FCA_MUST_USE;
+/* 1 when cert_pem's signature verifies with ca_pem's public key, 0 when not. */
+int fca_crypto_cert_signed_by(const char *cert_pem, size_t cert_len, const char *ca_pem, size_t ca_len);
+
+struct fca_ca_spec {
+	struct fca_subject subject; /* C, O, OU, CN; an empty field is left out */
+	int key_bits;               /* RSA */
+	int64_t not_before, not_after;
+};
+
+/*
+ * Generates an RSA key and a self-signed CA certificate as Fleet makes them (FLEET-FACTS §0, §4),
+ * with a random positive 128-bit serial. The key comes back as PKCS#1 PEM in a secret buffer;
+ * the certificate PEM is malloc'd.
+ */
+int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
+			   const struct fca_ca_spec *spec) FCA_MUST_USE;
+/*
+ * Reissues old_cert with the same key, subject, SKI, key usage and basic constraints, a fresh
+ * serial and the given validity.
+ */
+int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
+			const char *old_cert_pem, size_t old_len, int64_t not_before, int64_t not_after) FCA_MUST_USE;
+
+/* Counts FileVault escrows: 1 when the base64 CMS EnvelopedData has a recipient with the
+ * certificate's issuer and serial, 0 when not, FCA_EINVALID when it is not CMS. */
+int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pem, size_t cert_len);
+
+#endif

@@ -1,0 +1,34 @@
+/* The engine: the only layer that drives src/io (store, crypto) from the model. */
+#ifndef FLEETCA_ENGINE_H
+#define FLEETCA_ENGINE_H
+
+#include <stdint.h>
+
+#include "fleetca/observed.h"
+#include "fleetca/secret.h"
+#include "fleetca/store.h"
+
+struct fca_observe_opts {
+	int64_t now;
+	int64_t clock_skew;  /* for the drain count: live = not_valid_after > now - clock_skew */
+	int check_keys;      /* decrypt each key and check it matches its certificate */
+	int scan_issued;     /* count issued certificates per generation */
+	int scan_escrows;    /* count FileVault escrows per apple_scep generation */
+};
+#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1 }
+
+/*
+ * Reads every CA row and the state document, decrypts and inspects the certificates, counts
+ * issued certificates and escrows, and derives stages (fca_observed_derive). Decryption failures
+ * are errors (wrong key, truncated row); rows that break the contract make their CA corrupt.
+ */
+int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
+		       const struct fca_observe_opts *opts) FCA_MUST_USE;
+
+/* Reads FLEET_SERVER_PRIVATE_KEY / FLEETCA_SERVER_PRIVATE_KEY_PATH into the 32-byte AES key. */
+int fca_engine_load_server_key(struct fca_secret *aes_key) FCA_MUST_USE;
+
+/* Which issued-certificate tables of a CA exist in this schema (older names resolved). */
+size_t fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES]);
+
+#endif

@@ -1,0 +1,102 @@
+/* The store (src/io/store.c, the only file that includes mysql.h): Fleet's MySQL tables. */
+#ifndef FLEETCA_STORE_H
+#define FLEETCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/error.h"
+
+struct fca_store;
+
+/* What this Fleet schema has (detected at connect). */
+struct fca_store_schema {
+	int has_renew_at;
+	int has_identity_certificates; /* 2026+ name; else scep_certificates */
+	int has_scep_certificates;
+	int has_table[8];              /* see fca_store_has_table */
+	int has_disk_encryption_keys;
+	int has_hosts;
+	int has_activities;
+};
+
+/* Connects with Fleet's FLEET_MYSQL_* environment and detects the schema. */
+int fca_store_open_env(struct fca_store **out) FCA_MUST_USE;
+void fca_store_free(struct fca_store *s);
+const struct fca_store_schema *fca_store_schema(const struct fca_store *s);
+const char *fca_store_database(const struct fca_store *s);
+/* 1 when the table exists in this database. */
+int fca_store_has_table(struct fca_store *s, const char *table);
+
+struct fca_asset_row {
+	uint64_t id;
+	char name[257];
+	unsigned char *value; /* ciphertext, malloc'd */
+	size_t value_len;
+	char md5_hex[33];     /* uppercase */
+	int64_t created_at;
+	int64_t deleted_at;   /* 0 = live */
+	char deletion_uuid[128];
+};
+
+struct fca_asset_rows {
+	struct fca_asset_row *v;
+	size_t n;
+};
+
+void fca_asset_rows_dispose(struct fca_asset_rows *rows);
+const struct fca_asset_row *fca_asset_rows_find(const struct fca_asset_rows *rows, const char *name);
+
+/*
+ * Live rows (deletion_uuid = '') for names. for_update locks them (SELECT … FOR UPDATE; use inside
+ * a transaction).
+ */
+int fca_store_read_live(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n,
+			int for_update) FCA_MUST_USE;
+/* Every row, live and soft-deleted, for names, oldest first. */
+int fca_store_read_history(struct fca_store *s, struct fca_asset_rows *out, const char *const *names,
+			   size_t n) FCA_MUST_USE;
+
+int fca_store_begin(struct fca_store *s) FCA_MUST_USE;
+int fca_store_commit(struct fca_store *s) FCA_MUST_USE;
+void fca_store_rollback(struct fca_store *s);
+
+/* Fleet's soft delete: deleted_at = now, deletion_uuid = a fresh random UUID. *affected = rows. */
+int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t n, uint64_t *affected) FCA_MUST_USE;
+/* Inserts a live row; md5_checksum = MD5(value); renew_at set when the column exists and renew_at > 0. */
+int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
+		     int64_t renew_at) FCA_MUST_USE;
+
+/* GET_LOCK('fleetca:<database>', timeout). FCA_ELOCKED when held: *holder = IS_USED_LOCK id. */
+int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder) FCA_MUST_USE;
+void fca_store_unlock(struct fca_store *s);
+uint64_t fca_store_connection_id(struct fca_store *s);
+
+/* One issued certificate row, valid only during the callback. */
+struct fca_issued_row {
+	const char *table;
+	uint64_t serial;
+	const char *name;
+	uint64_t host_id;
+	int has_host_id;
+	int64_t not_valid_after;
+	int revoked;
+	const char *pem;
+	size_t pem_len;
+};
+typedef int (*fca_issued_cb)(void *ctx, const struct fca_issued_row *row);
+/*
+ * Streams every row of an issued-certificate table (mysql_use_result: constant memory). When
+ * only_live_after > 0, only rows with revoked = 0 and not_valid_after > that time are sent.
+ */
+int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
+			  void *ctx) FCA_MUST_USE;
+
+/* Streams the base64 CMS of macOS FileVault escrows (host_disk_encryption_keys of darwin hosts). */
+typedef int (*fca_escrow_cb)(void *ctx, uint64_t host_id, const char *b64, size_t len);
+int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx) FCA_MUST_USE;
+
+/* Inserts an activity straight into Fleet's activities table (sink: db). */
+int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json) FCA_MUST_USE;
+
+#endif

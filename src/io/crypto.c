@@ -1,0 +1,631 @@
+/*
+ * The OpenSSL adapter. Fleet's envelope (AES-256-GCM, nonce || ciphertext || tag, no AAD), the
+ * certificate facts fleetca reports, and CA generation with Fleet's parameters. OpenSSL errors are
+ * translated here, once, into fca_error messages.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "fleetca/crypto.h"
+#include "fleetca/timeutil.h"
+
+/* Drains OpenSSL's error queue into a short string for a message. */
+static const char *ossl_reason(void)
+{
+	static _Thread_local char buf[256];
+	unsigned long e = ERR_get_error(), last = e;
+
+	while (e) {
+		last = e;
+		e = ERR_get_error();
+	}
+	if (!last)
+		return "no detail from OpenSSL";
+	ERR_error_string_n(last, buf, sizeof(buf));
+	return buf;
+}
+
+int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key)
+{
+	aes_key->data = NULL;
+	if (!server_key->data || server_key->len < FCA_SERVER_KEY_BYTES)
+		return fca_error_set(FCA_EINVALID,
+				     "the server private key is %zu bytes; Fleet requires at least %d "
+				     "(FLEET_SERVER_PRIVATE_KEY): use the exact key this Fleet server runs with",
+				     server_key->data ? server_key->len : (size_t)0, FCA_SERVER_KEY_BYTES);
+	return fca_secret_set(aes_key, server_key->data, FCA_SERVER_KEY_BYTES);
+}
+
+int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in,
+		       size_t len, const char *asset)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int r = FCA_ERROR, n = 0, fin = 0;
+	size_t ct_len;
+
+	out->data = NULL;
+	if (len < FCA_GCM_NONCE + FCA_GCM_TAG)
+		return fca_error_set(FCA_EINVALID,
+				     "%s: stored value is %zu bytes, shorter than AES-GCM's nonce and tag (28): "
+				     "the row is truncated or was not written by Fleet",
+				     asset, len);
+	if (aes_key->len != FCA_SERVER_KEY_BYTES)
+		return fca_error_set(FCA_EINVALID, "%s: server key is not 32 bytes", asset);
+	ct_len = len - FCA_GCM_NONCE - FCA_GCM_TAG;
+	if ((r = fca_secret_alloc(out, ct_len)) != 0)
+		return r;
+	r = FCA_ERROR;
+	if (!(ctx = EVP_CIPHER_CTX_new())) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) != 1 ||
+	    EVP_DecryptInit_ex(ctx, NULL, NULL, aes_key->data, in) != 1 ||
+	    EVP_DecryptUpdate(ctx, out->data, &n, in + FCA_GCM_NONCE, (int)ct_len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, FCA_GCM_TAG,
+				(void *)(in + len - FCA_GCM_TAG)) != 1) {
+		r = fca_error_set(FCA_ERROR, "%s: AES-GCM setup failed: %s", asset, ossl_reason());
+		goto out;
+	}
+	if (EVP_DecryptFinal_ex(ctx, out->data + n, &fin) != 1) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EAUTH,
+				  "%s: cannot decrypt (GCM tag mismatch): is FLEET_SERVER_PRIVATE_KEY the key this "
+				  "Fleet server uses?",
+				  asset);
+		goto out;
+	}
+	out->len = (size_t)(n + fin);
+	out->data[out->len] = '\0';
+	r = FCA_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	if (r != FCA_OK)
+		fca_secret_dispose(out);
+	return r;
+}
+
+int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key,
+		       const unsigned char *in, size_t len)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	int r = FCA_ERROR, n = 0, fin = 0;
+
+	*out = NULL;
+	if (aes_key->len != FCA_SERVER_KEY_BYTES)
+		return fca_error_set(FCA_EINVALID, "server key is not 32 bytes");
+	if (len > (size_t)INT32_MAX - 64)
+		return fca_error_set(FCA_EINVALID, "value too large to encrypt");
+	if (!(buf = malloc(len + FCA_GCM_NONCE + FCA_GCM_TAG)) || !(ctx = EVP_CIPHER_CTX_new())) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = fca_crypto_random(buf, FCA_GCM_NONCE)) != 0)
+		goto out;
+	r = FCA_ERROR;
+	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) != 1 ||
+	    EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) != 1 ||
+	    EVP_EncryptUpdate(ctx, buf + FCA_GCM_NONCE, &n, in, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, buf + FCA_GCM_NONCE + n, &fin) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, FCA_GCM_TAG, buf + FCA_GCM_NONCE + n + fin) != 1) {
+		r = fca_error_set(FCA_ERROR, "AES-GCM encryption failed: %s", ossl_reason());
+		goto out;
+	}
+	*out_len = FCA_GCM_NONCE + (size_t)(n + fin) + FCA_GCM_TAG;
+	*out = buf;
+	buf = NULL;
+	r = FCA_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	free(buf);
+	return r;
+}
+
+static void hex(char *out, const unsigned char *p, size_t n, int upper)
+{
+	const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
+{
+	unsigned char md[16];
+	unsigned int l = 0;
+
+	EVP_Digest(p, n, md, &l, EVP_md5(), NULL);
+	hex(out, md, 16, 1);
+}
+
+void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
+{
+	unsigned char md[32];
+	unsigned int l = 0;
+
+	EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
+	hex(out, md, 32, 0);
+}
+
+int fca_crypto_random(unsigned char *buf, size_t n)
+{
+	if (RAND_bytes(buf, (int)n) != 1)
+		return fca_error_set(FCA_ERROR, "no randomness available: %s", ossl_reason());
+	return FCA_OK;
+}
+
+int fca_crypto_uuid4(char out[37])
+{
+	unsigned char b[16];
+	char h[33];
+	int r;
+
+	if ((r = fca_crypto_random(b, sizeof(b))) != 0)
+		return r;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	hex(h, b, 16, 0);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+	return FCA_OK;
+}
+
+static X509 *parse_cert(const char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return x;
+}
+
+static EVP_PKEY *parse_key(const struct fca_secret *key_pem)
+{
+	BIO *b = BIO_new_mem_buf(key_pem->data, (int)key_pem->len);
+	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return k;
+}
+
+static int64_t asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return fca_time_from_utc(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void name_rfc4514(char *buf, size_t n, const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long l;
+
+	buf[0] = '\0';
+	if (!b)
+		return;
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
+		l = BIO_get_mem_data(b, &p);
+		if (l > 0 && p)
+			snprintf(buf, n, "%.*s", (int)l, p);
+	}
+	BIO_free(b);
+}
+
+static unsigned name_defects(const X509_NAME *name)
+{
+	unsigned d = 0;
+
+	for (int i = 0; i < X509_NAME_entry_count(name); i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+		if (ASN1_STRING_length(v) == 0)
+			d |= OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) == NID_countryName ? FCA_DEFECT_EMPTY_COUNTRY
+											   : FCA_DEFECT_EMPTY_RDN;
+	}
+	return d;
+}
+
+int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t len, int64_t now,
+			    const char *asset)
+{
+	X509 *x = NULL;
+	EVP_PKEY *pub;
+	const ASN1_OCTET_STRING *ski, *aki;
+	BIGNUM *bn = NULL;
+	char *sh = NULL;
+	unsigned int mdlen = 0;
+	uint32_t flags;
+	int r = FCA_ERROR;
+
+	memset(info, 0, sizeof(*info));
+	if (!(x = parse_cert(pem, len))) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID,
+				  "%s: the decrypted value is not a PEM certificate: the row is damaged or holds "
+				  "something else; restore it from a backup or its history row",
+				  asset);
+		goto out;
+	}
+	name_rfc4514(info->subject, sizeof(info->subject), X509_get_subject_name(x));
+	name_rfc4514(info->issuer, sizeof(info->issuer), X509_get_issuer_name(x));
+	X509_digest(x, EVP_sha256(), info->sha256, &mdlen);
+	hex(info->sha256_hex, info->sha256, 32, 0);
+	if ((ski = X509_get0_subject_key_id(x)) && (size_t)ASN1_STRING_length(ski) <= sizeof(info->ski)) {
+		info->ski_len = (size_t)ASN1_STRING_length(ski);
+		memcpy(info->ski, ASN1_STRING_get0_data(ski), info->ski_len);
+	}
+	if ((aki = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(aki) <= sizeof(info->aki)) {
+		info->aki_len = (size_t)ASN1_STRING_length(aki);
+		memcpy(info->aki, ASN1_STRING_get0_data(aki), info->aki_len);
+	}
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) && (sh = BN_bn2hex(bn))) {
+		snprintf(info->serial_hex, sizeof(info->serial_hex), "%s", sh);
+		for (char *c = info->serial_hex; *c; c++)
+			if (*c >= 'A' && *c <= 'F')
+				*c = (char)(*c - 'A' + 'a');
+	}
+	info->not_before = asn1_time(X509_get0_notBefore(x));
+	info->not_after = asn1_time(X509_get0_notAfter(x));
+	if ((pub = X509_get0_pubkey(x))) {
+		int id = EVP_PKEY_get_base_id(pub);
+		snprintf(info->key_type, sizeof(info->key_type), "%s",
+			 id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : id == EVP_PKEY_ED25519 ? "Ed25519" : "other");
+		info->key_bits = EVP_PKEY_get_bits(pub);
+		if (id == EVP_PKEY_RSA && info->key_bits < 2048)
+			info->defects |= FCA_DEFECT_WEAK_KEY;
+	}
+	flags = X509_get_extension_flags(x);
+	info->is_ca = (flags & EXFLAG_CA) != 0;
+	info->self_signed = (flags & EXFLAG_SS) != 0;
+	info->defects |= name_defects(X509_get_subject_name(x));
+	if (!info->is_ca)
+		info->defects |= FCA_DEFECT_NOT_CA;
+	if (info->not_after <= now)
+		info->defects |= FCA_DEFECT_EXPIRED;
+	else if (info->not_after - now < (int64_t)365 * 86400)
+		info->defects |= FCA_DEFECT_EXPIRING;
+	r = FCA_OK;
+out:
+	OPENSSL_free(sh);
+	BN_free(bn);
+	X509_free(x);
+	return r;
+}
+
+int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pem, size_t cert_len,
+			   const char *asset)
+{
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int r = FCA_ERROR;
+
+	if (!(x = parse_cert(cert_pem, cert_len))) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "%s: certificate does not parse", asset);
+		goto out;
+	}
+	if (!(k = parse_key(key_pem))) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID,
+				  "%s: the decrypted value is not a PEM private key: the row is damaged", asset);
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(x), k) != 1) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "%s: the private key does not match its certificate", asset);
+		goto out;
+	}
+	r = FCA_OK;
+out:
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return r;
+}
+
+int fca_crypto_cert_aki(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len)
+{
+	X509 *x = parse_cert(pem, len);
+	const ASN1_OCTET_STRING *a;
+
+	*aki_len = 0;
+	if (!x) {
+		ERR_clear_error();
+		return fca_error_set(FCA_EINVALID, "issued certificate does not parse as PEM");
+	}
+	if ((a = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(a) <= 64) {
+		*aki_len = (size_t)ASN1_STRING_length(a);
+		memcpy(aki, ASN1_STRING_get0_data(a), *aki_len);
+	}
+	X509_free(x);
+	return FCA_OK;
+}
+
+int fca_crypto_cert_signed_by(const char *cert_pem, size_t cert_len, const char *ca_pem, size_t ca_len)
+{
+	X509 *x = parse_cert(cert_pem, cert_len), *ca = parse_cert(ca_pem, ca_len);
+	int ok = 0;
+
+	if (x && ca)
+		ok = X509_verify(x, X509_get0_pubkey(ca)) == 1;
+	ERR_clear_error();
+	X509_free(x);
+	X509_free(ca);
+	return ok;
+}
+
+/* Fleet's SKI: the first 20 bytes of SHA-256 over the PKCS#1 RSAPublicKey DER (FLEET-FACTS §0). */
+static int fleet_ski(unsigned char md[32], X509 *x)
+{
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
+	unsigned int l = 0;
+
+	return bits && EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &l,
+				  EVP_sha256(), NULL) == 1;
+}
+
+int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len)
+{
+	X509 *x = parse_cert(cert_pem, len);
+	unsigned char md[32];
+	int ok = x && fleet_ski(md, x);
+
+	X509_free(x);
+	if (!ok) {
+		ERR_clear_error();
+		return fca_error_set(FCA_EINVALID, "certificate does not parse");
+	}
+	memcpy(out, md, 20);
+	return FCA_OK;
+}
+
+static int set_fleet_ski(X509 *x)
+{
+	unsigned char md[32];
+	ASN1_OCTET_STRING *os = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	int ok = 0;
+
+	if (!fleet_ski(md, x))
+		return 0;
+	if (!(os = ASN1_OCTET_STRING_new()) || !ASN1_OCTET_STRING_set(os, md, 20) ||
+	    !X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_REPLACE))
+		goto out;
+	if (!(akid = AUTHORITY_KEYID_new()) || !(akid->keyid = ASN1_OCTET_STRING_dup(os)) ||
+	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE))
+		goto out;
+	ok = 1;
+out:
+	AUTHORITY_KEYID_free(akid);
+	ASN1_OCTET_STRING_free(os);
+	return ok;
+}
+
+/* A fresh random positive serial of 128 bits, never 0 or 1 (every Fleet-made CA has serial 1). */
+static int set_random_serial(X509 *x)
+{
+	BIGNUM *bn = BN_new();
+	int ok = 0;
+
+	if (!bn)
+		return 0;
+	do {
+		if (BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1)
+			goto out;
+	} while (BN_is_zero(bn) || BN_is_one(bn));
+	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+out:
+	BN_free(bn);
+	return ok;
+}
+
+static int add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	int ok;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if (!(e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)))
+		return 0;
+	ok = X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	return ok;
+}
+
+static int add_name(X509_NAME *n, const char *field, const char *v, int type)
+{
+	if (!v || !*v)
+		return 1;
+	return X509_NAME_add_entry_by_txt(n, field, type, (const unsigned char *)v, -1, -1, 0);
+}
+
+static int cert_to_pem(char **out, size_t *out_len, X509 *x)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long l;
+	int r = FCA_ERROR;
+
+	if (!b || PEM_write_bio_X509(b, x) != 1 || (l = BIO_get_mem_data(b, &p)) <= 0) {
+		r = fca_error_set(FCA_ERROR, "cannot encode certificate: %s", ossl_reason());
+		goto out;
+	}
+	if (!(*out = malloc((size_t)l + 1))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*out, p, (size_t)l);
+	(*out)[l] = '\0';
+	*out_len = (size_t)l;
+	r = FCA_OK;
+out:
+	BIO_free(b);
+	return r;
+}
+
+/* PKCS#1 "RSA PRIVATE KEY" PEM into a secret; the BIO's copy is wiped before it is freed. */
+static int key_to_pem(struct fca_secret *out, EVP_PKEY *k)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	BUF_MEM *bm = NULL;
+	int r = FCA_ERROR;
+
+	out->data = NULL;
+	if (!b || PEM_write_bio_PrivateKey_traditional(b, k, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    BIO_get_mem_ptr(b, &bm) != 1 || !bm) {
+		r = fca_error_set(FCA_ERROR, "cannot encode private key: %s", ossl_reason());
+		goto out;
+	}
+	r = fca_secret_set(out, bm->data, bm->length);
+out:
+	if (bm && bm->data)
+		OPENSSL_cleanse(bm->data, bm->max);
+	BIO_free(b);
+	return r;
+}
+
+static int set_validity(X509 *x, int64_t nb, int64_t na)
+{
+	return ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
+}
+
+int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
+			   const struct fca_ca_spec *spec)
+{
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+	X509_NAME *name = NULL;
+	int r = FCA_ERROR;
+
+	key_pem->data = NULL;
+	*cert_pem = NULL;
+	if (spec->key_bits < 2048 || spec->key_bits > 8192)
+		return fca_error_set(FCA_EINVALID, "RSA key size %d is out of range (2048..8192)", spec->key_bits);
+	if (!(k = EVP_RSA_gen((unsigned)spec->key_bits))) {
+		r = fca_error_set(FCA_ERROR, "RSA key generation failed: %s", ossl_reason());
+		goto out;
+	}
+	if (!(x = X509_new()) || !(name = X509_NAME_new()))
+		goto fail;
+	if (!add_name(name, "C", spec->subject.c, MBSTRING_ASC) ||
+	    !add_name(name, "O", spec->subject.o, MBSTRING_UTF8) ||
+	    !add_name(name, "OU", spec->subject.ou, MBSTRING_UTF8) ||
+	    !add_name(name, "CN", spec->subject.cn, MBSTRING_UTF8))
+		goto fail;
+	if (!X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) || !X509_set_subject_name(x, name) ||
+	    !X509_set_issuer_name(x, name) || !set_validity(x, spec->not_before, spec->not_after) ||
+	    !X509_set_pubkey(x, k) || !add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	    !add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") || !set_fleet_ski(x) ||
+	    !X509_sign(x, k, EVP_sha256()))
+		goto fail;
+	if ((r = key_to_pem(key_pem, k)) != 0 || (r = cert_to_pem(cert_pem, cert_len, x)) != 0)
+		goto out;
+	r = FCA_OK;
+	goto out;
+fail:
+	r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
+out:
+	if (r != FCA_OK)
+		fca_secret_dispose(key_pem);
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
+			const char *old_cert_pem, size_t old_len, int64_t not_before, int64_t not_after)
+{
+	X509 *old = NULL, *x = NULL;
+	EVP_PKEY *k = NULL;
+	int r = FCA_ERROR;
+
+	*cert_pem = NULL;
+	if (!(old = parse_cert(old_cert_pem, old_len))) {
+		ERR_clear_error();
+		return fca_error_set(FCA_EINVALID, "renew: the current certificate does not parse");
+	}
+	if (!(k = parse_key(key_pem))) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "renew: the private key does not parse");
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "renew: the private key does not match the current certificate");
+		goto out;
+	}
+	if (!(x = X509_new()) || !X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) ||
+	    !X509_set_subject_name(x, X509_get_subject_name(old)) ||
+	    !X509_set_issuer_name(x, X509_get_issuer_name(old)) || !set_validity(x, not_before, not_after) ||
+	    !X509_set_pubkey(x, k))
+		goto fail;
+	/* Same extensions, bytes and all: SKI, key usage, basic constraints (and AKI if any). */
+	for (int i = 0; i < X509_get_ext_count(old); i++)
+		if (!X509_add_ext(x, X509_get_ext(old, i), -1))
+			goto fail;
+	if (!X509_sign(x, k, EVP_sha256()))
+		goto fail;
+	r = cert_to_pem(cert_pem, cert_len, x);
+	goto out;
+fail:
+	r = fca_error_set(FCA_ERROR, "cannot reissue the CA certificate: %s", ossl_reason());
+out:
+	X509_free(x);
+	X509_free(old);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pem, size_t cert_len)
+{
+	BIO *src = NULL, *dec = NULL;
+	CMS_ContentInfo *cms = NULL;
+	X509 *x = NULL;
+	STACK_OF(CMS_RecipientInfo) *ris;
+	int r = FCA_EINVALID;
+
+	if (!(x = parse_cert(cert_pem, cert_len)))
+		goto out;
+	if (!(src = BIO_new_mem_buf(b64, (int)len)) || !(dec = BIO_new(BIO_f_base64())))
+		goto out;
+	BIO_set_flags(dec, BIO_FLAGS_BASE64_NO_NL);
+	src = BIO_push(dec, src);
+	dec = NULL;
+	if (!(cms = d2i_CMS_bio(src, NULL)) || !(ris = CMS_get0_RecipientInfos(cms)))
+		goto out;
+	r = 0;
+	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		if (CMS_RecipientInfo_type(ri) == CMS_RECIPINFO_TRANS && CMS_RecipientInfo_ktri_cert_cmp(ri, x) == 0) {
+			r = 1;
+			break;
+		}
+	}
+out:
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	BIO_free_all(src);
+	BIO_free(dec);
+	X509_free(x);
+	return r;
+}

@@ -1,0 +1,615 @@
+/*
+ * The MySQL adapter: connects with Fleet's environment, detects the schema, reads and writes
+ * mdm_config_assets exactly as Fleet does (soft delete + insert, md5 over the ciphertext), takes the
+ * run lock and streams the issued-certificate tables. MySQL errors are translated here, once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "fleetca/crypto.h"
+#include "fleetca/secret.h"
+#include "fleetca/store.h"
+
+#define MAX_TABLES 512
+#define SQL_MAX 8192
+
+struct fca_store {
+	MYSQL *db;
+	char database[128];
+	char address[256];
+	struct fca_store_schema schema;
+	char tables[MAX_TABLES][65];
+	size_t ntables;
+};
+
+/* The one place a MySQL error becomes an fca error. */
+static int db_error(struct fca_store *s, const char *what)
+{
+	unsigned int e = mysql_errno(s->db);
+	int code = FCA_ERROR;
+
+	switch (e) {
+	case ER_DUP_ENTRY: code = FCA_ECONFLICT; break;
+	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_LOCK_DEADLOCK: code = FCA_ELOCKED; break;
+	case ER_ACCESS_DENIED_ERROR:
+	case ER_TABLEACCESS_DENIED_ERROR:
+	case ER_DBACCESS_DENIED_ERROR: code = FCA_EAUTH; break;
+	case 2006: /* CR_SERVER_GONE_ERROR */
+	case 2013: /* CR_SERVER_LOST */
+		return fca_error_set(FCA_ECONNECT,
+				     "%s: the database connection was lost (%s); no partial step was "
+				     "committed: run the command again",
+				     what, mysql_error(s->db));
+	default: break;
+	}
+	return fca_error_set(code, "%s: MySQL error %u: %s", what, e, mysql_error(s->db));
+}
+
+static int exec(struct fca_store *s, const char *sql, const char *what)
+{
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
+		return db_error(s, what);
+	return FCA_OK;
+}
+
+/* Runs a query whose first column of the first row is an integer; *isnull when NULL/no row. */
+static int query_int(struct fca_store *s, const char *sql, const char *what, long long *v, int *isnull)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int r;
+
+	if ((r = exec(s, sql, what)) != 0)
+		return r;
+	if (!(res = mysql_store_result(s->db)))
+		return db_error(s, what);
+	row = mysql_fetch_row(res);
+	*isnull = !row || !row[0];
+	*v = (row && row[0]) ? strtoll(row[0], NULL, 10) : 0;
+	mysql_free_result(res);
+	return FCA_OK;
+}
+
+static void env_or(char *buf, size_t n, const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	snprintf(buf, n, "%s", v && *v ? v : dflt);
+}
+
+static int set_tls(struct fca_store *s)
+{
+	const char *ca = getenv("FLEET_MYSQL_TLS_CA"), *cert = getenv("FLEET_MYSQL_TLS_CERT");
+	const char *key = getenv("FLEET_MYSQL_TLS_KEY"), *cfg = getenv("FLEET_MYSQL_TLS_CONFIG");
+	my_bool on = 1, off = 0;
+	int want = (ca && *ca) || (cert && *cert) || (cfg && *cfg && strcmp(cfg, "false") != 0);
+
+	if (!want)
+		return FCA_OK;
+	if (ca && *ca)
+		mysql_optionsv(s->db, MYSQL_OPT_SSL_CA, ca);
+	if (cert && *cert)
+		mysql_optionsv(s->db, MYSQL_OPT_SSL_CERT, cert);
+	if (key && *key)
+		mysql_optionsv(s->db, MYSQL_OPT_SSL_KEY, key);
+	mysql_optionsv(s->db, MYSQL_OPT_SSL_ENFORCE, &on);
+	/* Fleet's tls_config: "skip-verify" encrypts without checking the server's certificate. */
+	mysql_optionsv(s->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
+		       (cfg && strcmp(cfg, "skip-verify") == 0) ? &off : &on);
+	return FCA_OK;
+}
+
+static int detect_schema(struct fca_store *s)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	long long v;
+	int isnull, r;
+
+	if ((r = exec(s, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+		      "listing tables")) != 0)
+		return r;
+	if (!(res = mysql_store_result(s->db)))
+		return db_error(s, "listing tables");
+	while ((row = mysql_fetch_row(res)) && s->ntables < MAX_TABLES)
+		if (row[0])
+			snprintf(s->tables[s->ntables++], sizeof(s->tables[0]), "%s", row[0]);
+	mysql_free_result(res);
+	if (!fca_store_has_table(s, "mdm_config_assets"))
+		return fca_error_set(FCA_ENOTFOUND,
+				     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
+				     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
+				     s->database);
+	if ((r = query_int(s,
+			   "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+			   "AND TABLE_NAME = 'mdm_config_assets' AND COLUMN_NAME = 'renew_at'",
+			   "detecting mdm_config_assets.renew_at", &v, &isnull)) != 0)
+		return r;
+	s->schema.has_renew_at = v > 0;
+	s->schema.has_identity_certificates = fca_store_has_table(s, "identity_certificates");
+	s->schema.has_scep_certificates = fca_store_has_table(s, "scep_certificates");
+	s->schema.has_disk_encryption_keys = fca_store_has_table(s, "host_disk_encryption_keys");
+	s->schema.has_hosts = fca_store_has_table(s, "hosts");
+	s->schema.has_activities = fca_store_has_table(s, "activities");
+	return FCA_OK;
+}
+
+int fca_store_has_table(struct fca_store *s, const char *table)
+{
+	for (size_t i = 0; i < s->ntables; i++)
+		if (strcmp(s->tables[i], table) == 0)
+			return 1;
+	return 0;
+}
+
+int fca_store_open_env(struct fca_store **out)
+{
+	struct fca_store *s = NULL;
+	struct fca_secret pw = FCA_SECRET_INIT;
+	char user[128], host[256], proto[16];
+	const char *sock = NULL;
+	unsigned int port = 3306, timeout = 10, rw_timeout = 120;
+	int r = FCA_ERROR;
+	char *colon;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	env_or(s->address, sizeof(s->address), "FLEET_MYSQL_ADDRESS", "localhost:3306");
+	env_or(user, sizeof(user), "FLEET_MYSQL_USERNAME", "fleet");
+	env_or(s->database, sizeof(s->database), "FLEET_MYSQL_DATABASE", "fleet");
+	env_or(proto, sizeof(proto), "FLEET_MYSQL_PROTOCOL", "tcp");
+	r = fca_secret_from_env(&pw, "FLEET_MYSQL_PASSWORD", "FLEET_MYSQL_PASSWORD_PATH", "the MySQL password");
+	if (r == FCA_ENOTFOUND) {
+		fca_error_clear();
+		if ((r = fca_secret_set(&pw, "", 0)) != 0)
+			goto out;
+	} else if (r != FCA_OK) {
+		goto out;
+	}
+	snprintf(host, sizeof(host), "%s", s->address);
+	if (host[0] == '/' || strcmp(proto, "unix") == 0) {
+		sock = s->address;
+		snprintf(host, sizeof(host), "localhost");
+	} else if ((colon = strrchr(host, ':'))) {
+		char *end;
+		unsigned long p;
+		*colon = '\0';
+		errno = 0;
+		p = strtoul(colon + 1, &end, 10);
+		if (errno || *end || p == 0 || p > 65535) {
+			r = fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': the port is not a number 1-65535",
+					  s->address);
+			goto out;
+		}
+		port = (unsigned int)p;
+		if (strcmp(host, "localhost") == 0)
+			snprintf(host, sizeof(host), "127.0.0.1"); /* as Go's driver: TCP, not the socket */
+	}
+	if (!(s->db = mysql_init(NULL))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	mysql_optionsv(s->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_optionsv(s->db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_optionsv(s->db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	mysql_optionsv(s->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (!sock) {
+		enum mysql_protocol_type tcp = MYSQL_PROTOCOL_TCP;
+		mysql_optionsv(s->db, MYSQL_OPT_PROTOCOL, &tcp);
+	}
+	if ((r = set_tls(s)) != 0)
+		goto out;
+	if (!mysql_real_connect(s->db, host, user, (const char *)pw.data, s->database, port, sock, 0)) {
+		unsigned int e = mysql_errno(s->db);
+		if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
+			r = fca_error_set(e == ER_BAD_DB_ERROR ? FCA_ENOTFOUND : FCA_EAUTH,
+					  "cannot use database '%s' at %s as '%s': %s: check FLEET_MYSQL_USERNAME, "
+					  "FLEET_MYSQL_PASSWORD and FLEET_MYSQL_DATABASE",
+					  s->database, s->address, user, mysql_error(s->db));
+		else
+			r = fca_error_set(FCA_ECONNECT,
+					  "cannot connect to MySQL at %s: %s: check FLEET_MYSQL_ADDRESS and that "
+					  "the server is running",
+					  s->address, mysql_error(s->db));
+		goto out;
+	}
+	if ((r = exec(s, "SET time_zone = '+00:00'", "setting the session time zone")) != 0 ||
+	    (r = detect_schema(s)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	r = FCA_OK;
+out:
+	fca_secret_dispose(&pw);
+	fca_store_free(s);
+	return r;
+}
+
+void fca_store_free(struct fca_store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		mysql_close(s->db);
+	free(s);
+}
+
+const struct fca_store_schema *fca_store_schema(const struct fca_store *s) { return &s->schema; }
+const char *fca_store_database(const struct fca_store *s) { return s->database; }
+uint64_t fca_store_connection_id(struct fca_store *s) { return mysql_thread_id(s->db); }
+
+void fca_asset_rows_dispose(struct fca_asset_rows *rows)
+{
+	if (!rows)
+		return;
+	for (size_t i = 0; i < rows->n; i++)
+		free(rows->v[i].value);
+	free(rows->v);
+	rows->v = NULL;
+	rows->n = 0;
+}
+
+const struct fca_asset_row *fca_asset_rows_find(const struct fca_asset_rows *rows, const char *name)
+{
+	for (size_t i = 0; i < rows->n; i++)
+		if (rows->v[i].deleted_at == 0 && strcmp(rows->v[i].name, name) == 0)
+			return &rows->v[i];
+	return NULL;
+}
+
+/* Appends "'a','b',…" with each name escaped. */
+static int name_list(struct fca_store *s, char *buf, size_t cap, const char *const *names, size_t n)
+{
+	size_t off = 0;
+
+	if (n == 0)
+		return fca_error_set(FCA_EINVALID, "no asset names given");
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+		if (l > 256 || off + 2 * l + 4 >= cap)
+			return fca_error_set(FCA_EINVALID, "too many or too long asset names");
+		buf[off++] = i ? ',' : '(';
+		buf[off++] = '\'';
+		off += mysql_real_escape_string(s->db, buf + off, names[i], (unsigned long)l);
+		buf[off++] = '\'';
+	}
+	buf[off++] = ')';
+	buf[off] = '\0';
+	return FCA_OK;
+}
+
+static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *where, const char *tail,
+		     const char *const *names, size_t n)
+{
+	char sql[SQL_MAX], list[SQL_MAX / 2];
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	int r;
+
+	out->v = NULL;
+	out->n = 0;
+	if ((r = name_list(s, list, sizeof(list), names, n)) != 0)
+		return r;
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, name, value, HEX(md5_checksum), UNIX_TIMESTAMP(created_at), "
+		 "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN %s%s "
+		 "ORDER BY id%s",
+		 list, where, tail);
+	if ((r = exec(s, sql, "reading mdm_config_assets")) != 0)
+		return r;
+	if (!(res = mysql_store_result(s->db)))
+		return db_error(s, "reading mdm_config_assets");
+	if (mysql_num_rows(res) > 0 && !(out->v = calloc(mysql_num_rows(res), sizeof(*out->v)))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	while ((row = mysql_fetch_row(res))) {
+		struct fca_asset_row *a = &out->v[out->n];
+		lens = mysql_fetch_lengths(res);
+		a->id = strtoull(row[0], NULL, 10);
+		snprintf(a->name, sizeof(a->name), "%s", row[1] ? row[1] : "");
+		a->value_len = lens[2];
+		if (!(a->value = malloc(lens[2] ? lens[2] : 1))) {
+			r = fca_error_set(FCA_ENOMEM, "out of memory");
+			goto out;
+		}
+		out->n++;
+		memcpy(a->value, row[2], lens[2]);
+		snprintf(a->md5_hex, sizeof(a->md5_hex), "%s", row[3] ? row[3] : "");
+		a->created_at = row[4] ? strtoll(row[4], NULL, 10) : 0;
+		a->deleted_at = row[5] ? strtoll(row[5], NULL, 10) : 0;
+		snprintf(a->deletion_uuid, sizeof(a->deletion_uuid), "%s", row[6] ? row[6] : "");
+		if (a->deleted_at == 0 && a->deletion_uuid[0])
+			a->deleted_at = 1; /* soft-deleted without a time: still history */
+	}
+	r = FCA_OK;
+out:
+	mysql_free_result(res);
+	if (r != FCA_OK)
+		fca_asset_rows_dispose(out);
+	return r;
+}
+
+int fca_store_read_live(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n,
+			int for_update)
+{
+	return read_rows(s, out, " AND deletion_uuid = ''", for_update ? " FOR UPDATE" : "", names, n);
+}
+
+int fca_store_read_history(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n)
+{
+	return read_rows(s, out, "", "", names, n);
+}
+
+int fca_store_begin(struct fca_store *s)
+{
+	return exec(s, "START TRANSACTION", "starting a transaction");
+}
+
+int fca_store_commit(struct fca_store *s)
+{
+	if (mysql_commit(s->db) != 0)
+		return db_error(s, "committing");
+	return FCA_OK;
+}
+
+void fca_store_rollback(struct fca_store *s)
+{
+	(void)mysql_rollback(s->db);
+}
+
+int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t n, uint64_t *affected)
+{
+	char sql[SQL_MAX], list[SQL_MAX / 2], uuid[37];
+	int r;
+
+	if ((r = name_list(s, list, sizeof(list), names, n)) != 0 || (r = fca_crypto_uuid4(uuid)) != 0)
+		return r;
+	snprintf(sql, sizeof(sql),
+		 "UPDATE mdm_config_assets SET deleted_at = CURRENT_TIMESTAMP(), deletion_uuid = '%s' "
+		 "WHERE name IN %s AND deletion_uuid = ''",
+		 uuid, list);
+	if ((r = exec(s, sql, "soft-deleting rows of mdm_config_assets")) != 0)
+		return r;
+	if (affected)
+		*affected = mysql_affected_rows(s->db);
+	return FCA_OK;
+}
+
+int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
+		     int64_t renew_at)
+{
+	const char *sql_plain = "INSERT INTO mdm_config_assets (name, value, md5_checksum) VALUES (?, ?, UNHEX(?))";
+	const char *sql_renew = "INSERT INTO mdm_config_assets (name, value, md5_checksum, renew_at) "
+				"VALUES (?, ?, UNHEX(?), FROM_UNIXTIME(?))";
+	int with_renew = s->schema.has_renew_at && renew_at > 0;
+	const char *sql = with_renew ? sql_renew : sql_plain;
+	MYSQL_STMT *st = NULL;
+	MYSQL_BIND b[4];
+	char md5[33];
+	long long ra = renew_at;
+	unsigned long name_len = (unsigned long)strlen(name), md5_len = 32, vlen = (unsigned long)len;
+	int r = FCA_ERROR;
+
+	fca_crypto_md5_hex(md5, value, len);
+	memset(b, 0, sizeof(b));
+	b[0].buffer_type = MYSQL_TYPE_STRING;
+	b[0].buffer = (void *)name;
+	b[0].buffer_length = name_len;
+	b[0].length = &name_len;
+	b[1].buffer_type = MYSQL_TYPE_BLOB;
+	b[1].buffer = (void *)value;
+	b[1].buffer_length = vlen;
+	b[1].length = &vlen;
+	b[2].buffer_type = MYSQL_TYPE_STRING;
+	b[2].buffer = md5;
+	b[2].buffer_length = md5_len;
+	b[2].length = &md5_len;
+	b[3].buffer_type = MYSQL_TYPE_LONGLONG;
+	b[3].buffer = &ra;
+	if (!(st = mysql_stmt_init(s->db)))
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
+	    mysql_stmt_execute(st) != 0) {
+		unsigned int e = mysql_stmt_errno(st);
+		if (e == ER_DUP_ENTRY)
+			r = fca_error_set(FCA_ECONFLICT,
+					  "%s: a live row already exists (someone changed mdm_config_assets "
+					  "concurrently): run the command again",
+					  name);
+		else if (e == 2006 || e == 2013)
+			r = fca_error_set(FCA_ECONNECT,
+					  "inserting %s: the database connection was lost (%s); the step was "
+					  "not committed: run the command again",
+					  name, mysql_stmt_error(st));
+		else
+			r = fca_error_set(FCA_ERROR, "inserting %s: MySQL error %u: %s", name, e, mysql_stmt_error(st));
+		goto out;
+	}
+	r = FCA_OK;
+out:
+	mysql_stmt_close(st);
+	return r;
+}
+
+static void lock_name(struct fca_store *s, char *buf, size_t n)
+{
+	char esc[300];
+	char raw[160];
+
+	snprintf(raw, sizeof(raw), "fleetca:%s", s->database);
+	mysql_real_escape_string(s->db, esc, raw, (unsigned long)strlen(raw));
+	snprintf(buf, n, "%s", esc);
+}
+
+int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
+{
+	char sql[512], name[320];
+	long long v;
+	int isnull, r;
+
+	*holder = 0;
+	lock_name(s, name, sizeof(name));
+	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", name, timeout_secs);
+	if ((r = query_int(s, sql, "taking the fleetca lock", &v, &isnull)) != 0)
+		return r;
+	if (!isnull && v == 1)
+		return FCA_OK;
+	snprintf(sql, sizeof(sql), "SELECT IS_USED_LOCK('%s')", name);
+	if ((r = query_int(s, sql, "asking who holds the fleetca lock", &v, &isnull)) != 0)
+		return r;
+	*holder = isnull ? 0 : (uint64_t)v;
+	return fca_error_set(FCA_ELOCKED,
+			     "another fleetca run holds the lock 'fleetca:%s' (MySQL connection id %llu) and did "
+			     "not release it within %ds: wait for it to finish, or raise --lock-timeout",
+			     s->database, (unsigned long long)*holder, timeout_secs);
+}
+
+void fca_store_unlock(struct fca_store *s)
+{
+	char sql[512], name[320];
+	long long v;
+	int isnull;
+
+	lock_name(s, name, sizeof(name));
+	snprintf(sql, sizeof(sql), "SELECT RELEASE_LOCK('%s')", name);
+	(void)query_int(s, sql, "releasing the fleetca lock", &v, &isnull);
+}
+
+static int table_has_column(struct fca_store *s, const char *table, const char *col)
+{
+	char sql[512], t[140], c[140];
+	long long v = 0;
+	int isnull;
+
+	mysql_real_escape_string(s->db, t, table, (unsigned long)strlen(table));
+	mysql_real_escape_string(s->db, c, col, (unsigned long)strlen(col));
+	snprintf(sql, sizeof(sql),
+		 "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+		 "AND TABLE_NAME = '%s' AND COLUMN_NAME = '%s'",
+		 t, c);
+	if (query_int(s, sql, "reading columns", &v, &isnull) != 0)
+		return 0;
+	return v > 0;
+}
+
+static int valid_ident(const char *t)
+{
+	if (!*t || strlen(t) > 64)
+		return 0;
+	for (; *t; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '_'))
+			return 0;
+	return 1;
+}
+
+int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
+			  void *ctx)
+{
+	char sql[1024], where[128] = "";
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	int has_host, r = FCA_OK, cbr;
+
+	if (!valid_ident(table))
+		return fca_error_set(FCA_EINVALID, "bad table name");
+	if (!fca_store_has_table(s, table))
+		return fca_error_set(FCA_ENOTFOUND, "table %s not found in database '%s'", table, s->database);
+	has_host = table_has_column(s, table, "host_id");
+	if (only_live_after > 0)
+		snprintf(where, sizeof(where), " WHERE revoked = 0 AND not_valid_after > FROM_UNIXTIME(%lld)",
+			 (long long)only_live_after);
+	snprintf(sql, sizeof(sql),
+		 "SELECT serial, name, %s, UNIX_TIMESTAMP(not_valid_after), revoked, certificate_pem FROM %s%s",
+		 has_host ? "host_id" : "NULL", table, where);
+	if ((r = exec(s, sql, "reading issued certificates")) != 0)
+		return r;
+	if (!(res = mysql_use_result(s->db)))
+		return db_error(s, "reading issued certificates");
+	while ((row = mysql_fetch_row(res))) {
+		struct fca_issued_row ir;
+		lens = mysql_fetch_lengths(res);
+		memset(&ir, 0, sizeof(ir));
+		ir.table = table;
+		ir.serial = row[0] ? strtoull(row[0], NULL, 10) : 0;
+		ir.name = row[1] ? row[1] : "";
+		ir.has_host_id = row[2] != NULL;
+		ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
+		ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
+		ir.revoked = row[4] && strcmp(row[4], "0") != 0;
+		ir.pem = row[5] ? row[5] : "";
+		ir.pem_len = row[5] ? lens[5] : 0;
+		if ((cbr = cb(ctx, &ir)) != 0) {
+			r = cbr;
+			break;
+		}
+	}
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, "reading issued certificates");
+	mysql_free_result(res);
+	return r;
+}
+
+int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	int r = FCA_OK, cbr;
+
+	if (!s->schema.has_disk_encryption_keys || !s->schema.has_hosts)
+		return FCA_OK;
+	if ((r = exec(s,
+		      "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
+		      "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
+		      "reading FileVault escrows")) != 0)
+		return r;
+	if (!(res = mysql_use_result(s->db)))
+		return db_error(s, "reading FileVault escrows");
+	while ((row = mysql_fetch_row(res))) {
+		lens = mysql_fetch_lengths(res);
+		if ((cbr = cb(ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "",
+			      row[1] ? lens[1] : 0)) != 0) {
+			r = cbr;
+			break;
+		}
+	}
+	mysql_free_result(res);
+	return r;
+}
+
+int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json)
+{
+	const char *sql = "INSERT INTO activities (fleet_initiated, user_name, activity_type, details) "
+			  "VALUES (1, 'fleetca', ?, ?)";
+	MYSQL_STMT *st;
+	MYSQL_BIND b[2];
+	unsigned long tl = (unsigned long)strlen(type), dl = (unsigned long)strlen(details_json);
+	int r = FCA_OK;
+
+	memset(b, 0, sizeof(b));
+	b[0].buffer_type = MYSQL_TYPE_STRING;
+	b[0].buffer = (void *)type;
+	b[0].buffer_length = tl;
+	b[0].length = &tl;
+	b[1].buffer_type = MYSQL_TYPE_STRING;
+	b[1].buffer = (void *)details_json;
+	b[1].buffer_length = dl;
+	b[1].length = &dl;
+	if (!(st = mysql_stmt_init(s->db)))
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
+	    mysql_stmt_execute(st) != 0)
+		r = fca_error_set(FCA_ERROR, "recording activity %s in the activities table: %s", type,
+				  mysql_stmt_error(st));
+	mysql_stmt_close(st);
+	return r;
+}

@@ -1,0 +1,343 @@
+/* Crypto against Fleet's own bytes: every fixture value decrypts, MD5s match, certs inspect right. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fleetca/crypto.h"
+#include "fleetca/timeutil.h"
+
+#define FIXTURE_KEY "fixture-dev-private-key-0123456789abcdef"
+
+struct row {
+	int id;
+	char name[64];
+	unsigned char *value;
+	size_t len;
+	char md5[33];
+	char plain_sha256[65];
+};
+
+static struct row rows[32];
+static size_t nrows;
+static struct fca_secret aes = FCA_SECRET_INIT;
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int hexval(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+/* Picks "(id, 'name', X'hex', …, UNHEX('md5')" out of each mdm_config_assets INSERT. */
+static int load_rows(void **state)
+{
+	char path[1024], *sql, *p;
+	size_t len;
+	const char *shared = getenv("FCA_SHARED_DIR");
+	struct fca_secret raw = FCA_SECRET_INIT;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fleet/fixtures/fleet-dev/fleet-dev.sql", shared ? shared : "../shared");
+	if (!(sql = slurp(path, &len)))
+		return -1;
+	for (p = sql; (p = strstr(p, "INSERT INTO mdm_config_assets")) && nrows < 32; p++) {
+		struct row *r = &rows[nrows];
+		char *v = strstr(p, "VALUES ("), *x, *e, *m;
+		if (!v)
+			break;
+		r->id = atoi(v + 8);
+		sscanf(strchr(v, '\'') + 1, "%63[^']", r->name);
+		x = strstr(v, "X'") + 2;
+		e = strchr(x, '\'');
+		r->len = (size_t)(e - x) / 2;
+		r->value = malloc(r->len);
+		for (size_t i = 0; i < r->len; i++)
+			r->value[i] = (unsigned char)(hexval(x[2 * i]) << 4 | hexval(x[2 * i + 1]));
+		m = strstr(e, "UNHEX('") + 7;
+		memcpy(r->md5, m, 32);
+		nrows++;
+	}
+	free(sql);
+	if (fca_secret_set(&raw, FIXTURE_KEY, strlen(FIXTURE_KEY)) != 0 || fca_crypto_server_key(&aes, &raw) != 0)
+		return -1;
+	fca_secret_dispose(&raw);
+	return nrows == 12 ? 0 : -1;
+}
+
+static int free_rows(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i].value);
+	fca_secret_dispose(&aes);
+	return 0;
+}
+
+static const struct row *find(const char *name, int live_id)
+{
+	for (size_t i = 0; i < nrows; i++)
+		if (!strcmp(rows[i].name, name) && (live_id == 0 || rows[i].id == live_id))
+			return &rows[i];
+	return NULL;
+}
+
+static void every_fixture_value_decrypts_and_md5_matches(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < nrows; i++) {
+		struct fca_secret pt = FCA_SECRET_INIT;
+		char md5[33];
+		fca_crypto_md5_hex(md5, rows[i].value, rows[i].len);
+		assert_string_equal(md5, rows[i].md5);
+		assert_int_equal(fca_crypto_decrypt(&pt, &aes, rows[i].value, rows[i].len, rows[i].name), FCA_OK);
+		assert_int_equal(pt.len, rows[i].len - 28);
+		if (strstr(rows[i].name, "_cert") && strcmp(rows[i].name, "apns_cert"))
+			assert_non_null(strstr((char *)pt.data, "-----BEGIN CERTIFICATE-----"));
+		if (strstr(rows[i].name, "_key") && strcmp(rows[i].name, "apns_key"))
+			assert_non_null(strstr((char *)pt.data, "-----BEGIN RSA PRIVATE KEY-----"));
+		fca_secret_dispose(&pt);
+	}
+}
+
+static void wrong_key_names_asset_and_suggests_key(void **state)
+{
+	struct fca_secret raw = FCA_SECRET_INIT, bad = FCA_SECRET_INIT, pt = FCA_SECRET_INIT;
+	const struct row *r = find("ca_cert", 2);
+	(void)state;
+	assert_int_equal(fca_secret_set(&raw, "another-fleet-server-key-0123456789abcdef", 41), 0);
+	assert_int_equal(fca_crypto_server_key(&bad, &raw), 0);
+	assert_int_equal(fca_crypto_decrypt(&pt, &bad, r->value, r->len, "ca_cert"), FCA_EAUTH);
+	assert_non_null(strstr(fca_error_message(), "ca_cert: cannot decrypt (GCM tag mismatch)"));
+	assert_non_null(strstr(fca_error_message(), "FLEET_SERVER_PRIVATE_KEY"));
+	assert_null(pt.data);
+	fca_secret_dispose(&raw);
+	fca_secret_dispose(&bad);
+}
+
+static void short_server_key_is_refused(void **state)
+{
+	struct fca_secret raw = FCA_SECRET_INIT, k = FCA_SECRET_INIT;
+	(void)state;
+	assert_int_equal(fca_secret_set(&raw, "only-31-bytes-long-key-aaaaaaaa", 31), 0);
+	assert_int_equal(fca_crypto_server_key(&k, &raw), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "is 31 bytes; Fleet requires at least 32"));
+	fca_secret_dispose(&raw);
+}
+
+static void truncated_ciphertext_is_refused(void **state)
+{
+	struct fca_secret pt = FCA_SECRET_INIT;
+	const struct row *r = find("ca_key", 0);
+	(void)state;
+	assert_int_equal(fca_crypto_decrypt(&pt, &aes, r->value, 20, "ca_key"), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "ca_key: stored value is 20 bytes"));
+	/* cut inside the ciphertext: the tag no longer matches */
+	assert_int_equal(fca_crypto_decrypt(&pt, &aes, r->value, r->len - 5, "ca_key"), FCA_EAUTH);
+}
+
+static void roundtrip_encrypt_decrypt(void **state)
+{
+	unsigned char *ct = NULL;
+	size_t ctlen = 0;
+	struct fca_secret pt = FCA_SECRET_INIT;
+	(void)state;
+	assert_int_equal(fca_crypto_encrypt(&ct, &ctlen, &aes, (const unsigned char *)"hello fleet", 11), 0);
+	assert_int_equal(ctlen, 11 + 28);
+	assert_int_equal(fca_crypto_decrypt(&pt, &aes, ct, ctlen, "x"), 0);
+	assert_memory_equal(pt.data, "hello fleet", 11);
+	fca_secret_dispose(&pt);
+	free(ct);
+}
+
+static void fixture_certs_inspect_as_expected(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *subject, *sha256, *ski;
+	} want[] = {
+		{ "ca_cert", "CN=Fleet,OU=SCEP CA,O=scep-ca,C=",
+		  "adbaf30a2f8795fe769d83bd99e8bee4822443cc57853411c6999f77680bea99",
+		  "d0e8e4d6c0e7cd95294cbf6237b07ebf0e2e26f1" },
+		{ "host_identity_ca_cert", "CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=",
+		  "535dd594e59b50342ed93a4b9e3495ce09084dd0f3cd271bf8cb2dbe36d28dee",
+		  "2b92c2570257c04f5b55aa001943ab7a5e41b4b7" },
+	};
+	int64_t now = fca_time_from_utc(2026, 11, 27, 0, 0, 0);
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		const struct row *r = find(want[i].name, i == 0 ? 2 : 0);
+		struct fca_secret pt = FCA_SECRET_INIT;
+		struct fca_cert_info ci;
+		char ski[41];
+		assert_int_equal(fca_crypto_decrypt(&pt, &aes, r->value, r->len, r->name), 0);
+		assert_int_equal(fca_crypto_cert_inspect(&ci, (char *)pt.data, pt.len, now, r->name), 0);
+		assert_string_equal(ci.subject, want[i].subject);
+		assert_string_equal(ci.sha256_hex, want[i].sha256);
+		assert_int_equal(ci.ski_len, 20);
+		for (int j = 0; j < 20; j++)
+			snprintf(ski + 2 * j, 3, "%02x", ci.ski[j]);
+		assert_string_equal(ski, want[i].ski);
+		assert_int_equal(ci.aki_len, 0);
+		assert_string_equal(ci.serial_hex, "01");
+		assert_string_equal(ci.key_type, "RSA");
+		assert_int_equal(ci.key_bits, 2048);
+		assert_true(ci.is_ca);
+		assert_true(ci.defects & FCA_DEFECT_EMPTY_COUNTRY);
+		assert_false(ci.defects & (FCA_DEFECT_EXPIRED | FCA_DEFECT_EXPIRING | FCA_DEFECT_NOT_CA | FCA_DEFECT_WEAK_KEY));
+		fca_secret_dispose(&pt);
+	}
+}
+
+static void fixture_keys_match_their_certs_and_not_others(void **state)
+{
+	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT, other = FCA_SECRET_INIT;
+	(void)state;
+	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "ca_cert"), 0);
+	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "ca_key"), 0);
+	assert_int_equal(fca_crypto_decrypt(&other, &aes, find("host_identity_ca_key", 0)->value,
+					    find("host_identity_ca_key", 0)->len, "k"), 0);
+	assert_int_equal(fca_crypto_key_matches(&key, (char *)cert.data, cert.len, "ca_key"), FCA_OK);
+	assert_int_equal(fca_crypto_key_matches(&other, (char *)cert.data, cert.len, "ca_key"), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "does not match its certificate"));
+	fca_secret_dispose(&cert);
+	fca_secret_dispose(&key);
+	fca_secret_dispose(&other);
+}
+
+static void generated_ca_has_fleet_parameters(void **state)
+{
+	struct fca_ca_spec spec;
+	struct fca_secret key = FCA_SECRET_INIT;
+	char *pem = NULL, *pem2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct fca_cert_info ci, ci2;
+	int64_t now = fca_time_from_utc(2026, 11, 27, 0, 0, 0);
+	(void)state;
+	memset(&spec, 0, sizeof(spec));
+	strcpy(spec.subject.cn, "Fleet");
+	strcpy(spec.subject.o, "scep-ca");
+	strcpy(spec.subject.ou, "SCEP CA");
+	strcpy(spec.subject.c, "US");
+	spec.key_bits = 2048;
+	spec.not_before = now;
+	spec.not_after = now + (int64_t)10 * 365 * 86400;
+	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec), 0);
+	assert_non_null(strstr((char *)key.data, "-----BEGIN RSA PRIVATE KEY-----"));
+	assert_int_equal(fca_crypto_cert_inspect(&ci, pem, len, now, "new"), 0);
+	assert_string_equal(ci.subject, "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US");
+	assert_int_equal(ci.defects, 0);
+	assert_true(ci.is_ca);
+	assert_true(ci.self_signed);
+	assert_int_equal(ci.ski_len, 20);
+	assert_int_equal(ci.aki_len, 20);
+	assert_memory_equal(ci.aki, ci.ski, 20);
+	assert_string_not_equal(ci.serial_hex, "01");
+	assert_true(strlen(ci.serial_hex) >= 16);
+	assert_int_equal(ci.not_after - ci.not_before, (int64_t)10 * 365 * 86400);
+	assert_int_equal(fca_crypto_key_matches(&key, pem, len, "new"), FCA_OK);
+
+	/* renew: same key, subject and SKI; a fresh serial; the new validity */
+	assert_int_equal(fca_crypto_renew_ca(&pem2, &len2, &key, pem, len, now + 100, now + 100 + 86400 * 365), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&ci2, pem2, len2, now, "renewed"), 0);
+	assert_string_equal(ci2.subject, ci.subject);
+	assert_memory_equal(ci2.ski, ci.ski, 20);
+	assert_string_not_equal(ci2.serial_hex, ci.serial_hex);
+	assert_string_not_equal(ci2.sha256_hex, ci.sha256_hex);
+	assert_int_equal(ci2.not_after, now + 100 + 86400 * 365);
+	assert_int_equal(fca_crypto_key_matches(&key, pem2, len2, "renewed"), FCA_OK);
+	free(pem);
+	free(pem2);
+	fca_secret_dispose(&key);
+}
+
+static void fleet_ski_method_matches_fixture(void **state)
+{
+	/* A fleetca-made cert computes its SKI as Fleet does; prove it on a fixture key by renewing the
+	 * fixture CA (which copies the SKI) and by checking a generated cert's SKI is 20 bytes of
+	 * SHA-256: both paths must agree with the fixture's SKI for the fixture key. */
+	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT;
+	char *pem = NULL;
+	size_t len = 0;
+	struct fca_cert_info a, b;
+	int64_t now = fca_time_from_utc(2026, 11, 27, 0, 0, 0);
+	(void)state;
+	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "c"), 0);
+	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "k"), 0);
+	assert_int_equal(fca_crypto_renew_ca(&pem, &len, &key, (char *)cert.data, cert.len, now, now + 86400), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&a, (char *)cert.data, cert.len, now, "c"), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&b, pem, len, now, "r"), 0);
+	assert_memory_equal(a.ski, b.ski, 20);
+	{
+		unsigned char ski[20];
+		assert_int_equal(fca_crypto_fleet_ski(ski, (char *)cert.data, cert.len), 0);
+		assert_memory_equal(ski, a.ski, 20); /* our SKI method = the fixture's (Fleet's) SKI */
+	}
+	assert_true(b.defects & FCA_DEFECT_EMPTY_COUNTRY); /* same subject, defect and all */
+	free(pem);
+	fca_secret_dispose(&cert);
+	fca_secret_dispose(&key);
+}
+
+static void durations_parse_with_ranges(void **state)
+{
+	int64_t v;
+	(void)state;
+	assert_int_equal(fca_duration_parse(&v, "7d"), 0);
+	assert_int_equal(v, 7 * 86400);
+	assert_int_equal(fca_duration_parse(&v, "72h"), 0);
+	assert_int_equal(v, 72 * 3600);
+	assert_int_equal(fca_duration_parse(&v, "90m"), 0);
+	assert_int_equal(v, 90 * 60);
+	assert_int_equal(fca_duration_parse(&v, "10y"), 0);
+	assert_int_equal(v, (int64_t)3650 * 86400);
+	assert_int_equal(fca_duration_parse(&v, "-1d"), FCA_EINVALID);
+	assert_int_equal(fca_duration_parse(&v, "7"), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "has no unit"));
+	assert_int_equal(fca_duration_parse(&v, "7x"), FCA_EINVALID);
+	assert_int_equal(fca_duration_parse(&v, "99999999999999999999d"), FCA_EINVALID);
+	assert_int_equal(fca_duration_parse(&v, "101y"), FCA_EINVALID);
+	assert_int_equal(fca_time_parse(&v, "2026-12-04T10:00:00Z"), 0);
+	assert_int_equal(v, fca_time_from_utc(2026, 12, 4, 10, 0, 0));
+	assert_int_equal(v, 1796378400);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_fixture_value_decrypts_and_md5_matches),
+		cmocka_unit_test(wrong_key_names_asset_and_suggests_key),
+		cmocka_unit_test(short_server_key_is_refused),
+		cmocka_unit_test(truncated_ciphertext_is_refused),
+		cmocka_unit_test(roundtrip_encrypt_decrypt),
+		cmocka_unit_test(fixture_certs_inspect_as_expected),
+		cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
+		cmocka_unit_test(generated_ca_has_fleet_parameters),
+		cmocka_unit_test(fleet_ski_method_matches_fixture),
+		cmocka_unit_test(durations_parse_with_ranges),
+	};
+	return cmocka_run_group_tests(tests, load_rows, free_rows);
+}
