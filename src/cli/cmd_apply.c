@@ -1,12 +1,138 @@
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/executor.h"
+#include "fleetca/engine.h"
+#include "fleetca/render.h"
+#include "fleetca/timeutil.h"
 
-/* UNFINISHED: placeholder until the apply command lands. */
+int cli_load_desired(struct fca_desired *d, const char *path);
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: fleetca apply -f FILE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n\n"
+		"Brings Fleet's CAs toward the desired state in FILE, one step at a time. Each step is one\n"
+		"database transaction holding its rows, fleetca's state document and the step's activity, so\n"
+		"a failure never leaves half a step, and running apply again always converges. Each CA stops\n"
+		"at its first closed gate (overlap, drain, a human's statement); the other CAs go on.\n\n"
+		"  -f, --file FILE        the desired-state YAML\n"
+		"  --plan PLAN.json       run only the steps of a plan saved by 'fleetca plan --out', and\n"
+		"                         refuse if Fleet's rows changed since it was made\n"
+		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
+		"  --format text|json     how to report what was done and what waits\n\n"
+		"Needs write access to mdm_config_assets and FLEET_SERVER_PRIVATE_KEY.\n"
+		"Exit codes: 0 desired state reached, 3 stopped at a closed gate (run again later),\n"
+		"            4 another run holds the lock, 1 error (nothing half-done).\n");
+}
+
 int cmd_apply(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "fleetca apply: not implemented yet\n");
-	return FCA_EXIT_ERROR;
+	struct fca_apply_opts opts;
+	struct fca_apply_result res;
+	struct fca_desired *d = NULL;
+	struct fca_observed *saved = NULL;
+	char (*steps)[FCA_STEP_ID_MAX] = NULL;
+	struct fca_store *s = NULL;
+	struct fca_secret key = FCA_SECRET_INIT;
+	const char *file = NULL, *plan_path = NULL;
+	int64_t lock_timeout = 30;
+	int json = 0, rc = FCA_EXIT_ERROR, r;
+
+	memset(&opts, 0, sizeof(opts));
+	memset(&res, 0, sizeof(res));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			help(stdout);
+			return FCA_EXIT_OK;
+		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
+			file = argv[++i];
+		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
+			plan_path = argv[++i];
+		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
+			if (fca_duration_parse(&lock_timeout, argv[++i]) != 0 || lock_timeout > 3600)
+				return cli_usage_error("apply", "--lock-timeout: %s",
+						       lock_timeout > 3600 ? "at most 1h" : fca_error_message());
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (!strcmp(v, "json"))
+				json = 1;
+			else if (strcmp(v, "text"))
+				return cli_usage_error("apply", "--format must be text or json, not '%s'", v);
+		} else {
+			return cli_usage_error("apply", "unknown option '%s'", argv[i]);
+		}
+	}
+	if (!file)
+		return cli_usage_error("apply", "which desired-state file? give -f FILE");
+	if (!(d = calloc(1, sizeof(*d))))
+		return cli_fail();
+	if ((rc = cli_load_desired(d, file)) != FCA_EXIT_OK)
+		goto out;
+	rc = FCA_EXIT_ERROR;
+	if (plan_path) {
+		size_t n = 0;
+		if (!(saved = calloc(1, sizeof(*saved))) || !(steps = calloc(FCA_PLAN_MAX_STEPS, sizeof(*steps)))) {
+			rc = cli_fail();
+			goto out;
+		}
+		if (fca_planfile_load(plan_path, saved, steps, FCA_PLAN_MAX_STEPS, &n) != 0) {
+			rc = cli_fail();
+			goto out;
+		}
+		opts.allowed_steps = (const char(*)[FCA_STEP_ID_MAX])steps;
+		opts.nallowed = n;
+		opts.use_allowed = 1;
+		opts.saved_basis = saved;
+	}
+	opts.desired = d;
+	opts.now = fca_now();
+	opts.lock_timeout = (int)lock_timeout;
+	opts.source_path = file;
+	opts.progress = json ? NULL : stdout;
+	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	r = fca_engine_apply(s, &key, &opts, &res);
+	if (r == FCA_ELOCKED) {
+		fprintf(stderr, "fleetca: error: %s\n", fca_error_message());
+		rc = FCA_EXIT_LOCKED;
+		goto out;
+	}
+	if (r != FCA_OK) {
+		if (res.ndone)
+			fprintf(stderr, "fleetca: %zu step%s completed before the error (each one whole)\n", res.ndone,
+				res.ndone == 1 ? "" : "s");
+		rc = cli_fail();
+		goto out;
+	}
+	if (json) {
+		fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone, res.final_plan,
+				      res.final_observed);
+	} else {
+		if (res.ndone == 0 && res.final_plan->nsteps == 0)
+			printf("Nothing to do: Fleet's CAs match %s.\n", file);
+		else if (res.final_plan->nsteps == 0)
+			printf("Done: %zu step%s applied; Fleet's CAs match %s.\n", res.ndone, res.ndone == 1 ? "" : "s",
+			       file);
+		else {
+			printf("\n%zu step%s applied. What remains:\n\n", res.ndone, res.ndone == 1 ? "" : "s");
+			fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout));
+		}
+	}
+	rc = res.gated ? FCA_EXIT_GATE : FCA_EXIT_OK;
+out:
+	if (res.final_observed)
+		fca_observed_dispose(res.final_observed);
+	free(res.final_observed);
+	free(res.final_plan);
+	fca_secret_dispose(&key);
+	fca_store_free(s);
+	free(steps);
+	free(saved);
+	free(d);
+	return rc;
 }

@@ -1,0 +1,64 @@
+/* The executor: one lock per run, one transaction per step, the outbox written with the step. */
+#ifndef FLEETCA_EXECUTOR_H
+#define FLEETCA_EXECUTOR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fleetca/desired.h"
+#include "fleetca/plan.h"
+#include "fleetca/secret.h"
+#include "fleetca/store.h"
+
+struct fca_apply_opts {
+	const struct fca_desired *desired;
+	int64_t now;
+	int lock_timeout;               /* seconds */
+	/* A saved plan: only its steps run, and only while the rows match its basis. */
+	const char (*allowed_steps)[FCA_STEP_ID_MAX];
+	size_t nallowed;
+	int use_allowed;
+	const struct fca_observed *saved_basis; /* basis[] of the saved plan, or NULL */
+	const char *source_path;        /* recorded in the activity */
+	FILE *progress;                 /* one line per step, or NULL */
+};
+
+#define FCA_APPLY_MAX_DONE 64
+
+struct fca_apply_result {
+	char done[FCA_APPLY_MAX_DONE][FCA_STEP_ID_MAX]; /* step ids executed, in order */
+	size_t ndone;
+	struct fca_plan *final_plan;         /* what remains (malloc'd; free()) */
+	struct fca_observed *final_observed; /* the rows it was planned from (fca_observed_dispose + free) */
+	int gated;                   /* some CA stopped at a closed gate */
+	uint64_t lock_holder;        /* when FCA_ELOCKED */
+};
+
+/*
+ * Runs the plan to convergence or to the first closed gate of each CA. Returns FCA_OK (see
+ * res->gated), FCA_ELOCKED when another run holds the lock, or an error (nothing half-done:
+ * every step is one transaction).
+ */
+int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_apply_opts *opts,
+		     struct fca_apply_result *res) FCA_MUST_USE;
+
+/* Reads a plan saved by `plan --out`: its step ids and the row checksums it was made from. */
+int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps)[FCA_STEP_ID_MAX], size_t max,
+		      size_t *nsteps) FCA_MUST_USE;
+
+/* Builds the activity "details" JSON of a step (src/io/activity.c). */
+struct fca_activity {
+	const char *ca;
+	const char *assets[8];
+	size_t nassets;
+	int generation, previous_generation;
+	const char *sha256, *subject;
+	int64_t not_after;
+	const char *source_path, *source_commit, *source_ref;
+	const char *step_id;
+	int forced;
+	const char *reason;
+};
+int fca_activity_details_json(char **out, const struct fca_activity *a) FCA_MUST_USE;
+
+#endif

@@ -1,0 +1,42 @@
+#include "fleetca/fault.h"
+
+#ifdef FLEETCA_TESTING
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void fca_fault_point(const char *name, const char *detail, uint64_t connection_id)
+{
+	const char *spec = getenv("FLEETCA_FAULT"), *mode = getenv("FLEETCA_FAULT_MODE");
+	char full[256];
+
+	if (!spec || !*spec)
+		return;
+	snprintf(full, sizeof(full), "%s:%s", name, detail ? detail : "");
+	if (strcmp(spec, name) != 0 && strcmp(spec, full) != 0)
+		return;
+	fprintf(stderr, "fleetca: test fault point %s reached\n", full);
+	if (mode && !strcmp(mode, "pause")) {
+		const char *go = getenv("FLEETCA_FAULT_PAUSE_FILE");
+		char ready[512];
+		FILE *f;
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		if (!go)
+			return;
+		snprintf(ready, sizeof(ready), "%s.ready", go);
+		if ((f = fopen(ready, "w"))) {
+			fprintf(f, "%llu\n", (unsigned long long)connection_id);
+			fclose(f);
+		}
+		for (int i = 0; i < 3000 && access(go, F_OK) != 0; i++) /* at most a minute */
+			nanosleep(&ts, NULL);
+		return;
+	}
+	if (mode && !strcmp(mode, "sigkill"))
+		raise(SIGKILL);
+	abort();
+}
+#endif

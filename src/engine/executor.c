@@ -1,0 +1,478 @@
+/*
+ * The executor. One GET_LOCK for the whole run; then, until nothing is ready: observe, plan, and
+ * run the first ready step as one transaction holding its row changes, the state document and the
+ * step's activity in the document's outbox. Re-observing after every step keeps each step's
+ * inputs true (and its gates computed from what the database now holds).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleetca/crypto.h"
+#include "fleetca/engine.h"
+#include "fleetca/executor.h"
+#include "fleetca/fault.h"
+
+#define NAMES_PER_CA (2 * FCA_SLOT_COUNT + 1)
+
+struct step_ctx {
+	struct fca_store *s;
+	const struct fca_secret *aes;
+	const struct fca_observed *o;
+	const struct fca_step *st;
+	const struct fca_apply_opts *opts;
+	const struct fca_ca_def *def;
+	const struct fca_obs_ca *ca;
+	char names[NAMES_PER_CA][FCA_ASSET_NAME_MAX];
+	const char *name_ptrs[NAMES_PER_CA];
+	struct fca_asset_rows rows;
+	struct fca_state state;
+	const char *written[FCA_STEP_MAX_WRITES + 1];
+	size_t nwritten;
+	/* what the activity reports */
+	char sha256[65], subject[512];
+	int64_t not_after;
+};
+
+static const char *slot_name(struct step_ctx *c, int key, enum fca_slot slot)
+{
+	return c->names[slot * 2 + key];
+}
+
+static const struct fca_asset_row *row_of(struct step_ctx *c, int key, enum fca_slot slot)
+{
+	return fca_asset_rows_find(&c->rows, slot_name(c, key, slot));
+}
+
+static const char *basis_md5(const struct fca_observed *o, const char *name)
+{
+	for (size_t i = 0; i < o->nbasis; i++)
+		if (!strcmp(o->basis[i].name, name))
+			return o->basis[i].md5;
+	return NULL;
+}
+
+/* The rows under lock must be the rows the plan was made from. */
+static int check_unchanged(struct step_ctx *c)
+{
+	for (size_t i = 0; i < NAMES_PER_CA; i++) {
+		const struct fca_asset_row *r = fca_asset_rows_find(&c->rows, c->name_ptrs[i]);
+		const char *want = basis_md5(c->o, c->name_ptrs[i]);
+		if ((r == NULL) != (want == NULL) || (r && strcmp(r->md5_hex, want) != 0))
+			return fca_error_set(FCA_ECONFLICT,
+					     "%s changed in mdm_config_assets while fleetca was planning (someone "
+					     "else wrote it): nothing was done; run the command again",
+					     c->name_ptrs[i]);
+	}
+	return FCA_OK;
+}
+
+static int soft_delete(struct step_ctx *c, const char *const *names, size_t n)
+{
+	uint64_t affected = 0;
+	int r;
+
+	if ((r = fca_store_soft_delete(c->s, names, n, &affected)) != 0)
+		return r;
+	if (affected != n)
+		return fca_error_set(FCA_ECONFLICT, "expected to soft-delete %zu rows (%s, …), found %" PRIu64
+				     ": the rows changed; nothing was done, run the command again",
+				     n, names[0], affected);
+	for (size_t i = 0; i < n && c->nwritten < FCA_STEP_MAX_WRITES; i++)
+		c->written[c->nwritten++] = names[i];
+	return FCA_OK;
+}
+
+static int insert(struct step_ctx *c, const char *name, const unsigned char *v, size_t len, int64_t renew_at)
+{
+	int r = fca_store_insert(c->s, name, v, len, renew_at);
+
+	if (r == FCA_OK) {
+		size_t i;
+		for (i = 0; i < c->nwritten && strcmp(c->written[i], name); i++)
+			;
+		if (i == c->nwritten && c->nwritten < FCA_STEP_MAX_WRITES)
+			c->written[c->nwritten++] = name;
+	}
+	return r;
+}
+
+static struct fca_state_gen *gen_of(struct step_ctx *c, enum fca_slot slot)
+{
+	const struct fca_obs_gen *g = &c->ca->gens[slot];
+	return g->present && g->cert_ok ? fca_state_find(&c->state, c->st->ca, g->cert.sha256_hex) : NULL;
+}
+
+static void report_gen(struct step_ctx *c, enum fca_slot slot)
+{
+	const struct fca_obs_gen *g = &c->ca->gens[slot];
+
+	snprintf(c->sha256, sizeof(c->sha256), "%s", g->cert.sha256_hex);
+	snprintf(c->subject, sizeof(c->subject), "%s", g->cert.subject);
+	c->not_after = g->cert.not_after;
+}
+
+static int do_adopt(struct step_ctx *c)
+{
+	const struct fca_obs_gen *g = &c->ca->gens[FCA_SLOT_CURRENT];
+	struct fca_state_gen ng;
+
+	if (!g->present || !g->cert_ok)
+		return fca_error_set(FCA_EINVALID, "%s: nothing to adopt", c->def->name);
+	memset(&ng, 0, sizeof(ng));
+	ng.ca = c->st->ca;
+	ng.generation = c->st->generation;
+	snprintf(ng.sha256, sizeof(ng.sha256), "%s", g->cert.sha256_hex);
+	ng.created_at = c->opts->now;
+	report_gen(c, FCA_SLOT_CURRENT);
+	return fca_state_add_gen(&c->state, &ng);
+}
+
+static int do_stage(struct step_ctx *c)
+{
+	struct fca_ca_spec spec;
+	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_cert_info info;
+	struct fca_state_gen ng;
+	char *pem = NULL;
+	size_t pem_len = 0, kct_len = 0, cct_len = 0;
+	unsigned char *kct = NULL, *cct = NULL;
+	int r;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.subject = c->st->subject;
+	spec.key_bits = c->st->key_bits;
+	spec.not_before = c->opts->now - 600; /* as Fleet's device certificates: tolerate slow clocks */
+	spec.not_after = c->opts->now + c->st->validity;
+	/* The key exists only in a secret buffer, and only until it is encrypted. */
+	r = fca_crypto_generate_ca(&key, &pem, &pem_len, &spec);
+	if (r == FCA_OK)
+		r = fca_crypto_encrypt(&kct, &kct_len, c->aes, key.data, key.len);
+	fca_secret_dispose(&key);
+	if (r != FCA_OK ||
+	    (r = fca_crypto_encrypt(&cct, &cct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
+	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, slot_name(c, 0, FCA_SLOT_NEXT))) != 0)
+		goto out;
+	if ((r = insert(c, slot_name(c, 0, FCA_SLOT_NEXT), cct, cct_len, info.not_after)) != 0 ||
+	    (r = insert(c, slot_name(c, 1, FCA_SLOT_NEXT), kct, kct_len, 0)) != 0)
+		goto out;
+	memset(&ng, 0, sizeof(ng));
+	ng.ca = c->st->ca;
+	ng.generation = c->st->generation;
+	snprintf(ng.sha256, sizeof(ng.sha256), "%s", info.sha256_hex);
+	ng.created_at = ng.staged_at = c->opts->now;
+	snprintf(c->sha256, sizeof(c->sha256), "%s", info.sha256_hex);
+	snprintf(c->subject, sizeof(c->subject), "%s", info.subject);
+	c->not_after = info.not_after;
+	r = fca_state_add_gen(&c->state, &ng);
+out:
+	free(kct);
+	free(cct);
+	free(pem);
+	return r;
+}
+
+/*
+ * activate and rollback: the generation in slot `from` becomes the signing one and the signing one
+ * moves to slot `to`. Ciphertext is moved as it is: no key is decrypted.
+ */
+static int do_swap(struct step_ctx *c, enum fca_slot from, enum fca_slot to)
+{
+	const struct fca_asset_row *cur_c = row_of(c, 0, FCA_SLOT_CURRENT), *cur_k = row_of(c, 1, FCA_SLOT_CURRENT);
+	const struct fca_asset_row *new_c = row_of(c, 0, from), *new_k = row_of(c, 1, from);
+	const char *del[4];
+	struct fca_state_gen *ng = gen_of(c, from), *og = gen_of(c, FCA_SLOT_CURRENT);
+	int r;
+
+	if (!cur_c || !cur_k || !new_c || !new_k)
+		return fca_error_set(FCA_ECONFLICT, "%s: the rows to swap are missing", c->def->name);
+	del[0] = slot_name(c, 0, FCA_SLOT_CURRENT);
+	del[1] = slot_name(c, 1, FCA_SLOT_CURRENT);
+	del[2] = slot_name(c, 0, from);
+	del[3] = slot_name(c, 1, from);
+	if ((r = soft_delete(c, del, 4)) != 0 ||
+	    (r = insert(c, del[0], new_c->value, new_c->value_len, c->ca->gens[from].cert.not_after)) != 0 ||
+	    (r = insert(c, del[1], new_k->value, new_k->value_len, 0)) != 0 ||
+	    (r = insert(c, slot_name(c, 0, to), cur_c->value, cur_c->value_len,
+			c->ca->gens[FCA_SLOT_CURRENT].cert.not_after)) != 0 ||
+	    (r = insert(c, slot_name(c, 1, to), cur_k->value, cur_k->value_len, 0)) != 0)
+		return r;
+	if (!ng || !og)
+		return fca_error_set(FCA_EINVALID, "%s: the state document does not know these generations", c->def->name);
+	if (to == FCA_SLOT_PREVIOUS) { /* activate */
+		ng->activated_at = c->opts->now;
+		report_gen(c, from);
+	} else { /* rollback: the rolled-back generation is staged again, its overlap starts over */
+		og->activated_at = 0;
+		og->staged_at = c->opts->now;
+		report_gen(c, FCA_SLOT_CURRENT);
+	}
+	return FCA_OK;
+}
+
+/* retire and abandon: soft-delete one slot's rows. */
+static int do_drop(struct step_ctx *c, enum fca_slot slot)
+{
+	const char *del[2] = { slot_name(c, 0, slot), slot_name(c, 1, slot) };
+	struct fca_state_gen *g = gen_of(c, slot);
+	int r;
+
+	if ((r = soft_delete(c, del, 2)) != 0)
+		return r;
+	if (g)
+		g->retired_at = c->opts->now;
+	report_gen(c, slot);
+	return FCA_OK;
+}
+
+static int do_renew(struct step_ctx *c)
+{
+	const struct fca_asset_row *cr = row_of(c, 0, FCA_SLOT_CURRENT), *kr = row_of(c, 1, FCA_SLOT_CURRENT);
+	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT;
+	struct fca_state_gen ng, *old = gen_of(c, FCA_SLOT_CURRENT);
+	struct fca_cert_info info;
+	const char *del[1];
+	char *pem = NULL;
+	size_t pem_len = 0, ct_len = 0;
+	unsigned char *ct = NULL;
+	int r;
+
+	if (!cr || !kr)
+		return fca_error_set(FCA_ECONFLICT, "%s: the signing rows are missing", c->def->name);
+	if ((r = fca_crypto_decrypt(&cert, c->aes, cr->value, cr->value_len, cr->name)) != 0)
+		goto out;
+	/* The key is decrypted only to sign, and wiped right after. */
+	r = fca_crypto_decrypt(&key, c->aes, kr->value, kr->value_len, kr->name);
+	if (r == FCA_OK)
+		r = fca_crypto_renew_ca(&pem, &pem_len, &key, (const char *)cert.data, cert.len, c->opts->now - 600,
+					c->opts->now + c->st->validity);
+	fca_secret_dispose(&key);
+	if (r != FCA_OK || (r = fca_crypto_encrypt(&ct, &ct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
+	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, cr->name)) != 0)
+		goto out;
+	/* The old certificate stays as a soft-deleted row: FileVault escrows to it stay decryptable. */
+	del[0] = slot_name(c, 0, FCA_SLOT_CURRENT);
+	if ((r = soft_delete(c, del, 1)) != 0 || (r = insert(c, del[0], ct, ct_len, info.not_after)) != 0)
+		goto out;
+	memset(&ng, 0, sizeof(ng));
+	if (old)
+		ng = *old;
+	ng.ca = c->st->ca;
+	ng.generation = c->st->generation;
+	snprintf(ng.sha256, sizeof(ng.sha256), "%s", info.sha256_hex);
+	ng.created_at = c->opts->now;
+	snprintf(c->sha256, sizeof(c->sha256), "%s", info.sha256_hex);
+	snprintf(c->subject, sizeof(c->subject), "%s", info.subject);
+	c->not_after = info.not_after;
+	r = fca_state_add_gen(&c->state, &ng);
+out:
+	free(ct);
+	free(pem);
+	fca_secret_dispose(&cert);
+	return r;
+}
+
+/* The transition, its activity in the outbox, and the document itself, in the step's transaction. */
+static int write_state(struct step_ctx *c)
+{
+	struct fca_activity a;
+	char idem[FCA_STEP_ID_MAX + 16], *details = NULL, *json = NULL;
+	unsigned char *ct = NULL;
+	size_t json_len = 0, ct_len = 0;
+	int n = 0, r;
+
+	if ((r = fca_state_record_transition(&c->state, c->st->step_id, c->opts->now, &n)) != 0)
+		return r;
+	snprintf(idem, sizeof(idem), "%s#%d", c->st->step_id, n);
+	memset(&a, 0, sizeof(a));
+	a.ca = c->def->name;
+	for (size_t i = 0; i < c->nwritten; i++)
+		a.assets[a.nassets++] = c->written[i];
+	a.generation = c->st->generation;
+	a.previous_generation = c->st->from_generation;
+	a.sha256 = c->sha256;
+	a.subject = c->subject;
+	a.not_after = c->not_after;
+	a.source_path = c->opts->source_path;
+	a.step_id = c->st->step_id;
+	a.forced = c->st->forced;
+	a.reason = c->st->forced ? c->opts->desired->policy.reason : NULL;
+	if ((r = fca_activity_details_json(&details, &a)) != 0)
+		return r;
+	if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details, c->opts->now)) != 0)
+		return r; /* outbox_add owns details, even on failure */
+	c->state.updated_at = c->opts->now;
+	if ((r = fca_state_serialize(&json, &json_len, &c->state)) != 0 ||
+	    (r = fca_crypto_encrypt(&ct, &ct_len, c->aes, (const unsigned char *)json, json_len)) != 0)
+		goto out;
+	if (fca_asset_rows_find(&c->rows, FCA_STATE_ASSET)) {
+		const char *del[1] = { FCA_STATE_ASSET };
+		uint64_t affected = 0;
+		if ((r = fca_store_soft_delete(c->s, del, 1, &affected)) != 0)
+			goto out;
+	}
+	r = fca_store_insert(c->s, FCA_STATE_ASSET, ct, ct_len, 0);
+out:
+	free(ct);
+	free(json);
+	return r;
+}
+
+static int execute_step(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
+			const struct fca_step *st, const struct fca_apply_opts *opts)
+{
+	struct step_ctx c;
+	int r, in_tx = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.aes = aes;
+	c.o = o;
+	c.st = st;
+	c.opts = opts;
+	c.def = fca_catalog_get(st->ca);
+	c.ca = &o->cas[st->ca];
+	fca_state_init(&c.state);
+	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
+		for (int k = 0; k < 2; k++)
+			fca_catalog_asset(c.names[sl * 2 + k], FCA_ASSET_NAME_MAX, c.def, k, (enum fca_slot)sl);
+	snprintf(c.names[NAMES_PER_CA - 1], FCA_ASSET_NAME_MAX, "%s", FCA_STATE_ASSET);
+	for (size_t i = 0; i < NAMES_PER_CA; i++)
+		c.name_ptrs[i] = c.names[i];
+	if ((r = fca_state_copy(&c.state, &o->state)) != 0)
+		goto out;
+	if ((r = fca_store_begin(s)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((r = fca_store_read_live(s, &c.rows, c.name_ptrs, NAMES_PER_CA, 1)) != 0 || (r = check_unchanged(&c)) != 0)
+		goto out;
+	switch (st->kind) {
+	case FCA_STEP_ADOPT: r = do_adopt(&c); break;
+	case FCA_STEP_STAGE: r = do_stage(&c); break;
+	case FCA_STEP_ACTIVATE: r = do_swap(&c, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS); break;
+	case FCA_STEP_ROLLBACK: r = do_swap(&c, FCA_SLOT_PREVIOUS, FCA_SLOT_NEXT); break;
+	case FCA_STEP_RETIRE: r = do_drop(&c, FCA_SLOT_PREVIOUS); break;
+	case FCA_STEP_ABANDON: r = do_drop(&c, FCA_SLOT_NEXT); break;
+	case FCA_STEP_RENEW: r = do_renew(&c); break;
+	default: r = fca_error_set(FCA_EINVALID, "unknown step kind");
+	}
+	if (r != FCA_OK)
+		goto out;
+	FCA_FAULT("mid_step", st->step_id, fca_store_connection_id(s));
+	if ((r = write_state(&c)) != 0)
+		goto out;
+	FCA_FAULT("before_commit", st->step_id, fca_store_connection_id(s));
+	if ((r = fca_store_commit(s)) != 0)
+		goto out;
+	in_tx = 0;
+	FCA_FAULT("after_commit", st->step_id, fca_store_connection_id(s));
+out:
+	if (in_tx)
+		fca_store_rollback(s);
+	if (r != FCA_OK)
+		fca_error_prefix("%s", st->step_id);
+	fca_asset_rows_dispose(&c.rows);
+	fca_state_dispose(&c.state);
+	return r;
+}
+
+static int allowed(const struct fca_apply_opts *opts, const char *step_id)
+{
+	if (!opts->use_allowed)
+		return 1;
+	for (size_t i = 0; i < opts->nallowed; i++)
+		if (!strcmp(opts->allowed_steps[i], step_id))
+			return 1;
+	return 0;
+}
+
+static int check_saved_basis(const struct fca_observed *saved, const struct fca_observed *now)
+{
+	for (size_t i = 0; i < saved->nbasis; i++) {
+		const char *m = basis_md5(now, saved->basis[i].name);
+		if (!m || strcmp(m, saved->basis[i].md5))
+			return fca_error_set(FCA_ECONFLICT,
+					     "the saved plan is stale: %s changed since it was made; run "
+					     "'fleetca plan --out' again and review the new plan",
+					     saved->basis[i].name);
+	}
+	for (size_t i = 0; i < now->nbasis; i++)
+		if (!basis_md5(saved, now->basis[i].name))
+			return fca_error_set(FCA_ECONFLICT,
+					     "the saved plan is stale: %s appeared since it was made; run "
+					     "'fleetca plan --out' again and review the new plan",
+					     now->basis[i].name);
+	return FCA_OK;
+}
+
+int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_apply_opts *opts,
+		     struct fca_apply_result *res)
+{
+	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
+	struct fca_observed *o = NULL;
+	struct fca_plan *p = NULL;
+	int r, locked = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!(o = calloc(1, sizeof(*o))) || !(p = calloc(1, sizeof(*p)))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
+		goto out;
+	locked = 1;
+	oo.now = opts->now;
+	oo.clock_skew = opts->desired->policy.clock_skew;
+	oo.check_keys = 1;
+	for (int iter = 0;; iter++) {
+		size_t next = SIZE_MAX;
+		fca_observed_dispose(o);
+		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0)
+			goto out;
+		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
+			goto out;
+		if ((r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
+			goto out;
+		if (p->has_error) {
+			for (int i = 0; i < FCA_CA_COUNT; i++)
+				if (p->cas[i].error[0]) {
+					r = fca_error_set(FCA_EINVALID, "%s: %s", fca_catalog_get((enum fca_ca_id)i)->name,
+							  p->cas[i].error);
+					goto out;
+				}
+		}
+		for (size_t i = 0; i < p->nsteps && next == SIZE_MAX; i++)
+			if (fca_plan_step_ready(p, i) && allowed(opts, p->steps[i].step_id))
+				next = i;
+		if (next == SIZE_MAX)
+			break;
+		if (iter >= FCA_APPLY_MAX_DONE) {
+			r = fca_error_set(FCA_ERROR, "apply did not converge after %d steps", FCA_APPLY_MAX_DONE);
+			goto out;
+		}
+		if ((r = execute_step(s, aes_key, o, &p->steps[next], opts)) != 0)
+			goto out;
+		snprintf(res->done[res->ndone++], FCA_STEP_ID_MAX, "%s", p->steps[next].step_id);
+		if (opts->progress) {
+			fprintf(opts->progress, "applied %s\n", p->steps[next].step_id);
+			fflush(opts->progress);
+		}
+		FCA_FAULT("between_steps", p->steps[next].step_id, fca_store_connection_id(s));
+	}
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].gate != FCA_GATE_OPEN || !fca_plan_step_ready(p, i))
+			res->gated = 1;
+	res->final_plan = p;
+	res->final_observed = o;
+	p = NULL;
+	o = NULL;
+	r = FCA_OK;
+out:
+	if (locked)
+		fca_store_unlock(s);
+	fca_observed_dispose(o);
+	free(o);
+	free(p);
+	return r;
+}
