@@ -1,0 +1,146 @@
+/* The observed state: derive the stage from the live rows, label them from the state document. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fleetca/observed.h"
+
+void fca_observed_init(struct fca_observed *o)
+{
+	memset(o, 0, sizeof(*o));
+	fca_state_init(&o->state);
+	for (int c = 0; c < FCA_CA_COUNT; c++)
+		for (int s = 0; s < FCA_SLOT_COUNT; s++)
+			o->cas[c].gens[s].key_check = -1;
+}
+
+void fca_observed_dispose(struct fca_observed *o)
+{
+	if (!o)
+		return;
+	fca_state_dispose(&o->state);
+	fca_observed_init(o);
+}
+
+static void fill_names(struct fca_obs_gen *g, const struct fca_ca_def *def, enum fca_slot slot)
+{
+	if (!g->cert_asset[0])
+		fca_catalog_asset(g->cert_asset, sizeof(g->cert_asset), def, 0, slot);
+	if (!g->key_asset[0])
+		fca_catalog_asset(g->key_asset, sizeof(g->key_asset), def, 1, slot);
+}
+
+/* Sets c->problem from the first slot whose rows are unusable; returns 1 when there was one. */
+static int slot_problem(struct fca_obs_ca *c)
+{
+	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
+		const struct fca_obs_gen *g = &c->gens[s];
+
+		if (g->present && !g->has_key) {
+			snprintf(c->problem, sizeof(c->problem),
+				 "%s is live but %s is missing: a certificate without its key cannot sign; "
+				 "restore %s from a backup or soft-delete %s by hand",
+				 g->cert_asset, g->key_asset, g->key_asset, g->cert_asset);
+			return 1;
+		}
+		if (!g->present && g->has_key) {
+			snprintf(c->problem, sizeof(c->problem),
+				 "%s is live but %s is missing: a key without its certificate is unusable; "
+				 "restore %s from a backup or soft-delete %s by hand",
+				 g->key_asset, g->cert_asset, g->cert_asset, g->key_asset);
+			return 1;
+		}
+		if (g->present && !g->cert_ok) {
+			snprintf(c->problem, sizeof(c->problem),
+				 "%s cannot be decrypted or parsed as a certificate: check "
+				 "FLEET_SERVER_PRIVATE_KEY, then inspect the row by hand",
+				 g->cert_asset);
+			return 1;
+		}
+		if (g->present && g->key_check == 0) {
+			snprintf(c->problem, sizeof(c->problem),
+				 "%s does not match the public key of %s: the rows belong to different "
+				 "generations; restore the matching pair by hand",
+				 g->key_asset, g->cert_asset);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The stage the live rows spell (the slots are known to be intact). */
+static enum fca_stage slot_stage(struct fca_obs_ca *c)
+{
+	int cur = c->gens[FCA_SLOT_CURRENT].present, next = c->gens[FCA_SLOT_NEXT].present,
+	    prev = c->gens[FCA_SLOT_PREVIOUS].present;
+	const struct fca_obs_gen *gc = &c->gens[FCA_SLOT_CURRENT], *gn = &c->gens[FCA_SLOT_NEXT],
+				 *gp = &c->gens[FCA_SLOT_PREVIOUS];
+
+	if (!cur && !next && !prev)
+		return FCA_STAGE_NONE;
+	if (next && prev) {
+		snprintf(c->problem, sizeof(c->problem),
+			 "both %s and %s are live: a rotation is staged and active at once; soft-delete "
+			 "the pair that does not belong (fleetca never writes both) and run again",
+			 gn->cert_asset, gp->cert_asset);
+		return FCA_STAGE_CORRUPT;
+	}
+	if (!cur) {
+		const struct fca_obs_gen *g = next ? gn : gp;
+
+		snprintf(c->problem, sizeof(c->problem),
+			 "%s is live but %s is not: nothing signs; restore %s and %s by hand",
+			 g->cert_asset, gc->cert_asset, gc->cert_asset, gc->key_asset);
+		return FCA_STAGE_CORRUPT;
+	}
+	if (next)
+		return FCA_STAGE_STAGED;
+	if (prev)
+		return FCA_STAGE_ACTIVE;
+	return FCA_STAGE_COMPLETE;
+}
+
+static void derive_ca(struct fca_observed *o, enum fca_ca_id id)
+{
+	const struct fca_ca_def *def = fca_catalog_get(id);
+	const struct fca_state *st = o->has_document ? &o->state : NULL;
+	struct fca_obs_ca *c = &o->cas[id];
+
+	c->problem[0] = '\0';
+	c->drift_detail[0] = '\0';
+	c->drift = 0;
+	c->managed = st ? fca_state_knows_ca(st, id) : 0;
+	c->max_generation = st ? fca_state_max_generation(st, id) : 0;
+
+	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
+		struct fca_obs_gen *g = &c->gens[s];
+		const struct fca_state_gen *sg = NULL;
+
+		fill_names(g, def, (enum fca_slot)s);
+		g->generation = 0;
+		g->staged_at = 0;
+		g->activated_at = 0;
+		if (c->managed && g->present && g->cert_ok)
+			sg = fca_state_find_c(st, id, g->cert.sha256_hex);
+		if (sg) {
+			g->generation = sg->generation;
+			g->staged_at = sg->staged_at;
+			g->activated_at = sg->activated_at;
+		} else if (c->managed && g->present && g->cert_ok && !c->drift) {
+			c->drift = 1;
+			snprintf(c->drift_detail, sizeof(c->drift_detail),
+				 "%s holds certificate sha256 %.16s... that fleetca did not make (changed "
+				 "outside fleetca)", g->cert_asset, g->cert.sha256_hex);
+		}
+	}
+
+	if (slot_problem(c))
+		c->stage = FCA_STAGE_CORRUPT;
+	else
+		c->stage = slot_stage(c);
+}
+
+void fca_observed_derive(struct fca_observed *o)
+{
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		derive_ca(o, (enum fca_ca_id)i);
+}

@@ -1,0 +1,519 @@
+/*
+ * The planner: (desired, observed, now) -> ordered steps, each with its gate. Pure: no I/O, no
+ * clock. Each CA is walked from its observed stage one step at a time toward the YAML's target;
+ * a small simulated state (stage, signing generation, the other live generation, and when the
+ * steps so far happen) lets each step compute its own gate.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fleetca/plan.h"
+#include "fleetca/timeutil.h"
+
+#define MAX_STEPS_PER_CA 12
+
+/* One CA's walk. */
+struct walk {
+	struct fca_plan *p;
+	const struct fca_policy *pol;
+	const struct fca_ca_def *def;
+	const struct fca_desired_ca *dca;
+	const struct fca_obs_ca *oc;
+	struct fca_plan_ca *pc;
+	size_t first;          /* index of the CA's first step */
+	/* the simulated CA after the steps so far */
+	enum fca_stage stage;  /* complete, staged or active */
+	int sign;              /* signing generation */
+	int other;             /* staged: the next generation; active: the previous one */
+	int64_t staged_at;     /* staged: when `other` was staged (0 unknown) */
+	int64_t activated_at;  /* active: when `sign` was activated (0 unknown) */
+	int64_t t;             /* when the last step is assumed to happen */
+};
+
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+/* ---- building blocks -------------------------------------------------------------------- */
+
+static struct fca_step *step_new(struct walk *w, enum fca_step_kind kind, int generation, enum fca_stage to)
+{
+	struct fca_step *s;
+
+	if (w->p->nsteps - w->first >= MAX_STEPS_PER_CA || w->p->nsteps >= FCA_PLAN_MAX_STEPS)
+		return NULL;
+	s = &w->p->steps[w->p->nsteps++];
+	memset(s, 0, sizeof(*s));
+	s->ca = w->def->id;
+	s->kind = kind;
+	s->generation = generation;
+	s->from_generation = w->sign;
+	s->from_stage = w->stage;
+	s->to_stage = to;
+	snprintf(s->step_id, sizeof(s->step_id), "%s:%d:%s", w->def->name, generation, fca_step_kind_name(kind));
+	s->gate = FCA_GATE_OPEN;
+	return s;
+}
+
+static void write_row(struct fca_step *s, char op, int key, enum fca_slot slot, int generation,
+		      const struct fca_ca_def *def)
+{
+	struct fca_row_write *rw;
+
+	if (s->nwrites >= FCA_STEP_MAX_WRITES)
+		return;
+	rw = &s->writes[s->nwrites++];
+	rw->op = op;
+	fca_catalog_asset(rw->asset, sizeof(rw->asset), def, key, slot);
+	rw->generation = generation;
+}
+
+/* Both rows (cert and key) of a slot. */
+static void write_pair(struct fca_step *s, char op, enum fca_slot slot, int generation, const struct fca_ca_def *def)
+{
+	write_row(s, op, 0, slot, generation, def);
+	write_row(s, op, 1, slot, generation, def);
+}
+
+/*
+ * Closes the gate for one more reason: the gate becomes the most restrictive of the reasons
+ * (HUMAN > CLOSED > WAIT; the enum is in that order), opens_at the latest wait, and the reason
+ * lists them all.
+ */
+static void FCA_PRINTF(4, 5) gate_close(struct fca_step *s, enum fca_gate g, int64_t opens_at, const char *fmt, ...)
+{
+	size_t len = strlen(s->gate_reason);
+	va_list ap;
+
+	if (g > s->gate)
+		s->gate = g;
+	if (opens_at > s->opens_at)
+		s->opens_at = opens_at;
+	if (len && len + 2 < sizeof(s->gate_reason)) {
+		memcpy(s->gate_reason + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s->gate_reason + len, sizeof(s->gate_reason) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* The gate is computed: the step happens at its opening (or now), and later steps follow it. */
+static int64_t step_done(struct walk *w, const struct fca_step *s)
+{
+	w->t = max64(w->t, s->opens_at);
+	return w->t;
+}
+
+/* Overlap (DESIGN §4.1): `since` must lie min_overlap before the time the step would happen. */
+static void gate_overlap(struct walk *w, struct fca_step *s, int64_t since, const char *what, int gen)
+{
+	char have[32], need[32];
+
+	if (since <= 0) {
+		gate_close(s, FCA_GATE_CLOSED, 0,
+			   "the state document does not say when gen %d was %s, so min_overlap cannot be "
+			   "checked; record it in fleetca_state or wait for a human to decide", gen, what);
+		return;
+	}
+	if (w->t - since >= w->pol->min_overlap)
+		return;
+	fca_duration_format(have, sizeof(have), max64(0, w->t - since));
+	fca_duration_format(need, sizeof(need), w->pol->min_overlap);
+	gate_close(s, FCA_GATE_WAIT, since + w->pol->min_overlap, "%s %s of min_overlap %s", what, have, need);
+}
+
+/* The observed slot that holds generation gen, or NULL when the plan itself creates it. */
+static const struct fca_obs_gen *observed_gen(const struct walk *w, int gen)
+{
+	for (int i = 0; i < FCA_SLOT_COUNT; i++)
+		if (w->oc->gens[i].present && w->oc->gens[i].generation == gen)
+			return &w->oc->gens[i];
+	return NULL;
+}
+
+/* ---- one function per step kind -------------------------------------------------------- */
+
+static int step_adopt(struct walk *w, int generation)
+{
+	struct fca_step *s = step_new(w, FCA_STEP_ADOPT, generation, FCA_STAGE_COMPLETE);
+
+	if (!s)
+		return -1;
+	s->from_generation = 0;
+	step_done(w, s);
+	w->stage = FCA_STAGE_COMPLETE;
+	w->sign = generation;
+	w->other = 0;
+	return 0;
+}
+
+static void new_cert_spec(struct walk *w, struct fca_step *s)
+{
+	fca_desired_subject(&s->subject, w->dca, w->def);
+	s->key_bits = w->dca->key_bits;
+	s->validity = w->dca->validity;
+}
+
+static int step_stage(struct walk *w)
+{
+	int n = w->sign + 1;
+	struct fca_step *s = step_new(w, FCA_STEP_STAGE, n, FCA_STAGE_STAGED);
+
+	if (!s)
+		return -1;
+	write_pair(s, '+', FCA_SLOT_NEXT, n, w->def);
+	new_cert_spec(w, s);
+	w->staged_at = step_done(w, s);
+	w->stage = FCA_STAGE_STAGED;
+	w->other = n;
+	return 0;
+}
+
+static int step_activate(struct walk *w)
+{
+	int n = w->other, old = w->sign;
+	struct fca_step *s = step_new(w, FCA_STEP_ACTIVATE, n, FCA_STAGE_ACTIVE);
+
+	if (!s)
+		return -1;
+	write_pair(s, '~', FCA_SLOT_CURRENT, n, w->def);
+	write_pair(s, '-', FCA_SLOT_NEXT, n, w->def);
+	write_pair(s, '+', FCA_SLOT_PREVIOUS, old, w->def);
+
+	gate_overlap(w, s, w->staged_at, "staged", n);
+	switch (w->def->trust) {
+	case FCA_TRUST_APPLE_VERIFIER:
+		w->pc->warnings |= FCA_WARN_APPLE_VERIFIER;
+		if (!w->pol->fleet_server_trusts_previous)
+			gate_close(s, FCA_GATE_HUMAN, 0,
+				   "today's Fleet verifies Apple device identity certificates against %s alone "
+				   "and decrypts FileVault escrows with the current %s only: a human must confirm "
+				   "the server honours %s_previous/%s_previous (policy.fleet_server_trusts_previous: true)",
+				   w->def->cert_asset, w->def->key_asset, w->def->cert_asset, w->def->key_asset);
+		break;
+	case FCA_TRUST_HUMAN:
+		/* The YAML asking for active is the human's statement that the bundle is uploaded. */
+		w->pc->warnings |= FCA_WARN_HUMAN_TRUST;
+		break;
+	default:
+		break;
+	}
+	w->activated_at = step_done(w, s);
+	w->stage = FCA_STAGE_ACTIVE;
+	w->sign = n;
+	w->other = old;
+	return 0;
+}
+
+static void gate_drain(struct walk *w, struct fca_step *s, int old)
+{
+	const struct fca_obs_gen *g = observed_gen(w, old);
+	char when[40];
+
+	if (!g)
+		return; /* made by this plan: it has issued nothing yet */
+	s->drain_live = g->drain_live;
+	s->drain_last_expiry = g->drain_last_expiry;
+	s->escrows = g->escrows;
+	s->nblockers = g->nblockers < FCA_MAX_BLOCKERS ? g->nblockers : FCA_MAX_BLOCKERS;
+	memcpy(s->blockers, g->blockers, s->nblockers * sizeof(s->blockers[0]));
+
+	if (g->escrows > 0)
+		w->pc->warnings |= FCA_WARN_ESCROW;
+	if (w->pol->drain == FCA_DRAIN_FORCE) {
+		if (g->drain_live > 0 || g->escrows > 0) {
+			s->forced = 1;
+			w->pc->warnings |= FCA_WARN_FORCED_DRAIN;
+		}
+		return;
+	}
+	if (g->drain_live > 0) {
+		if (g->drain_last_expiry > 0) {
+			fca_time_human(when, sizeof(when), g->drain_last_expiry);
+			gate_close(s, FCA_GATE_WAIT, g->drain_last_expiry + w->pol->clock_skew,
+				   "%llu live certificates issued by gen %d; the last expires %s",
+				   (unsigned long long)g->drain_live, old, when);
+		} else {
+			gate_close(s, FCA_GATE_CLOSED, 0,
+				   "%llu live certificates issued by gen %d, expiry unknown",
+				   (unsigned long long)g->drain_live, old);
+		}
+	}
+	if (g->escrows > 0)
+		gate_close(s, FCA_GATE_CLOSED, 0,
+			   "%llu FileVault escrows are encrypted to gen %d and decryptable only with its key; "
+			   "re-escrow them or set drain: force with a reason",
+			   (unsigned long long)g->escrows, old);
+}
+
+static int step_retire(struct walk *w)
+{
+	int n = w->sign, old = w->other;
+	struct fca_step *s = step_new(w, FCA_STEP_RETIRE, n, FCA_STAGE_COMPLETE);
+
+	if (!s)
+		return -1;
+	write_pair(s, '-', FCA_SLOT_PREVIOUS, old, w->def);
+	gate_overlap(w, s, w->activated_at, "active", n);
+	gate_drain(w, s, old);
+	step_done(w, s);
+	w->stage = FCA_STAGE_COMPLETE;
+	w->other = 0;
+	return 0;
+}
+
+static int step_rollback(struct walk *w)
+{
+	int n = w->sign, old = w->other;
+	const struct fca_obs_gen *g = observed_gen(w, n);
+	struct fca_step *s = step_new(w, FCA_STEP_ROLLBACK, n, FCA_STAGE_STAGED);
+
+	if (!s)
+		return -1;
+	write_pair(s, '~', FCA_SLOT_CURRENT, old, w->def);
+	write_pair(s, '-', FCA_SLOT_PREVIOUS, old, w->def);
+	write_pair(s, '+', FCA_SLOT_NEXT, n, w->def);
+	step_done(w, s);
+	w->stage = FCA_STAGE_STAGED;
+	w->sign = old;
+	w->other = n;
+	w->staged_at = g ? g->staged_at : w->t;
+	return 0;
+}
+
+static int step_abandon(struct walk *w)
+{
+	int n = w->other;
+	struct fca_step *s = step_new(w, FCA_STEP_ABANDON, n, FCA_STAGE_COMPLETE);
+
+	if (!s)
+		return -1;
+	write_pair(s, '-', FCA_SLOT_NEXT, n, w->def);
+	step_done(w, s);
+	w->stage = FCA_STAGE_COMPLETE;
+	w->other = 0;
+	return 0;
+}
+
+static void step_renew(struct walk *w)
+{
+	struct fca_step *s = step_new(w, FCA_STEP_RENEW, w->sign, w->stage);
+
+	if (!s)
+		return;
+	write_row(s, '~', 0, FCA_SLOT_CURRENT, w->sign, w->def);
+	new_cert_spec(w, s);
+	step_done(w, s);
+}
+
+/* ---- the walk --------------------------------------------------------------------------- */
+
+static void ca_error(struct walk *w, const char *fmt, ...) FCA_PRINTF(2, 3);
+static void ca_error(struct walk *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->pc->error, sizeof(w->pc->error), fmt, ap);
+	va_end(ap);
+	w->p->nsteps = w->first; /* an impossible target plans nothing for the CA */
+	w->p->has_error = 1;
+}
+
+static void retired_error(struct walk *w, int target, int live)
+{
+	ca_error(w, "generation %d is retired: the live generation is %d; history rows remain in "
+		    "mdm_config_assets but restoring a retired key is a manual act", target, live);
+}
+
+/* Plans the steps from the simulated stage to (G, target stage). */
+static void walk_to_target(struct walk *w)
+{
+	int g = w->dca->generation;
+	enum fca_stage ts = w->dca->stage;
+
+	for (;;) {
+		int r = 0;
+
+		switch (w->stage) {
+		case FCA_STAGE_COMPLETE: /* sign = L */
+			if (g == w->sign)
+				return;
+			if (g < w->sign) {
+				retired_error(w, g, w->sign);
+				return;
+			}
+			r = step_stage(w);
+			break;
+		case FCA_STAGE_STAGED: /* sign = L, other = L+1 (next) */
+			if (g == w->other && ts == FCA_STAGE_STAGED)
+				return;
+			if (g < w->sign) {
+				retired_error(w, g, w->sign);
+				return;
+			}
+			r = g == w->sign ? step_abandon(w) : step_activate(w);
+			break;
+		case FCA_STAGE_ACTIVE: /* sign = K, other = K-1 (previous) */
+			if (g == w->sign && ts == FCA_STAGE_ACTIVE)
+				return;
+			if (g < w->other) {
+				retired_error(w, g, w->sign);
+				return;
+			}
+			if (g == w->other || (g == w->sign && ts == FCA_STAGE_STAGED))
+				r = step_rollback(w);
+			else
+				r = step_retire(w);
+			break;
+		default:
+			return;
+		}
+		if (r != 0) {
+			ca_error(w, "reaching generation %d %s from generation %d %s takes more than "
+					   "%d steps; raise the generation by at most 3 per change",
+					w->dca->generation, fca_stage_name(ts), w->pc->now_generation,
+					fca_stage_name(w->pc->now_stage), MAX_STEPS_PER_CA);
+			return;
+		}
+	}
+}
+
+static void renew_if_due(struct walk *w, int64_t now)
+{
+	const struct fca_obs_gen *sg = &w->oc->gens[FCA_SLOT_CURRENT];
+
+	if (w->p->nsteps != w->first || w->dca->renew_before <= 0 || !sg->cert_ok)
+		return;
+	if (sg->cert.not_after - now < w->dca->renew_before)
+		step_renew(w);
+}
+
+static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struct fca_observed *o, enum fca_ca_id id)
+{
+	struct walk w;
+	const struct fca_obs_ca *oc = &o->cas[id];
+
+	memset(&w, 0, sizeof(w));
+	w.p = p;
+	w.pol = &d->policy;
+	w.def = fca_catalog_get(id);
+	w.dca = &d->cas[id];
+	w.oc = oc;
+	w.pc = &p->cas[id];
+	w.first = p->nsteps;
+	w.t = p->now;
+	w.pc->considered = 1;
+
+	if (w.dca->suspend) {
+		w.pc->suspended = 1;
+		snprintf(w.pc->note, sizeof(w.pc->note), "suspended");
+		return;
+	}
+	switch (oc->stage) {
+	case FCA_STAGE_CORRUPT:
+		w.pc->warnings |= FCA_WARN_CORRUPT;
+		snprintf(w.pc->note, sizeof(w.pc->note), "%s", oc->problem);
+		return;
+	case FCA_STAGE_NONE:
+		snprintf(w.pc->note, sizeof(w.pc->note),
+			 "no %s row yet: Fleet creates the %s at startup when the feature is enabled; "
+			 "run fleetca again once Fleet has created it", w.def->cert_asset, w.def->title);
+		return;
+	default:
+		break;
+	}
+
+	w.stage = oc->stage;
+	w.sign = oc->gens[FCA_SLOT_CURRENT].generation;
+	if (w.stage == FCA_STAGE_STAGED) {
+		w.other = oc->gens[FCA_SLOT_NEXT].generation;
+		w.staged_at = oc->gens[FCA_SLOT_NEXT].staged_at;
+	} else if (w.stage == FCA_STAGE_ACTIVE) {
+		w.other = oc->gens[FCA_SLOT_PREVIOUS].generation;
+		w.activated_at = oc->gens[FCA_SLOT_CURRENT].activated_at;
+	}
+
+	if (!oc->managed) {
+		if (w.stage != FCA_STAGE_COMPLETE) {
+			snprintf(w.pc->note, sizeof(w.pc->note),
+				 "%s%s rows are live but fleetca has no record of this CA, so they were not "
+				 "made by fleetca; inspect them by hand and soft-delete the pair that does not "
+				 "belong before fleetca adopts the CA",
+				 w.def->cert_asset, w.stage == FCA_STAGE_STAGED ? "_next" : "_previous");
+			return;
+		}
+		(void)step_adopt(&w, 1);
+	} else if (oc->drift) {
+		w.pc->warnings |= FCA_WARN_DRIFT;
+		if (!w.dca->adopt) {
+			snprintf(w.pc->note, sizeof(w.pc->note),
+				 "drift: %s; no step runs on %s until its YAML says adopt: true (which records "
+				 "the live certificate as generation %d) or the rows are restored",
+				 oc->drift_detail, w.def->name, oc->max_generation + 1);
+			return;
+		}
+		if (w.stage != FCA_STAGE_COMPLETE || oc->gens[FCA_SLOT_CURRENT].generation != 0) {
+			snprintf(w.pc->note, sizeof(w.pc->note),
+				 "drift: %s; adopt: true accepts only a changed signing certificate with no "
+				 "_next or _previous rows live; restore the rows by hand", oc->drift_detail);
+			return;
+		}
+		(void)step_adopt(&w, oc->max_generation + 1);
+	}
+
+	walk_to_target(&w);
+	if (w.pc->error[0])
+		return;
+	renew_if_due(&w, p->now);
+
+	if (w.def->trust == FCA_TRUST_HUMAN && w.stage == FCA_STAGE_STAGED && w.dca->stage == FCA_STAGE_STAGED) {
+		w.pc->warnings |= FCA_WARN_HUMAN_TRUST;
+		snprintf(w.pc->note, sizeof(w.pc->note),
+			 "upload the bundle of gen %d and %d (fleetca export --ca %s --bundle) to the %s "
+			 "before moving the YAML to stage: active",
+			 w.sign, w.other, w.def->name,
+			 w.def->id == FCA_CA_CONDITIONAL_ACCESS ? "load balancer that terminates device mTLS"
+								 : "identity provider");
+	}
+}
+
+int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const struct fca_observed *o, int64_t now)
+{
+	if (!out || !d || !o)
+		return fca_error_set(FCA_EINVALID, "plan: desired and observed state are both required");
+	for (int i = 0; i < FCA_CA_COUNT; i++) {
+		const struct fca_desired_ca *c = &d->cas[i];
+
+		if (!c->present || c->suspend)
+			continue;
+		if (c->generation < 1 || (c->stage != FCA_STAGE_STAGED && c->stage != FCA_STAGE_ACTIVE &&
+					  c->stage != FCA_STAGE_COMPLETE))
+			return fca_error_set(FCA_EINVALID,
+					     "plan: %s asks for generation %d stage %s; expected a generation "
+					     ">= 1 and stage staged, active or complete",
+					     fca_catalog_get((enum fca_ca_id)i)->name, c->generation,
+					     fca_stage_name(c->stage));
+	}
+
+	memset(out, 0, sizeof(*out));
+	out->now = now;
+	for (int i = 0; i < FCA_CA_COUNT; i++) {
+		struct fca_plan_ca *pc = &out->cas[i];
+
+		pc->now_stage = o->cas[i].stage;
+		pc->now_generation = o->cas[i].gens[FCA_SLOT_CURRENT].present
+					     ? o->cas[i].gens[FCA_SLOT_CURRENT].generation : 0;
+		pc->target_stage = d->cas[i].stage;
+		pc->target_generation = d->cas[i].generation;
+		if (d->cas[i].present)
+			plan_ca(out, d, o, (enum fca_ca_id)i);
+	}
+	for (size_t i = 0; i < out->nsteps; i++) {
+		if (fca_plan_step_ready(out, i))
+			out->nready++;
+		else
+			out->nwaiting++;
+	}
+	return FCA_OK;
+}
