@@ -22,6 +22,10 @@ int cmd_apply(int argc, char **argv);
 int cli_fail(void);
 /* Prints "fleetca: <cmd>: <fmt>" usage errors and returns FCA_EXIT_ERROR. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+struct fca_desired;
+/* Loads and checks a desired-state file; prints every problem. Returns an exit code. */
+int cli_load_desired(struct fca_desired *d, const char *path);
+
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);
 

@@ -6,9 +6,8 @@
 #include "fleetca/executor.h"
 #include "fleetca/engine.h"
 #include "fleetca/render.h"
+#include "fleetca/render_apply.h"
 #include "fleetca/timeutil.h"
-
-int cli_load_desired(struct fca_desired *d, const char *path);
 
 static void help(FILE *f)
 {
@@ -110,8 +109,9 @@ int cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone, res.final_plan,
-				      res.final_observed);
+		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone,
+					  res.final_plan, res.final_observed) != 0)
+			fca_error_clear(); /* stdout closed: the exit code still tells */
 	} else {
 		if (res.ndone == 0 && res.final_plan->nsteps == 0)
 			printf("Nothing to do: Fleet's CAs match %s.\n", file);
@@ -120,7 +120,8 @@ int cmd_apply(int argc, char **argv)
 			       file);
 		else {
 			printf("\n%zu step%s applied. What remains:\n\n", res.ndone, res.ndone == 1 ? "" : "s");
-			fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout));
+			if (fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout)) != 0)
+				fca_error_clear();
 		}
 	}
 	rc = res.gated ? FCA_EXIT_GATE : FCA_EXIT_OK;

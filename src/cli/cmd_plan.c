@@ -165,12 +165,12 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	if (fmt == FMT_JSON)
-		fca_render_plan_json(stdout, p, o);
-	else if (fmt == FMT_MARKDOWN)
-		fca_render_plan_markdown(stdout, p, o);
-	else
-		fca_render_plan_text(stdout, p, o, cli_use_color(stdout));
+	if ((fmt == FMT_JSON && fca_render_plan_json(stdout, p, o) != 0) ||
+	    (fmt == FMT_MARKDOWN && fca_render_plan_markdown(stdout, p, o) != 0) ||
+	    (fmt == FMT_TEXT && fca_render_plan_text(stdout, p, o, cli_use_color(stdout)) != 0)) {
+		rc = cli_fail();
+		goto out;
+	}
 	if (p->has_error) {
 		for (int i = 0; i < FCA_CA_COUNT; i++)
 			if (p->cas[i].error[0])
