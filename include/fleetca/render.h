@@ -1,0 +1,29 @@
+/* Renderers of a plan: text for people, JSON for machines (schemas/plan.schema.json), markdown for PRs. */
+#ifndef FLEETCA_RENDER_H
+#define FLEETCA_RENDER_H
+
+#include <stdio.h>
+
+#include "fleetca/error.h"
+#include "fleetca/observed.h"
+#include "fleetca/plan.h"
+
+/* Version of the JSON plan document (its "format_version"). */
+#define FCA_PLAN_FORMAT_VERSION 1
+
+/*
+ * Aligned text: a summary line, then one block per CA named in the YAML with its steps, gates
+ * and rows. ANSI colour only when color is non-zero. o may be NULL (no drift details, no basis).
+ * Returns FCA_OK, or FCA_ERROR when writing to f fails.
+ */
+int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_observed *o, int color) FCA_MUST_USE;
+
+/* Pretty JSON following schemas/plan.schema.json, ending with a newline. */
+int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;
+/* The same document as a malloc'd, NUL-terminated string (for `plan --out`); the caller frees it. */
+int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;
+
+/* GitHub-flavoured markdown for a pull-request comment. */
+int fca_render_plan_markdown(FILE *f, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;
+
+#endif

@@ -1,0 +1,49 @@
+/* Helpers the plan renderers share (src/render only; not part of the library's face). */
+#ifndef FLEETCA_RENDER_INT_H
+#define FLEETCA_RENDER_INT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fleetca/observed.h"
+#include "fleetca/plan.h"
+
+struct fca_render_counts {
+	size_t steps, ready, waiting, errors;
+};
+/* ready: fca_plan_step_ready; waiting: every other step; errors: considered CAs with an error. */
+void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p);
+
+/* How a gate reads: decides the colour in text and the words everywhere. */
+enum fca_render_tone { FCA_TONE_READY, FCA_TONE_WAIT, FCA_TONE_BAD };
+
+/* "ready", "waiting: …, opens 2026-12-04 10:00 UTC", "after <step>", "blocked: …", "needs a human: …" */
+enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i);
+
+/* '+' adopt/stage, '~' activate/rollback/renew, '-' retire/abandon. */
+char fca_render__mark(enum fca_step_kind k);
+
+/* "gen 2 active", "none", "corrupt", "unmanaged (complete)" */
+void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage);
+
+/* RFC 4514, most specific first: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US" (catalog defaults fill gaps). */
+void fca_render__subject(char *buf, size_t n, const struct fca_step *s);
+
+/* "RSA-2048"; for renew without key_bits, the signing certificate's key; "" when unknown. */
+void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);
+
+/* Number of warning bits (enum fca_plan_warning) and the JSON name of bit i. */
+#define FCA_RENDER_WARN_COUNT 6
+const char *fca_render__warning_name(unsigned bit_index);
+/* One sentence for people about warning bit i of a CA. */
+void fca_render__warning_text(char *buf, size_t n, unsigned bit_index, const struct fca_plan *p,
+			      const struct fca_observed *o, enum fca_ca_id ca);
+
+/* The widest step id of the plan (for aligned columns); ca < 0 means every CA. */
+int fca_render__id_width(const struct fca_plan *p, int ca);
+
+/* The steps of one CA, each with its gate, rows, certificate and drain facts, indented by indent. */
+void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca,
+			  int color, int indent, int id_width);
+
+#endif

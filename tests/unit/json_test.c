@@ -1,0 +1,341 @@
+/* The fleetca_state document: parse, canonical serialize, and every rejection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fleetca/error.h"
+#include "fleetca/state.h"
+#include "fleetca/timeutil.h"
+
+/* Local stand-in for fca_state_dispose (src/model/state.c is written elsewhere). */
+static void state_free(struct fca_state *s)
+{
+	for (size_t i = 0; i < s->noutbox; i++)
+		free(s->outbox[i].details_json);
+	free(s->gens);
+	free(s->transitions);
+	free(s->outbox);
+	memset(s, 0, sizeof(*s));
+}
+
+#define SHA_A "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+#define SHA_B "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* Canonical: sorted keys, compact. */
+static const char good[] =
+	"{\"format_version\":1,\"generations\":["
+	"{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"\",\"created_at\":\"2026-01-01T00:00:00Z\","
+	"\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\",\"staged_at\":null},"
+	"{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"0123456789abcdef0123456789abcdef01234567\","
+	"\"created_at\":\"2026-11-27T10:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_B "\","
+	"\"staged_at\":\"2026-11-27T10:00:00Z\"}],"
+	"\"outbox\":[{\"attempts\":2,\"created_at\":\"2026-11-27T10:00:01Z\","
+	"\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}},"
+	"\"idempotency_key\":\"apple_scep:2:stage#0\",\"type\":\"staged_ca_certificate\"}],"
+	"\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}],"
+	"\"updated_at\":\"2026-11-27T10:00:01Z\"}";
+
+static void test_parse_fields(void **st)
+{
+	struct fca_state s;
+	int64_t t;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(s.format_version, 1);
+	assert_int_equal(s.ngens, 2);
+	assert_int_equal(s.gens[1].ca, FCA_CA_APPLE_SCEP);
+	assert_int_equal(s.gens[1].generation, 2);
+	assert_string_equal(s.gens[1].sha256, SHA_B);
+	assert_string_equal(s.gens[1].commit, "0123456789abcdef0123456789abcdef01234567");
+	assert_int_equal(fca_time_parse(&t, "2026-11-27T10:00:00Z"), FCA_OK);
+	assert_int_equal(s.gens[1].staged_at, t);
+	assert_int_equal(s.gens[1].activated_at, 0);
+	assert_int_equal(s.gens[0].staged_at, 0);
+	assert_int_equal(s.ntransitions, 1);
+	assert_string_equal(s.transitions[0].step_id, "apple_scep:2:stage");
+	assert_int_equal(s.transitions[0].count, 1);
+	assert_int_equal(s.noutbox, 1);
+	assert_string_equal(s.outbox[0].idempotency_key, "apple_scep:2:stage#0");
+	assert_string_equal(s.outbox[0].type, "staged_ca_certificate");
+	assert_int_equal(s.outbox[0].attempts, 2);
+	assert_string_equal(s.outbox[0].details_json,
+			    "{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}");
+	state_free(&s);
+}
+
+static void test_round_trip_identical(void **st)
+{
+	struct fca_state s;
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_int_equal(len, strlen(good));
+	assert_string_equal(out, good);
+	free(out);
+	state_free(&s);
+}
+
+/* A non-canonical spelling (order, spaces, time offset) comes back canonical. */
+static void test_canonicalizes(void **st)
+{
+	static const char messy[] =
+		"{ \"updated_at\": \"2026-11-27T11:00:01+01:00\", \"outbox\": [], \"transitions\": [],\n"
+		"  \"generations\": [ { \"sha256\": \"" SHA_A "\", \"generation\": 1, \"ca\": \"host_identity\",\n"
+		"  \"created_at\": \"2026-01-01 00:00:00\", \"staged_at\": null, \"activated_at\": null,\n"
+		"  \"retired_at\": null, \"commit\": \"\" } ], \"format_version\": 1 }";
+	static const char want[] =
+		"{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
+		"\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
+		"\"staged_at\":null}],\"outbox\":[],\"transitions\":[],\"updated_at\":\"2026-11-27T10:00:01Z\"}";
+	struct fca_state s;
+	char *out = NULL;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, messy, strlen(messy)), FCA_OK);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, want);
+	free(out);
+	state_free(&s);
+}
+
+/* A state built in memory serializes; its details text is stored compact and sorted. */
+static void test_serialize_built(void **st)
+{
+	struct fca_state s, back;
+	struct fca_state_outbox ob;
+	char *a = NULL, *b = NULL;
+	size_t la, lb;
+
+	(void)st;
+	memset(&s, 0, sizeof(s));
+	memset(&ob, 0, sizeof(ob));
+	s.format_version = 1;
+	s.updated_at = 1800000000;
+	snprintf(ob.idempotency_key, sizeof(ob.idempotency_key), "host_identity:1:adopt#0");
+	snprintf(ob.type, sizeof(ob.type), "adopted_ca_certificate");
+	ob.details_json = strdup("{ \"z\": 1, \"a\": [true, null] }");
+	ob.created_at = 1800000000;
+	s.outbox = &ob;
+	s.noutbox = 1;
+	assert_int_equal(fca_state_serialize(&a, &la, &s), FCA_OK);
+	assert_non_null(strstr(a, "\"details\":{\"a\":[true,null],\"z\":1}"));
+	assert_int_equal(fca_state_parse(&back, a, la), FCA_OK);
+	assert_string_equal(back.outbox[0].details_json, "{\"a\":[true,null],\"z\":1}");
+	assert_int_equal(fca_state_serialize(&b, &lb, &back), FCA_OK);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	state_free(&back);
+
+	/* details must be an object */
+	free(ob.details_json);
+	ob.details_json = strdup("[1,2]");
+	a = NULL;
+	assert_int_equal(fca_state_serialize(&a, &la, &s), FCA_EINVALID);
+	assert_null(a);
+	assert_non_null(strstr(fca_error_message(), "outbox[0].details"));
+	free(ob.details_json);
+}
+
+/* Replaces the first occurrence of from with to in good[] and expects a rejection naming words. */
+static void expect_reject_edit(const char *from, const char *to, const char *w1, const char *w2)
+{
+	char buf[8192];
+	const char *p = strstr(good, from);
+	struct fca_state s;
+
+	assert_non_null(p);
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - good), good, to, p + strlen(from));
+	fca_error_clear();
+	assert_int_equal(fca_state_parse(&s, buf, strlen(buf)), FCA_EINVALID);
+	assert_int_equal(fca_error_code(), FCA_EINVALID);
+	if (!strstr(fca_error_message(), "fleetca_state: ") || !strstr(fca_error_message(), w1) ||
+	    (w2 && !strstr(fca_error_message(), w2)))
+		fail_msg("message \"%s\" lacks \"%s\" / \"%s\"", fca_error_message(), w1, w2 ? w2 : "");
+	assert_null(s.gens);
+	assert_int_equal(s.ngens, 0);
+	assert_null(s.outbox);
+}
+
+static void test_reject_version(void **st)
+{
+	(void)st;
+	expect_reject_edit("\"format_version\":1", "\"format_version\":2", "format_version 2 is not supported",
+			   "version 1");
+	expect_reject_edit("\"format_version\":1", "\"format_version\":\"1\"", "format_version", "an integer");
+	expect_reject_edit("\"format_version\":1,", "", "format_version", "missing");
+}
+
+static void test_reject_unknown_ca(void **st)
+{
+	(void)st;
+	expect_reject_edit("\"ca\":\"apple_scep\"", "\"ca\":\"apple_sce\"", "generations[0].ca",
+			   "unknown CA \"apple_sce\"");
+}
+
+static void test_reject_bad_sha256(void **st)
+{
+	(void)st;
+	expect_reject_edit("\"sha256\":\"" SHA_B, "\"sha256\":\"" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+			   "generations[1].sha256", "64 lowercase hex");
+	expect_reject_edit(SHA_A, "0f1e", "generations[0].sha256", "64 lowercase hex");
+	expect_reject_edit(SHA_A, SHA_A "00", "generations[0].sha256", NULL);
+	/* the same fingerprint twice for one CA */
+	expect_reject_edit(SHA_B, SHA_A, "generations[1].sha256", "same certificate");
+}
+
+static void test_reject_wrong_types(void **st)
+{
+	(void)st;
+	expect_reject_edit("\"generation\":2", "\"generation\":\"2\"", "generations[1].generation", "an integer");
+	expect_reject_edit("\"generation\":2", "\"generation\":0", "generations[1].generation", "out of range");
+	expect_reject_edit("\"generation\":2", "\"generation\":2.0", "generations[1].generation", "found a number");
+	expect_reject_edit("\"staged_at\":\"2026-11-27T10:00:00Z\"", "\"staged_at\":5", "generations[1].staged_at",
+			   "RFC 3339");
+	expect_reject_edit("\"created_at\":\"2026-01-01T00:00:00Z\"", "\"created_at\":null",
+			   "generations[0].created_at", "found null");
+	expect_reject_edit("\"created_at\":\"2026-01-01T00:00:00Z\"", "\"created_at\":\"yesterday\"",
+			   "generations[0].created_at", "not an RFC 3339 time");
+	expect_reject_edit("\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}]",
+			   "\"transitions\":{}", "transitions: expected an array", "found an object");
+	expect_reject_edit("\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}",
+			   "\"details\":\"{}\"", "outbox[0].details", "expected an object, found a string");
+	expect_reject_edit("\"count\":1", "\"count\":true", "transitions[0].count", "found a boolean");
+	expect_reject_edit("\"attempts\":2", "\"attempts\":-1", "outbox[0].attempts", "out of range");
+	expect_reject_edit("\"type\":\"staged_ca_certificate\"", "\"type\":\"staged\"", "outbox[0].type",
+			   "unknown activity type");
+	expect_reject_edit("\"commit\":\"\"", "\"commit\":\"main\"", "generations[0].commit", "commit id");
+	expect_reject_edit("\"step_id\":\"apple_scep:2:stage\"", "\"step_id\":\"\"", "transitions[0].step_id",
+			   "empty");
+	expect_reject_edit("\"count\":1,", "\"count\":1,\"extra\":0,", "transitions[0]", "unknown field \"extra\"");
+	expect_reject_edit("\"updated_at\"", "\"updated_at\":1,\"updated_at\"", "not valid JSON", "duplicate");
+	expect_reject_edit("{\"format_version\"", "[{\"format_version\"", "not valid JSON", NULL);
+}
+
+static void test_reject_not_object(void **st)
+{
+	struct fca_state s;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, "[]", 2), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "document: expected an object"));
+	assert_int_equal(fca_state_parse(&s, "", 0), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "not valid JSON"));
+}
+
+static void test_reject_too_big(void **st)
+{
+	struct fca_state s;
+	size_t n = (size_t)FCA_STATE_MAX_BYTES + 1;
+	char *buf = malloc(n);
+
+	(void)st;
+	assert_non_null(buf);
+	memset(buf, ' ', n);
+	memcpy(buf, good, strlen(good));
+	assert_int_equal(fca_state_parse(&s, buf, n), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "at most 4194304"));
+	/* the same bytes within the limit are fine (trailing whitespace) */
+	assert_int_equal(fca_state_parse(&s, buf, n - 1), FCA_OK);
+	state_free(&s);
+	free(buf);
+}
+
+static void test_reject_too_many(void **st)
+{
+	size_t n = FCA_STATE_MAX_TRANSITIONS + 1, off = 0, cap = n * 96 + 256;
+	char *buf = malloc(cap);
+	struct fca_state s;
+
+	(void)st;
+	assert_non_null(buf);
+	off += (size_t)snprintf(buf + off, cap - off,
+				"{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
+				"\"outbox\":[],\"transitions\":[");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, cap - off,
+					"%s{\"step_id\":\"host_identity:%zu:stage\",\"count\":1,"
+					"\"last_at\":\"2026-01-01T00:00:00Z\"}",
+					i ? "," : "", i + 1);
+	off += (size_t)snprintf(buf + off, cap - off, "]}");
+	assert_int_equal(fca_state_parse(&s, buf, off), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "transitions: 1025 entries, at most 1024"));
+
+	/* exactly the maximum parses */
+	{
+		char *last = strrchr(buf, '{');
+		size_t keep = (size_t)(last - buf) - 1; /* drop ",{…}" */
+		off = keep + (size_t)snprintf(buf + keep, cap - keep, "]}");
+	}
+	assert_int_equal(fca_state_parse(&s, buf, off), FCA_OK);
+	assert_int_equal(s.ntransitions, FCA_STATE_MAX_TRANSITIONS);
+	state_free(&s);
+
+	/* duplicate step ids */
+	assert_int_equal(fca_state_parse(&s,
+					 "{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
+					 "\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
+					 "\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
+					 "\"2026-01-01T00:00:00Z\"}]}",
+					 strlen("{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
+						"\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
+						"\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
+						"\"2026-01-01T00:00:00Z\"}]}")),
+			 FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "transitions[1].step_id"));
+	free(buf);
+}
+
+static void test_serialize_rejects_bad_struct(void **st)
+{
+	struct fca_state s;
+	struct fca_state_gen g;
+	char *out = NULL;
+	size_t len;
+
+	(void)st;
+	memset(&s, 0, sizeof(s));
+	memset(&g, 0, sizeof(g));
+	g.ca = FCA_CA_COUNT;
+	g.generation = 1;
+	snprintf(g.sha256, sizeof(g.sha256), SHA_A);
+	s.gens = &g;
+	s.ngens = 1;
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "generations[0].ca"));
+	g.ca = FCA_CA_HOST_IDENTITY;
+	g.sha256[0] = 'X';
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "generations[0].sha256"));
+	assert_null(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_fields),
+		cmocka_unit_test(test_round_trip_identical),
+		cmocka_unit_test(test_canonicalizes),
+		cmocka_unit_test(test_serialize_built),
+		cmocka_unit_test(test_reject_version),
+		cmocka_unit_test(test_reject_unknown_ca),
+		cmocka_unit_test(test_reject_bad_sha256),
+		cmocka_unit_test(test_reject_wrong_types),
+		cmocka_unit_test(test_reject_not_object),
+		cmocka_unit_test(test_reject_too_big),
+		cmocka_unit_test(test_reject_too_many),
+		cmocka_unit_test(test_serialize_rejects_bad_struct),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,481 @@
+/* The plan renderers (text, JSON, markdown) over plans built by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fleetca/catalog.h"
+#include "fleetca/render.h"
+#include "fleetca/timeutil.h"
+
+static struct fca_plan plan;
+static struct fca_observed obs;
+
+static void add_write(struct fca_step *s, char op, const char *asset, int gen)
+{
+	struct fca_row_write *w = &s->writes[s->nwrites++];
+
+	w->op = op;
+	snprintf(w->asset, sizeof(w->asset), "%s", asset);
+	w->generation = gen;
+}
+
+static struct fca_step *add_step(enum fca_ca_id ca, enum fca_step_kind k, int gen, enum fca_gate gate)
+{
+	struct fca_step *s = &plan.steps[plan.nsteps++];
+
+	s->ca = ca;
+	s->kind = k;
+	s->generation = gen;
+	s->gate = gate;
+	snprintf(s->step_id, sizeof(s->step_id), "%s:%d:%s", fca_catalog_get(ca)->name, gen, fca_step_kind_name(k));
+	return s;
+}
+
+static void set_ca(enum fca_ca_id ca, int ng, enum fca_stage ns, int tg, enum fca_stage ts)
+{
+	struct fca_plan_ca *c = &plan.cas[ca];
+
+	c->considered = 1;
+	c->now_generation = ng;
+	c->now_stage = ns;
+	c->target_generation = tg;
+	c->target_stage = ts;
+}
+
+static void set_subject(struct fca_step *s)
+{
+	const struct fca_ca_def *d = fca_catalog_get(s->ca);
+
+	snprintf(s->subject.cn, sizeof(s->subject.cn), "%s", d->cn);
+	snprintf(s->subject.o, sizeof(s->subject.o), "%s", d->o);
+	snprintf(s->subject.ou, sizeof(s->subject.ou), "%s", d->ou);
+	snprintf(s->subject.c, sizeof(s->subject.c), "%s", d->c);
+	s->key_bits = 2048;
+	s->validity = (int64_t)3650 * 86400;
+}
+
+/* apple_scep complete gen 1 -> active gen 2 (stage ready, activate waiting); host_identity renew ready. */
+static void plan_rotation(void)
+{
+	struct fca_step *s;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&obs, 0, sizeof(obs));
+	plan.now = fca_time_from_utc(2026, 11, 27, 10, 0, 0);
+	set_ca(FCA_CA_APPLE_SCEP, 1, FCA_STAGE_COMPLETE, 2, FCA_STAGE_ACTIVE);
+	plan.cas[FCA_CA_APPLE_SCEP].warnings = FCA_WARN_APPLE_VERIFIER;
+	set_ca(FCA_CA_HOST_IDENTITY, 1, FCA_STAGE_COMPLETE, 1, FCA_STAGE_COMPLETE);
+
+	s = add_step(FCA_CA_APPLE_SCEP, FCA_STEP_STAGE, 2, FCA_GATE_OPEN);
+	s->from_generation = 1;
+	s->from_stage = FCA_STAGE_COMPLETE;
+	s->to_stage = FCA_STAGE_STAGED;
+	add_write(s, '+', "ca_cert_next", 2);
+	add_write(s, '+', "ca_key_next", 2);
+	set_subject(s);
+
+	s = add_step(FCA_CA_APPLE_SCEP, FCA_STEP_ACTIVATE, 2, FCA_GATE_WAIT);
+	s->from_generation = 1;
+	s->from_stage = FCA_STAGE_STAGED;
+	s->to_stage = FCA_STAGE_ACTIVE;
+	snprintf(s->gate_reason, sizeof(s->gate_reason), "staged 2d of min_overlap 7d");
+	s->opens_at = fca_time_from_utc(2026, 12, 4, 10, 0, 0);
+	add_write(s, '-', "ca_cert_next", 2);
+	add_write(s, '-', "ca_key_next", 2);
+	add_write(s, '~', "ca_cert", 2);
+	add_write(s, '~', "ca_key", 2);
+	add_write(s, '+', "ca_cert_previous", 1);
+	add_write(s, '+', "ca_key_previous", 1);
+
+	s = add_step(FCA_CA_HOST_IDENTITY, FCA_STEP_RENEW, 1, FCA_GATE_OPEN);
+	s->from_generation = 1;
+	s->from_stage = FCA_STAGE_COMPLETE;
+	s->to_stage = FCA_STAGE_COMPLETE;
+	add_write(s, '~', "host_identity_ca_cert", 1);
+	set_subject(s);
+	s->key_bits = 0; /* renew keeps the key: taken from the observed certificate */
+	obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert_ok = 1;
+	snprintf(obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert.key_type, 16, "RSA");
+	obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert.key_bits = 2048;
+
+	snprintf(obs.basis[0].name, sizeof(obs.basis[0].name), "ca_cert");
+	snprintf(obs.basis[0].md5, sizeof(obs.basis[0].md5), "0123456789ABCDEF0123456789ABCDEF");
+	snprintf(obs.basis[1].name, sizeof(obs.basis[1].name), "ca_key");
+	snprintf(obs.basis[1].md5, sizeof(obs.basis[1].md5), "FEDCBA9876543210FEDCBA9876543210");
+	obs.nbasis = 2;
+	plan.nready = 2;
+	plan.nwaiting = 1;
+}
+
+/* apple_scep active gen 2 -> complete, retire held back by live certificates; plus a suspended and an error CA. */
+static void plan_retire(void)
+{
+	struct fca_step *s;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&obs, 0, sizeof(obs));
+	plan.now = fca_time_from_utc(2026, 12, 20, 8, 30, 0);
+	set_ca(FCA_CA_APPLE_SCEP, 2, FCA_STAGE_ACTIVE, 2, FCA_STAGE_COMPLETE);
+	plan.cas[FCA_CA_APPLE_SCEP].warnings = FCA_WARN_ESCROW | FCA_WARN_DRIFT;
+	snprintf(obs.cas[FCA_CA_APPLE_SCEP].drift_detail, sizeof(obs.cas[0].drift_detail),
+		 "ca_cert_previous has sha256 ab12…");
+	set_ca(FCA_CA_CONDITIONAL_ACCESS, 1, FCA_STAGE_COMPLETE, 2, FCA_STAGE_STAGED);
+	plan.cas[FCA_CA_CONDITIONAL_ACCESS].suspended = 1;
+	snprintf(plan.cas[FCA_CA_CONDITIONAL_ACCESS].note, sizeof(plan.cas[0].note), "suspended in the YAML");
+	set_ca(FCA_CA_CONDITIONAL_ACCESS_IDP, 3, FCA_STAGE_COMPLETE, 2, FCA_STAGE_COMPLETE);
+	snprintf(plan.cas[FCA_CA_CONDITIONAL_ACCESS_IDP].error, sizeof(plan.cas[0].error),
+		 "generation 2 < 3: the old key is retired");
+	plan.has_error = 1;
+
+	s = add_step(FCA_CA_APPLE_SCEP, FCA_STEP_RETIRE, 2, FCA_GATE_WAIT);
+	s->from_generation = 2;
+	s->from_stage = FCA_STAGE_ACTIVE;
+	s->to_stage = FCA_STAGE_COMPLETE;
+	snprintf(s->gate_reason, sizeof(s->gate_reason), "12 live certificates | 2 escrows of gen 1");
+	s->opens_at = fca_time_from_utc(2027, 3, 1, 0, 0, 0);
+	add_write(s, '-', "ca_cert_previous", 1);
+	add_write(s, '-', "ca_key_previous", 1);
+	s->drain_live = 12;
+	s->drain_last_expiry = s->opens_at;
+	s->escrows = 2;
+	for (int i = 0; i < 3; i++) {
+		struct fca_blocker *b = &s->blockers[s->nblockers++];
+		snprintf(b->table, sizeof(b->table), i ? "wstep_certificates" : "identity_certificates");
+		snprintf(b->serial, sizeof(b->serial), "%02x", 0x1a + i);
+		snprintf(b->who, sizeof(b->who), "host %d", 100 + i);
+		b->not_valid_after = fca_time_from_utc(2027, 1 + i, 1, 0, 0, 0);
+	}
+	plan.nwaiting = 1;
+}
+
+static void plan_empty(void)
+{
+	memset(&plan, 0, sizeof(plan));
+	memset(&obs, 0, sizeof(obs));
+	plan.now = fca_time_from_utc(2026, 11, 27, 10, 0, 0);
+	set_ca(FCA_CA_HOST_IDENTITY, 1, FCA_STAGE_COMPLETE, 1, FCA_STAGE_COMPLETE);
+}
+
+enum fmt { TEXT, TEXT_COLOR, JSON, MARKDOWN };
+
+/* Renders into a malloc'd string. */
+static char *render(enum fmt fm)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int r;
+
+	assert_non_null(f);
+	switch (fm) {
+	case TEXT: r = fca_render_plan_text(f, &plan, &obs, 0); break;
+	case TEXT_COLOR: r = fca_render_plan_text(f, &plan, &obs, 1); break;
+	case JSON: r = fca_render_plan_json(f, &plan, &obs); break;
+	default: r = fca_render_plan_markdown(f, &plan, &obs); break;
+	}
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(r, FCA_OK);
+	assert_non_null(buf);
+	return buf;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("expected to find\n%s\nin\n%s", needle, hay);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_text_rotation(void **st)
+{
+	static const char want[] =
+		"3 steps: 2 ready, 1 waiting\n"
+		"\n"
+		"apple_scep     gen 1 complete → gen 2 active\n"
+		"  warning: Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against ca_cert alone; "
+		"activating a new key disconnects enrolled devices unless the server honours ca_cert_previous, and "
+		"strands FileVault escrows unless it also decrypts with ca_key_previous "
+		"(policy.fleet_server_trusts_previous states that it does)\n"
+		"  + apple_scep:2:stage     ready\n"
+		"      + ca_cert_next  (gen 2)\n"
+		"      + ca_key_next   (gen 2)\n"
+		"      subject   CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\n"
+		"      key       RSA-2048\n"
+		"      validity  3650d\n"
+		"  ~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n"
+		"      - ca_cert_next      (gen 2)\n"
+		"      - ca_key_next       (gen 2)\n"
+		"      ~ ca_cert           (gen 2)\n"
+		"      ~ ca_key            (gen 2)\n"
+		"      + ca_cert_previous  (gen 1)\n"
+		"      + ca_key_previous   (gen 1)\n"
+		"\n"
+		"host_identity  gen 1 complete → gen 1 complete\n"
+		"  ~ host_identity:1:renew  ready\n"
+		"      ~ host_identity_ca_cert  (gen 1)\n"
+		"      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=US\n"
+		"      key       RSA-2048 (same key)\n"
+		"      validity  3650d\n";
+	char *out;
+
+	(void)st;
+	plan_rotation();
+	out = render(TEXT);
+	assert_string_equal(out, want);
+	assert_null(strchr(out, '\033'));
+	free(out);
+
+	out = render(TEXT_COLOR);
+	assert_contains(out, "\033[32mready\033[0m");
+	assert_contains(out, "\033[33mwaiting: staged 2d");
+	free(out);
+}
+
+static void test_text_retire_suspended_error(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_retire();
+	out = render(TEXT);
+	assert_null(strchr(out, '\033'));
+	assert_contains(out, "1 step: 0 ready, 1 waiting, 1 error\n");
+	assert_contains(out, "\napple_scep              gen 2 active → gen 2 complete\n");
+	assert_contains(out, "  - apple_scep:2:retire  waiting: 12 live certificates | 2 escrows of gen 1, opens "
+			     "2027-03-01 00:00 UTC\n");
+	assert_contains(out, "      - ca_cert_previous  (gen 1)\n");
+	assert_contains(out, "      drain     12 live certificates of the old generation, the last expires "
+			     "2027-03-01 00:00 UTC\n");
+	assert_contains(out, "      escrows   2 FileVault recovery keys encrypted to the old generation\n");
+	assert_contains(out, "      blockers  table                  serial  who       not valid after\n"
+			     "                identity_certificates  1a      host 100  2027-01-01 00:00 UTC\n"
+			     "                wstep_certificates     1b      host 101  2027-02-01 00:00 UTC\n"
+			     "                wstep_certificates     1c      host 102  2027-03-01 00:00 UTC\n"
+			     "                … and 9 more\n");
+	assert_contains(out, "  warning: drift: a live row of apple_scep was changed outside fleetca "
+			     "(ca_cert_previous has sha256 ab12…); no step runs");
+	assert_contains(out, "  warning: FileVault escrows: 2 recovery keys are encrypted to an older generation");
+	assert_contains(out, "\nconditional_access      gen 1 complete → gen 2 staged  (suspended)\n"
+			     "  note: suspended in the YAML\n");
+	assert_contains(out, "\nconditional_access_idp  gen 3 complete → gen 2 complete\n"
+			     "  error: generation 2 < 3: the old key is retired\n");
+	free(out);
+
+	out = render(TEXT_COLOR);
+	assert_contains(out, "\033[31merror:\033[0m generation 2");
+	free(out);
+}
+
+static void test_text_empty(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_empty();
+	out = render(TEXT);
+	assert_string_equal(out, "No changes. Fleet's CAs match the desired state.\n\n"
+				 "host_identity  gen 1 complete → gen 1 complete\n");
+	free(out);
+}
+
+static void test_text_gates(void **st)
+{
+	struct fca_step *s;
+	char *out;
+
+	(void)st;
+	plan_empty();
+	set_ca(FCA_CA_CONDITIONAL_ACCESS, 1, FCA_STAGE_STAGED, 2, FCA_STAGE_COMPLETE);
+	s = add_step(FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ACTIVATE, 2, FCA_GATE_HUMAN);
+	snprintf(s->gate_reason, sizeof(s->gate_reason), "upload the bundle to the load balancer");
+	add_step(FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_RETIRE, 2, FCA_GATE_OPEN);
+	s = add_step(FCA_CA_APPLE_SCEP, FCA_STEP_RETIRE, 2, FCA_GATE_CLOSED);
+	snprintf(s->gate_reason, sizeof(s->gate_reason), "3 certificates without expiry");
+	set_ca(FCA_CA_APPLE_SCEP, 2, FCA_STAGE_ACTIVE, 2, FCA_STAGE_COMPLETE);
+	out = render(TEXT);
+	assert_contains(out, "3 steps: 0 ready, 3 waiting\n");
+	assert_contains(out, "conditional_access:2:activate  needs a human: upload the bundle to the load balancer\n");
+	assert_contains(out, "conditional_access:2:retire    after conditional_access:2:activate\n");
+	assert_contains(out, "apple_scep:2:retire            blocked: 3 certificates without expiry\n");
+	free(out);
+	out = render(TEXT_COLOR);
+	assert_contains(out, "\033[31mneeds a human:");
+	assert_contains(out, "\033[31mblocked:");
+	assert_contains(out, "\033[33mafter ");
+	free(out);
+}
+
+static void test_json_rotation(void **st)
+{
+	char *out, *s2 = NULL;
+
+	(void)st;
+	plan_rotation();
+	out = render(JSON);
+	assert_int_equal(strncmp(out, "{\n  \"format_version\": 1,\n  \"generated_at\": \"2026-11-27T10:00:00Z\",\n", 67),
+			 0);
+	assert_contains(out, "\"summary\": {\n    \"steps\": 3,\n    \"ready\": 2,\n    \"waiting\": 1,\n    \"errors\": 0\n  }");
+	assert_contains(out, "\"warnings\": [\n        \"apple_verifier\"\n      ]");
+	assert_contains(out, "\"step_id\": \"apple_scep:2:activate\"");
+	assert_contains(out, "\"opens_at\": \"2026-12-04T10:00:00Z\"");
+	assert_contains(out, "\"op\": \"soft_delete\"");
+	assert_contains(out, "\"op\": \"replace\"");
+	assert_contains(out, "\"subject\": \"CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\"");
+	assert_contains(out, "\"validity_seconds\": 315360000");
+	assert_contains(out, "\"asset\": \"ca_key\",\n      \"md5\": \"FEDCBA9876543210FEDCBA9876543210\"");
+	assert_int_equal(count(out, "\"ready\": true"), 2);
+	assert_int_equal(count(out, "\"ready\": false"), 1);
+	assert_int_equal(count(out, "\"drain\": null"), 3);
+	assert_int_equal(out[strlen(out) - 1], '\n');
+
+	assert_int_equal(fca_render_plan_json_string(&s2, &plan, &obs), FCA_OK);
+	assert_string_equal(s2, out);
+	free(s2);
+	free(out);
+}
+
+static void test_json_retire(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_retire();
+	out = render(JSON);
+	assert_contains(out, "\"errors\": 1");
+	assert_contains(out, "\"warnings\": [\n        \"drift\",\n        \"escrow\"\n      ]");
+	assert_contains(out, "\"drift\": true");
+	assert_contains(out, "\"suspended\": true");
+	assert_contains(out, "\"error\": \"generation 2 < 3: the old key is retired\"");
+	assert_contains(out, "\"live\": 12");
+	assert_contains(out, "\"last_expiry\": \"2027-03-01T00:00:00Z\"");
+	assert_contains(out, "\"who\": \"host 101\"");
+	assert_contains(out, "\"new_certificate\": null");
+	assert_contains(out, "\"basis\": []");
+	assert_int_equal(count(out, "\"serial\":"), 3);
+	free(out);
+}
+
+static void test_markdown_rotation(void **st)
+{
+	char *out;
+	const char *table;
+
+	(void)st;
+	plan_rotation();
+	out = render(MARKDOWN);
+	assert_int_equal(strncmp(out, "### fleetca plan: 3 steps (2 ready, 1 waiting)\n", 47), 0);
+	table = strstr(out, "| CA | now | target | next step | gate |\n|---|---|---|---|---|\n");
+	assert_non_null(table);
+	assert_int_equal(count(out, "\n| "), 3); /* header + apple_scep + host_identity */
+	assert_contains(out, "| apple_scep | gen 1 complete | gen 2 active | apple_scep:2:stage | ready |\n");
+	assert_contains(out, "| host_identity | gen 1 complete | gen 1 complete | host_identity:1:renew | ready |\n");
+	assert_contains(out, "> [!WARNING]\n> **apple_scep**: Apple SCEP verifier (DESIGN §4.6)");
+	assert_contains(out, "<details><summary>apple_scep: gen 1 complete → gen 2 active, 2 steps</summary>\n\n"
+			     "```text\n+ apple_scep:2:stage     ready\n");
+	assert_contains(out, "~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n");
+	assert_int_equal(count(out, "<details>"), 2);
+	assert_int_equal(count(out, "</details>"), 2);
+	assert_int_equal(count(out, "```"), 4);
+	free(out);
+}
+
+static void test_markdown_escapes(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_retire();
+	snprintf(plan.cas[FCA_CA_CONDITIONAL_ACCESS_IDP].error, sizeof(plan.cas[0].error),
+		 "generation 2 < 3 | see <script>");
+	/* a backtick run in a reason must not close the fence */
+	snprintf(plan.cas[FCA_CA_CONDITIONAL_ACCESS].note, sizeof(plan.cas[0].note), "use ```fleetca export```");
+	out = render(MARKDOWN);
+	assert_int_equal(strncmp(out, "### fleetca plan: 1 step (0 ready, 1 waiting, 1 error)\n", 55), 0);
+	assert_int_equal(count(out, "\n| "), 4);
+	assert_contains(out, "| apple_scep | gen 2 active | gen 2 complete | apple_scep:2:retire | waiting: 12 live "
+			     "certificates \\| 2 escrows of gen 1, opens 2027-03-01 00:00 UTC |\n");
+	assert_contains(out, "| conditional_access | gen 1 complete | gen 2 staged | none | suspended |\n");
+	assert_contains(out, "| conditional_access_idp | gen 3 complete | gen 2 complete | none | **error**: "
+			     "generation 2 &lt; 3 \\| see &lt;script> |\n");
+	assert_null(strstr(out, "<script>"));
+	assert_contains(out, "> [!CAUTION]\n> **conditional_access_idp**: generation 2 &lt; 3 \\| see &lt;script>\n");
+	assert_contains(out, "> [!WARNING]\n> **apple_scep**: drift: a live row of apple_scep was changed outside "
+			     "fleetca (ca_cert_previous has sha256 ab12…)");
+	assert_contains(out, ">\n> **apple_scep**: FileVault escrows: 2 recovery keys");
+	assert_contains(out, "````text\nnote: use ```fleetca export```\n````\n");
+	assert_contains(out, "blockers  table                  serial  who       not valid after\n");
+	free(out);
+}
+
+static void test_markdown_empty(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_empty();
+	out = render(MARKDOWN);
+	assert_int_equal(strncmp(out, "### fleetca plan: no changes\n\nFleet's CAs match the desired state.\n", 67), 0);
+	assert_contains(out, "| host_identity | gen 1 complete | gen 1 complete | none | nothing to do |\n");
+	assert_contains(out, "<details><summary>host_identity: gen 1 complete → gen 1 complete, 0 steps</summary>\n\n"
+			     "Nothing to do.\n\n</details>\n");
+	assert_null(strstr(out, "[!WARNING]"));
+	free(out);
+}
+
+/* Writes the JSON of hand-made plans for tests/integration/test_plan_schema.py to validate. */
+static void write_sample(const char *name)
+{
+	const char *dir = getenv("FCA_BINARY_DIR");
+	char path[1024], *text = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/render-sample-plan-%s.json", dir && *dir ? dir : ".", name);
+	assert_int_equal(fca_render_plan_json_string(&text, &plan, &obs), FCA_OK);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	free(text);
+}
+
+static void test_write_schema_samples(void **st)
+{
+	(void)st;
+	plan_rotation();
+	write_sample("rotation");
+	plan_retire();
+	write_sample("retire");
+	plan_empty();
+	write_sample("empty");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_rotation),
+		cmocka_unit_test(test_text_retire_suspended_error),
+		cmocka_unit_test(test_text_empty),
+		cmocka_unit_test(test_text_gates),
+		cmocka_unit_test(test_json_rotation),
+		cmocka_unit_test(test_json_retire),
+		cmocka_unit_test(test_markdown_rotation),
+		cmocka_unit_test(test_markdown_escapes),
+		cmocka_unit_test(test_markdown_empty),
+		cmocka_unit_test(test_write_schema_samples),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
