@@ -6,7 +6,7 @@
  * Deliberate limits, all reported as errors rather than worked around:
  * - aliases (*name) are not supported: expansion is never performed, so no alias bomb;
  * - explicit tags (!!str, !foo) are not supported;
- * - at most FCA_YAML_MAX_INPUT bytes and YAML_MAX_EVENTS parser events;
+ * - at most FCA_YAML_MAX_INPUT bytes, YAML_MAX_EVENTS parser events and YAML_MAX_DEPTH levels;
  * - plain scalars resolve as in the YAML 1.2 core schema: only true/false are booleans
  *   ("yes", "on" are strings), null is ~, null or empty, integers are decimal.
  * A value too long for its field is an error, never truncated.
@@ -27,6 +27,7 @@
 
 #define FCA_YAML_MAX_INPUT ((size_t)1 << 20) /* 1 MiB */
 #define YAML_MAX_EVENTS 100000
+#define YAML_MAX_DEPTH 32 /* the file needs 4; libyaml's scanner slows down quadratically with depth */
 #define GENERATION_MAX 1000000
 #define FOUND_SHOW_MAX 48 /* bytes of a found value shown in a message */
 #define KEY_MAX 64        /* longest key any mapping of the file knows, with room */
@@ -40,6 +41,7 @@ struct yp {
 	int fatal; /* syntax error, event cap or memory: stop reading */
 	int nomem;
 	size_t events;
+	int depth;
 	struct fca_diags *diags;
 	struct fca_desired *out;
 	char path[128]; /* "cas.apple_scep.stage": where the parser is, for messages */
@@ -330,6 +332,16 @@ static int next_event(struct yp *ps)
 		return -1;
 	}
 	ps->have_ev = 1;
+	if (ps->ev.type == YAML_MAPPING_START_EVENT || ps->ev.type == YAML_SEQUENCE_START_EVENT) {
+		if (++ps->depth > YAML_MAX_DEPTH) {
+			diag_at(ps, ps->ev.start_mark, "nested too deeply: more than %d levels; a desired-state file needs 4",
+				YAML_MAX_DEPTH);
+			ps->fatal = 1;
+			return -1;
+		}
+	} else if (ps->ev.type == YAML_MAPPING_END_EVENT || ps->ev.type == YAML_SEQUENCE_END_EVENT) {
+		ps->depth--;
+	}
 	return 0;
 }
 
