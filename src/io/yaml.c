@@ -40,6 +40,8 @@ struct yp {
 	int have_ev;
 	int fatal; /* syntax error, event cap or memory: stop reading */
 	int nomem;
+	const char *buf; /* the input, to place reader errors that only give a byte offset */
+	size_t len;
 	size_t events;
 	int depth;
 	struct fca_diags *diags;
@@ -287,9 +289,18 @@ static void syntax_error(struct yp *ps)
 		diag_add(ps, 0, 0, "out of memory while reading the YAML");
 		return;
 	}
-	/* A reader error (bad encoding, control character) has an offset, not a mark. */
+	/* A reader error (bad encoding, control character) has a byte offset, not a mark. */
 	if (p->error == YAML_READER_ERROR) {
-		m = p->mark;
+		memset(&m, 0, sizeof(m));
+		for (size_t i = 0; i < p->problem_offset && i < ps->len; i++) {
+			unsigned char c = (unsigned char)ps->buf[i];
+			if (c == '\n') {
+				m.line++;
+				m.column = 0;
+			} else if ((c & 0xc0) != 0x80) {
+				m.column++; /* count characters, as libyaml's marks do */
+			}
+		}
 	}
 	path_pop(ps, 0);
 	if (p->context)
@@ -919,6 +930,8 @@ int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, con
 	}
 	ps->diags = diags;
 	ps->out = out;
+	ps->buf = buf ? buf : "";
+	ps->len = buf ? len : 0;
 	yaml_parser_set_input_string(&ps->parser, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
 	read_document(ps, dc);
 	if (ps->nomem) {
