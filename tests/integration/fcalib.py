@@ -11,6 +11,7 @@ SHARED = os.environ.get("FCA_SHARED_DIR") or os.path.join(os.path.dirname(__file
 SOURCE = os.environ.get("FCA_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 FLEETCA = os.environ.get("FLEETCA", os.path.join(SOURCE, "build", "fleetca"))
 FIXTURES = os.path.join(SHARED, "fleet", "fixtures", "fleet-dev")
+EXPECTED_PATH = os.path.join(FIXTURES, "expected.json")
 FIXTURE_KEY = "fixture-dev-private-key-0123456789abcdef"
 REFERENCE_NOW = "2026-11-27T00:00:00Z"
 TESTING = os.environ.get("FCA_TESTING", "1") == "1"
