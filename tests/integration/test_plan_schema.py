@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Validates the plan JSON written by tests/unit/render_test (render-sample-plan-*.json, under the
-build directory) against schemas/plan.schema.json. Fails when there is no sample, when the schema
-is not a valid 2020-12 schema, or when any sample does not match it."""
+"""Validates the plan JSON written by tests/unit/render_test (render-sample-plan-*.json) against
+schemas/plan.schema.json. When the render_test binary is in the build directory it is run here, into
+a fresh temporary directory, so the check does not depend on ctest's order; otherwise the samples
+under the build directory are used. Fails when there is no sample, when the schema is not a valid
+2020-12 schema, or when any sample does not match it."""
 import glob
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 from jsonschema import Draft202012Validator
 
@@ -18,9 +22,21 @@ def main():
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema)
 
-    samples = sorted(glob.glob(os.path.join(build, "**", "render-sample-plan-*.json"), recursive=True))
+    binaries = [p for p in glob.glob(os.path.join(build, "**", "render_test"), recursive=True)
+                if os.access(p, os.X_OK)]
+    tmp = tempfile.TemporaryDirectory()
+    where = build
+    if binaries:
+        env = dict(os.environ, FCA_BINARY_DIR=tmp.name)
+        run = subprocess.run([binaries[0]], env=env, cwd=tmp.name, capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"render_test failed:\n{run.stdout}{run.stderr}", file=sys.stderr)
+            return 1
+        where = tmp.name
+    samples = sorted(glob.glob(os.path.join(where, "**", "render-sample-plan-*.json"), recursive=True))
     if not samples:
-        print(f"no render-sample-plan-*.json under {build}: run the unit test render_test first", file=sys.stderr)
+        print(f"no render-sample-plan-*.json under {where}: build and run the unit test render_test",
+              file=sys.stderr)
         return 1
     failed = 0
     for path in samples:

@@ -436,6 +436,37 @@ static void test_markdown_empty(void **st)
 	free(out);
 }
 
+static void test_forced_drain_and_human_trust(void **st)
+{
+	struct fca_step *s;
+	char *out;
+
+	(void)st;
+	plan_empty();
+	set_ca(FCA_CA_CONDITIONAL_ACCESS, 2, FCA_STAGE_ACTIVE, 2, FCA_STAGE_COMPLETE);
+	plan.cas[FCA_CA_CONDITIONAL_ACCESS].warnings = FCA_WARN_FORCED_DRAIN | FCA_WARN_HUMAN_TRUST;
+	s = add_step(FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_RETIRE, 2, FCA_GATE_OPEN);
+	s->forced = 1;
+	snprintf(s->gate_reason, sizeof(s->gate_reason), "lost laptops \xff, see INC-42");
+	s->drain_live = 1;
+	out = render(MARKDOWN);
+	assert_contains(out, "> [!WARNING]\n> **conditional_access**: forced drain: the old generation is retired while "
+			     "certificates it issued are still live (reason: lost laptops \xff, see INC-42)\n>\n"
+			     "> **conditional_access**: human trust: ");
+	assert_contains(out, "`fleetca export --ca conditional_access --bundle`");
+	assert_contains(out, "| conditional_access:2:retire | ready (drain forced) |");
+	free(out);
+	out = render(TEXT);
+	assert_contains(out, "      forced    drain: force: lost laptops");
+	free(out);
+	/* invalid UTF-8 in a reason does not break the JSON document */
+	out = render(JSON);
+	assert_contains(out, "\"reason\": \"lost laptops ?, see INC-42\"");
+	assert_contains(out, "\"forced\": true");
+	assert_contains(out, "\"warnings\": [\n        \"forced_drain\",\n        \"human_trust\"\n      ]");
+	free(out);
+}
+
 /* Writes the JSON of hand-made plans for tests/integration/test_plan_schema.py to validate. */
 static void write_sample(const char *name)
 {
@@ -475,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_markdown_rotation),
 		cmocka_unit_test(test_markdown_escapes),
 		cmocka_unit_test(test_markdown_empty),
+		cmocka_unit_test(test_forced_drain_and_human_trust),
 		cmocka_unit_test(test_write_schema_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

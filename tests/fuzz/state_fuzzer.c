@@ -1,0 +1,55 @@
+/*
+ * libFuzzer target for the fleetca_state document (src/io/json.c): any input either fails to parse
+ * with FCA_EINVALID, or parses into a state whose canonical serialization is a fixed point:
+ * serialize(parse(x)) == serialize(parse(serialize(parse(x)))). Anything else aborts.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleetca/state.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void release(struct fca_state *s)
+{
+	for (size_t i = 0; i < s->noutbox; i++)
+		free(s->outbox[i].details_json);
+	free(s->gens);
+	free(s->transitions);
+	free(s->outbox);
+	memset(s, 0, sizeof(*s));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fca_state a, b;
+	char *one = NULL, *two = NULL;
+	size_t n1 = 0, n2 = 0;
+	int r;
+
+	r = fca_state_parse(&a, (const char *)data, size);
+	if (r != FCA_OK) {
+		if (r != FCA_EINVALID && r != FCA_ENOMEM)
+			abort();
+		if (a.gens || a.transitions || a.outbox || a.ngens || a.ntransitions || a.noutbox)
+			abort(); /* a failed parse leaves nothing behind */
+		return 0;
+	}
+	if (fca_state_serialize(&one, &n1, &a) != FCA_OK)
+		abort(); /* whatever parses must serialize */
+	if (fca_state_parse(&b, one, n1) != FCA_OK)
+		abort();
+	if (fca_state_serialize(&two, &n2, &b) != FCA_OK)
+		abort();
+	if (n1 != n2 || memcmp(one, two, n1) != 0)
+		abort();
+	if (a.ngens != b.ngens || a.ntransitions != b.ntransitions || a.noutbox != b.noutbox)
+		abort();
+	free(one);
+	free(two);
+	release(&a);
+	release(&b);
+	return 0;
+}
