@@ -1,0 +1,105 @@
+"""fleetca plan against Fleet's own data: steps, gates, every output format, saved plans, offline."""
+import json
+import os
+import re
+import tempfile
+
+import jsonschema
+
+from fcalib import Failures, SOURCE, env_for, expect, new_db, run, table_fingerprint
+
+T = Failures()
+EXAMPLE = os.path.join(SOURCE, "examples", "ca-rotation.yml")
+PLAN_SCHEMA = json.load(open(os.path.join(SOURCE, "schemas", "plan.schema.json")))
+T0 = "2026-11-27T00:00:00Z"
+
+
+@T.case
+def example_plans_adopt_then_stage():
+    db = new_db("plan")
+    before = table_fingerprint(db)
+    rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now=T0))
+    expect(rc == 2, "changes pending: exit %d %s" % (rc, err))
+    for ca in ("apple_scep", "host_identity", "conditional_access", "conditional_access_idp"):
+        expect("%s:1:adopt" % ca in out, "adopt for unmanaged %s: %s" % (ca, out))
+    expect("apple_scep:2:stage" in out and "+ ca_cert_next" in out, out)
+    expect(re.search(r"6 steps: 5 ready, 1 waiting", out), out)
+    expect("waiting: staged 0s of min_overlap 7d, opens 2026-12-04 00:00 UTC" in out, out)
+    expect("\033[" not in out, "no colour when not on a terminal")
+    expect(table_fingerprint(db) == before, "plan writes nothing")
+
+    rc, out, err = run(["plan", "-f", EXAMPLE, "--format", "json"], env_for(db, now=T0))
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(doc)
+    expect([s["step_id"] for s in doc["steps"]] == ["apple_scep:1:adopt", "apple_scep:2:stage", "apple_scep:2:activate",
+           "host_identity:1:adopt", "conditional_access:1:adopt", "conditional_access_idp:1:adopt"],
+           str([s["step_id"] for s in doc["steps"]]))
+    expect(doc["steps"][2]["gate"]["opens_at"] == "2026-12-04T00:00:00Z", str(doc["steps"][2]["gate"]))
+    expect(len(doc["basis"]) == 8 and all(len(b["md5"]) == 32 for b in doc["basis"]), str(doc["basis"]))
+
+    rc, out, err = run(["plan", "-f", EXAMPLE, "--format", "markdown"], env_for(db, now=T0))
+    lines = out.splitlines()
+    expect(lines[0].startswith("### fleetca plan: 6 steps"), lines[0])
+    hdr = [i for i, l in enumerate(lines) if l.startswith("| CA |")]
+    expect(len(hdr) == 1 and lines[hdr[0] + 1].startswith("|---"), "one table with a header: %s" % out)
+    rows = [l for l in lines[hdr[0] + 2:] if l.startswith("|")]
+    expect(len(rows) == 4 and all(l.count("|") - l.count("\\|") == 6 for l in rows), "4 rows of 5 cells: %s" % rows)
+    expect("> [!WARNING]" in out and "<details>" in out, "warnings callout and details: %s" % out)
+
+
+@T.case
+def after_apply_plan_shows_only_what_remains():
+    db = new_db("plan")
+    run(["apply", "-f", EXAMPLE], env_for(db, now=T0), check_rc=3)
+    rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now=T0))
+    expect(rc == 2 and "1 step: 0 ready, 1 waiting" in out and "adopt" not in out and ":stage" not in out, out)
+    rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now="2026-12-04T00:00:00Z"))
+    expect(rc == 2 and "1 step: 1 ready, 0 waiting" in out, out)
+
+
+@T.case
+def converged_plan_exits_0():
+    db = new_db("plan")
+    fd, y = tempfile.mkstemp(suffix=".yml")
+    os.write(fd, b"version: 1\ncas:\n  host_identity: {generation: 1}\n")
+    os.close(fd)
+    run(["apply", "-f", y], env_for(db, now=T0), check_rc=0)
+    rc, out, err = run(["plan", "-f", y], env_for(db, now=T0))
+    expect(rc == 0, "nothing to do: exit %d: %s" % (rc, out))
+
+
+@T.case
+def retired_generation_is_an_error():
+    db = new_db("plan")
+    fd, y = tempfile.mkstemp(suffix=".yml")
+    os.write(fd, b"version: 1\npolicy: {drain: force, reason: test}\ncas:\n  conditional_access_idp: {generation: 2}\n")
+    os.close(fd)
+    for now in (T0, "2026-12-05T00:00:00Z", "2026-12-13T00:00:00Z"):
+        run(["apply", "-f", y], env_for(db, now=now))
+    with open(y, "w") as f:
+        f.write("version: 1\ncas:\n  conditional_access_idp: {generation: 1}\n")
+    rc, out, err = run(["plan", "-f", y], env_for(db, now="2026-12-13T00:00:00Z"))
+    expect(rc == 1 and "retired" in err, "exit %d: %s %s" % (rc, out, err))
+
+
+@T.case
+def offline_needs_no_database():
+    env = env_for("nonexistent")
+    env["FLEET_MYSQL_ADDRESS"] = "127.0.0.1:1"
+    rc, out, err = run(["plan", "-f", EXAMPLE, "--offline"], env)
+    expect(rc == 0 and "apple_scep" in out and "gen 2 active" in out, "exit %d: %s %s" % (rc, out, err))
+    rc, out, err = run(["plan", "-f", EXAMPLE, "--offline", "--format", "markdown"], env)
+    expect(rc == 0 and "| `apple_scep` | gen 2 active |" in out, out)
+
+
+@T.case
+def invalid_file_names_line_and_column():
+    db = new_db("plan")
+    fd, y = tempfile.mkstemp(suffix=".yml")
+    os.write(fd, b"version: 1\ncas:\n  apple_scep:\n    generation: 2\n    stage: activ\n")
+    os.close(fd)
+    rc, out, err = run(["plan", "-f", y], env_for(db, now=T0))
+    expect(rc == 1 and "%s:5:12: cas.apple_scep.stage" % y in err, "exit %d: %s" % (rc, err))
+
+
+T.done()
