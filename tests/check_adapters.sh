@@ -1,0 +1,16 @@
+#!/bin/sh
+# Each library's header appears only in its adapter (DESIGN §7, STYLE.md).
+set -u
+cd "$(dirname "$0")/.."
+fail=0
+for pair in "mysql.h:src/io/store.c" "mysqld_error.h:src/io/store.c" "openssl/:src/io/crypto.c" \
+	"git2.h:src/io/source.c" "yaml.h:src/io/yaml.c" "curl/curl.h:src/io/fleet_api.c"; do
+	hdr=${pair%%:*}; home=${pair#*:}
+	hits=$(grep -rln "#include *<$hdr" src include | grep -v "^$home$")
+	if [ -n "$hits" ]; then
+		echo "<$hdr> is included outside $home: $hits"
+		fail=1
+	fi
+done
+[ $fail -eq 0 ] && echo "library headers stay in their adapters"
+exit $fail
