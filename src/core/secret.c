@@ -113,8 +113,16 @@ int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *
 
 	s->data = NULL;
 	s->len = s->cap = 0;
-	if (v && *v)
-		return fca_secret_set(s, v, strlen(v));
+	if (v && *v) {
+		/* Copy it, then wipe the environment's copy so /proc/<pid>/environ no longer shows it. */
+		size_t n = strlen(v);
+		int r = fca_secret_set(s, v, n);
+		if (r == FCA_OK) {
+			explicit_bzero((char *)v, n);
+			unsetenv(env_name);
+		}
+		return r;
+	}
 	if (p && *p)
 		return fca_secret_read_file(s, p, what);
 	return fca_error_set(FCA_ENOTFOUND, "%s is not set: set %s%s%s", what, env_name ? env_name : "",

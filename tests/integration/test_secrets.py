@@ -1,0 +1,60 @@
+"""Secrets stay secret: not in the process environment after reading, not in any output."""
+import os
+import subprocess
+import tempfile
+import time
+
+from fcalib import FIXTURE_KEY, FLEETCA, TESTING, Failures, env_for, expect, new_db, run
+
+T = Failures()
+
+
+@T.case
+def server_key_is_wiped_from_environ():
+    if not TESTING:
+        return
+    db = new_db("secret")
+    with tempfile.TemporaryDirectory() as d:
+        y = os.path.join(d, "y.yml")
+        open(y, "w").write("version: 1\ncas:\n  conditional_access_idp: {generation: 2, stage: staged}\n")
+        env = env_for(db)
+        env.update({"FLEETCA_FAULT": "before_commit:conditional_access_idp:2:stage", "FLEETCA_FAULT_MODE": "pause",
+                    "FLEETCA_FAULT_PAUSE_FILE": os.path.join(d, "go")})
+        p = subprocess.Popen([FLEETCA, "apply", "-f", y], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(500):
+            if os.path.exists(os.path.join(d, "go.ready")):
+                break
+            time.sleep(0.02)
+        try:
+            environ = open("/proc/%d/environ" % p.pid, "rb").read()
+            cmdline = open("/proc/%d/cmdline" % p.pid, "rb").read()
+        finally:
+            open(os.path.join(d, "go"), "w").close()
+        out, err = p.communicate(timeout=60)
+        expect(os.path.exists(os.path.join(d, "go.ready")), "the run reached the pause point")
+        expect(FIXTURE_KEY.encode() not in environ and FIXTURE_KEY[:32].encode() not in environ,
+               "the server key is wiped from /proc/<pid>/environ")
+        expect(b"FLEET_MYSQL_DATABASE" in environ, "the rest of the environment is intact")
+        expect(FIXTURE_KEY.encode() not in cmdline, "never on argv")
+        expect(p.returncode == 0, "the paused run finished: %d %s" % (p.returncode, err))
+
+
+@T.case
+def no_key_material_in_any_output():
+    db = new_db("secret")
+    with tempfile.TemporaryDirectory() as d:
+        y = os.path.join(d, "y.yml")
+        open(y, "w").write("version: 1\npolicy: {fleet_server_trusts_previous: true}\n"
+                           "cas:\n  apple_scep: {generation: 1, renew_before: 9y}\n"
+                           "  host_identity: {generation: 2, stage: staged}\n")
+        outs = []
+        for args in (["status", "--check-keys"], ["status", "--format", "json", "--check-keys"], ["plan", "-f", y],
+                     ["plan", "-f", y, "--format", "json"], ["apply", "-f", y], ["apply", "-f", y, "--format", "json"]):
+            rc, out, err = run(args, env_for(db))
+            outs.append(out + err)
+        blob = "\n".join(outs)
+        expect("PRIVATE KEY" not in blob and FIXTURE_KEY not in blob and FIXTURE_KEY[:32] not in blob,
+               "no key material printed")
+
+
+T.done()
