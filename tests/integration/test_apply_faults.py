@@ -48,6 +48,7 @@ def yaml_file(name, generation, stage=None):
 
 Y1 = yaml_file("gen1.yml", 1)
 Y2 = yaml_file("gen2.yml", 2)
+Y2_STAGED = yaml_file("gen2-staged.yml", 2, "staged")
 
 
 def apply(db, now, yaml=Y2, extra_args=(), **env):
@@ -152,6 +153,28 @@ for point in POINTS:
         i += 1
 
 
+@T.case
+def crash_at_every_point_in_turn():
+    """One database; the same step is interrupted again and again (mid_step, before_commit: rolled back;
+    after_commit: committed, then killed) before a clean run goes on."""
+    expect(REF is not None, "no reference run")
+    db = new_db("fault")
+    k = 0
+    for now, want, steps in SEQUENCE:
+        for step in steps:
+            for point in ("mid_step", "before_commit", "after_commit"):
+                mode = "sigkill" if k % 2 else "abort"
+                k += 1
+                spec = "%s:%s" % (point, step)
+                res = apply(db, now, FLEETCA_FAULT=spec, FLEETCA_FAULT_MODE=mode)
+                sig = signal.SIGABRT if mode == "abort" else signal.SIGKILL
+                expect(res[0] == -sig, "%s (%s): wanted death by signal %d: %s" % (spec, mode, sig, describe(res)))
+        res = apply(db, now)
+        expect(res[0] == want, "apply at %s after the crashes: %s" % (now, describe(res)))
+    d = diff(REF, shape(db))
+    expect(not d, "final state differs from the uninterrupted run:\n  %s" % "\n  ".join(d))
+
+
 def wait_ready(go, proc, timeout=30):
     """The connection id the paused run wrote to <go>.ready (written whole: it ends with a newline)."""
     deadline = time.time() + timeout
@@ -215,13 +238,13 @@ def two_applies_at_once():
     expect(s["outbox"] == [ADOPT + "#0", STAGE + "#0"], "outbox: %s" % s["outbox"])
 
 
-@T.case
-def connection_dropped_mid_step():
+def connection_dropped(point):
+    """The run's MySQL connection is killed while it waits at <point> of the stage step."""
     db = new_db("drop")
-    res = apply(db, T0, yaml=Y1)
+    res = apply(db, T0, yaml=Y1)  # the adopt step commits on its own first: the stage is then the only change
     expect(res[0] == 0 and "applied " + ADOPT in res[1], "adopt at generation 1: %s" % describe(res))
     before = table_fingerprint(db)
-    proc, go = start_paused(db, T0, "mid_step:" + STAGE)
+    proc, go = start_paused(db, T0, "%s:%s" % (point, STAGE))
     try:
         cid = wait_ready(go, proc)
         expect(cid.isdigit(), "connection id %r" % cid)
@@ -231,15 +254,35 @@ def connection_dropped_mid_step():
     expect(rc == 1, "run whose connection was killed: %s" % describe((rc, out, err)))
     expect("connection was lost" in err, "stderr does not name the lost connection: %s" % err)
     expect("no partial step was committed" in err, "stderr does not say nothing was committed: %s" % err)
-    expect(table_fingerprint(db) == before, "mdm_config_assets changed by the run that lost its connection")
+    if point == "after_commit":
+        expect("1 step completed before the error" in err, "stderr does not count the committed step: %s" % err)
+        expect(table_fingerprint(db) != before, "the committed stage step is missing")
+    else:
+        expect(table_fingerprint(db) == before, "mdm_config_assets changed by the run that lost its connection")
     res = apply(db, T0)
-    expect(res[0] == 3 and "applied " + STAGE in res[1], "re-run: %s" % describe(res))
+    expect(res[0] == 3, "re-run: %s" % describe(res))
+    expect(("applied " + STAGE in res[1]) == (point != "after_commit"), "re-run: %s" % describe(res))
     live = live_rows(db)
     expect(CA + "_cert_next" in live and CA + "_key_next" in live, "no _next rows: %s" % sorted(live))
     one_live_row_each(db)
     s = shape(db)
     expect(s["transitions"] == {ADOPT: 1, STAGE: 1}, "transitions: %s" % s["transitions"])
     expect(s["outbox"] == [ADOPT + "#0", STAGE + "#0"], "outbox: %s" % s["outbox"])
+
+
+@T.case
+def connection_dropped_mid_step():
+    connection_dropped("mid_step")
+
+
+@T.case
+def connection_dropped_before_commit():
+    connection_dropped("before_commit")
+
+
+@T.case
+def connection_dropped_after_commit():
+    connection_dropped("after_commit")
 
 
 @T.case
@@ -295,6 +338,25 @@ def saved_plan_runs_only_its_steps():
     live = live_rows(db)
     expect(CA + "_cert_next" not in live, "a step outside the plan ran: %s" % sorted(live))
     expect(shape(db)["transitions"] == {ADOPT: 1}, "transitions")
+
+
+@T.case
+def KNOWN_BUG_apply_plan_exits_0_with_a_ready_step_left():
+    """KNOWN BUG (src/engine/executor.c fca_engine_apply, src/cli/cmd_apply.c): with --plan, a ready step
+    that the plan does not list is skipped (right), but res.gated only counts closed or unready steps, so
+    apply exits 0 ("desired state reached") and prints what remains. CI would take the rotation as done.
+    Repro: plan -f <gen 1 yaml> --out p.json; apply -f <gen 2, stage: staged yaml> --plan p.json -> exit 0."""
+    db = new_db("plan")
+    plan = os.path.join(TMP, "plan1b.json")
+    res = run(["plan", "-f", Y1, "--out", plan], env_for(db, now=T0))
+    expect(res[0] == 2, "plan: %s" % describe(res))
+    res = apply(db, T0, yaml=Y2_STAGED, extra_args=["--plan", plan])
+    applied = [l.split()[1] for l in res[1].splitlines() if l.startswith("applied ")]
+    expect(applied == [ADOPT], "applied %s" % applied)
+    expect(CA + "_cert_next" not in live_rows(db), "a step outside the plan ran")
+    expect(res[0] != 0, "KNOWN BUG: apply --plan exits 0 (desired state reached) although %s is ready and "
+                        "was left undone because the plan does not list it; wanted 3 (or 2): %s"
+           % (STAGE, describe(res)))
 
 
 shutil.rmtree(TMP, ignore_errors=True)
