@@ -30,7 +30,8 @@ struct fca_apply_result {
 	size_t ndone;
 	struct fca_plan *final_plan;         /* what remains (malloc'd; free()) */
 	struct fca_observed *final_observed; /* the rows it was planned from (fca_observed_dispose + free) */
-	int gated;                   /* some CA stopped at a closed gate */
+	int gated;                   /* steps remain: a closed gate, or not in the saved plan */
+	size_t unplanned;            /* ready steps left out because the saved plan does not list them */
 	uint64_t lock_holder;        /* when FCA_ELOCKED */
 };
 

@@ -26,6 +26,14 @@ struct fca_desired;
 /* Loads and checks a desired-state file; prints every problem. Returns an exit code. */
 int cli_load_desired(struct fca_desired *d, const char *path);
 
+struct fca_plan;
+struct fca_observed;
+/*
+ * Tells on stderr about considered CAs that cannot move: corrupt (returns FCA_EXIT_ERROR) or
+ * drifted without adopt: true (returns FCA_EXIT_GATE: a person must decide). FCA_EXIT_OK otherwise.
+ */
+int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o);
+
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);
 

@@ -38,7 +38,7 @@ int cmd_apply(int argc, char **argv)
 	struct fca_secret key = FCA_SECRET_INIT;
 	const char *file = NULL, *plan_path = NULL;
 	int64_t lock_timeout = 30;
-	int json = 0, rc = FCA_EXIT_ERROR, r;
+	int json = 0, rc = FCA_EXIT_ERROR, r, stuck;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&res, 0, sizeof(res));
@@ -108,23 +108,28 @@ int cmd_apply(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
+	stuck = cli_report_stuck(res.final_plan, res.final_observed);
 	if (json) {
 		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone,
 					  res.final_plan, res.final_observed) != 0)
 			fca_error_clear(); /* stdout closed: the exit code still tells */
-	} else {
-		if (res.ndone == 0 && res.final_plan->nsteps == 0)
+	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK) {
+		if (res.ndone == 0)
 			printf("Nothing to do: Fleet's CAs match %s.\n", file);
-		else if (res.final_plan->nsteps == 0)
+		else
 			printf("Done: %zu step%s applied; Fleet's CAs match %s.\n", res.ndone, res.ndone == 1 ? "" : "s",
 			       file);
-		else {
-			printf("\n%zu step%s applied. What remains:\n\n", res.ndone, res.ndone == 1 ? "" : "s");
-			if (fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout)) != 0)
-				fca_error_clear();
-		}
+	} else {
+		printf("\n%zu step%s applied. What remains:\n\n", res.ndone, res.ndone == 1 ? "" : "s");
+		if (fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout)) != 0)
+			fca_error_clear();
 	}
 	rc = res.gated ? FCA_EXIT_GATE : FCA_EXIT_OK;
+	if (res.unplanned)
+		fprintf(stderr, "fleetca: %zu ready step%s not in %s: make and review a new plan with 'fleetca plan --out'\n",
+			res.unplanned, res.unplanned == 1 ? " is" : "s are", plan_path);
+	if (stuck != FCA_EXIT_OK && (stuck == FCA_EXIT_ERROR || rc == FCA_EXIT_OK))
+		rc = stuck;
 out:
 	if (res.final_observed)
 		fca_observed_dispose(res.final_observed);

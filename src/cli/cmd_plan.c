@@ -106,6 +106,33 @@ static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
 	}
 }
 
+int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
+{
+	int rc = FCA_EXIT_OK;
+
+	for (int i = 0; i < FCA_CA_COUNT; i++) {
+		const char *name = fca_catalog_get((enum fca_ca_id)i)->name;
+		if (!p->cas[i].considered || p->cas[i].suspended)
+			continue;
+		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
+			fprintf(stderr, "fleetca: error: %s is corrupt, nothing was planned for it: %s\n", name,
+				o->cas[i].problem);
+			rc = FCA_EXIT_ERROR;
+		} else if (o->cas[i].drift && p->cas[i].warnings & FCA_WARN_DRIFT) {
+			int adopting = 0;
+			for (size_t s = 0; s < p->nsteps; s++)
+				adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
+			if (adopting)
+				continue;
+			fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n",
+				name, o->cas[i].drift_detail);
+			if (rc == FCA_EXIT_OK)
+				rc = FCA_EXIT_GATE;
+		}
+	}
+	return rc;
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct fca_desired *d = NULL;
@@ -184,6 +211,8 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	rc = p->nsteps > 0 ? FCA_EXIT_CHANGES : FCA_EXIT_OK;
+	if (cli_report_stuck(p, o) == FCA_EXIT_ERROR)
+		rc = FCA_EXIT_ERROR;
 out:
 	free(json);
 	fca_secret_dispose(&key);

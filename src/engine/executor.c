@@ -290,7 +290,8 @@ static int write_state(struct step_ctx *c)
 	for (size_t i = 0; i < c->nwritten; i++)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
-	a.previous_generation = c->st->from_generation;
+	/* the generation this step moves away from; none for adopt and renew */
+	a.previous_generation = (c->st->kind == FCA_STEP_ADOPT || c->st->kind == FCA_STEP_RENEW) ? 0 : c->st->generation - 1;
 	a.sha256 = c->sha256;
 	a.subject = c->subject;
 	a.not_after = c->not_after;
@@ -460,9 +461,11 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		}
 		FCA_FAULT("between_steps", p->steps[next].step_id, fca_store_connection_id(s));
 	}
+	/* Whatever remains waits for something: a gate, or (ready but not in a saved plan) a new plan. */
+	res->gated = p->nsteps > 0;
 	for (size_t i = 0; i < p->nsteps; i++)
-		if (p->steps[i].gate != FCA_GATE_OPEN || !fca_plan_step_ready(p, i))
-			res->gated = 1;
+		if (fca_plan_step_ready(p, i))
+			res->unplanned++;
 	res->final_plan = p;
 	res->final_observed = o;
 	p = NULL;

@@ -341,11 +341,8 @@ def saved_plan_runs_only_its_steps():
 
 
 @T.case
-def KNOWN_BUG_apply_plan_exits_0_with_a_ready_step_left():
-    """KNOWN BUG (src/engine/executor.c fca_engine_apply, src/cli/cmd_apply.c): with --plan, a ready step
-    that the plan does not list is skipped (right), but res.gated only counts closed or unready steps, so
-    apply exits 0 ("desired state reached") and prints what remains. CI would take the rotation as done.
-    Repro: plan -f <gen 1 yaml> --out p.json; apply -f <gen 2, stage: staged yaml> --plan p.json -> exit 0."""
+def apply_plan_with_a_ready_step_left_exits_3():
+    """A ready step the saved plan does not list is left undone, and apply says so: not converged."""
     db = new_db("plan")
     plan = os.path.join(TMP, "plan1b.json")
     res = run(["plan", "-f", Y1, "--out", plan], env_for(db, now=T0))
@@ -354,9 +351,8 @@ def KNOWN_BUG_apply_plan_exits_0_with_a_ready_step_left():
     applied = [l.split()[1] for l in res[1].splitlines() if l.startswith("applied ")]
     expect(applied == [ADOPT], "applied %s" % applied)
     expect(CA + "_cert_next" not in live_rows(db), "a step outside the plan ran")
-    expect(res[0] != 0, "KNOWN BUG: apply --plan exits 0 (desired state reached) although %s is ready and "
-                        "was left undone because the plan does not list it; wanted 3 (or 2): %s"
-           % (STAGE, describe(res)))
+    expect(res[0] == 3 and "1 ready step is not in" in res[2],
+           "apply --plan must not claim convergence while %s is ready but unplanned: %s" % (STAGE, describe(res)))
 
 
 shutil.rmtree(TMP, ignore_errors=True)
