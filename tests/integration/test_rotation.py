@@ -65,6 +65,12 @@ def check_rows(db, ca, stage, has_renew_at):
         expect(cpem.startswith(b"-----BEGIN CERTIFICATE-----"), "%s%s is a PEM cert" % (cert, suffix))
         expect(kpem.startswith(b"-----BEGIN RSA PRIVATE KEY-----"), "%s%s is a PKCS#1 key" % (key, suffix))
         expect(pubkey_of_cert(cpem) == pubkey_of_key(kpem), "%s%s matches its key" % (cert, suffix))
+        if suffix == "_next":  # made by fleetca: openssl accepts it as a root
+            with tempfile.NamedTemporaryFile(suffix=".pem") as f:
+                f.write(cpem)
+                f.flush()
+                p = openssl(["verify", "-CAfile", f.name, f.name])
+                expect(p.returncode == 0, "openssl verify %s as a root: %s" % (cert + suffix, p.stdout + p.stderr))
     # every row, live or not: md5_checksum is MD5 of the stored bytes; soft deletes are Fleet's
     for r in mariadb(db, "SELECT name, HEX(md5_checksum) = UPPER(MD5(value)), deletion_uuid, deleted_at IS NULL "
                          "FROM mdm_config_assets"):
@@ -246,6 +252,35 @@ def renew_keeps_key_and_device_certs_valid():
     # not due any more: the next run is a no-op
     rc, out, err = run(["apply", "-f", y], env_for(db, now=T0))
     expect(rc == 0 and "Nothing to do" in out, "exit %d: %s" % (rc, out))
+
+
+@T.case
+def device_cert_without_aki_matched_by_signature():
+    """Certificates without an Authority Key Identifier count for the CA whose key signed them."""
+    db = new_db("noaki")
+    rows = live_rows(db)
+    with tempfile.TemporaryDirectory() as d:
+        p = lambda n: os.path.join(d, n)
+        open(p("ca.pem"), "wb").write(reference_decrypt(rows["host_identity_ca_cert"][1]))
+        open(p("ca.key"), "wb").write(reference_decrypt(rows["host_identity_ca_key"][1]))
+        open(p("ext.cnf"), "w").write("authorityKeyIdentifier = none\nsubjectKeyIdentifier = none\n")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", p("dev.key"), "-out", p("dev.csr"), "-subj", "/CN=noaki-host"], check=True,
+                       capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", p("dev.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                        "-set_serial", "999", "-days", "3650", "-extfile", p("ext.cnf"), "-out", p("dev.pem")],
+                       check=True, capture_output=True)
+        pem = open(p("dev.pem")).read()
+        expect("Authority Key Identifier" not in openssl(["x509", "-noout", "-text"], pem.encode()).stdout.decode(),
+               "the test certificate has no AKI")
+    mariadb(db, "INSERT INTO host_identity_scep_serials (serial) VALUES (999)")
+    mariadb(db, "INSERT INTO host_identity_scep_certificates (serial, host_id, name, not_valid_before, not_valid_after,"
+                " certificate_pem, public_key_raw, revoked) VALUES (999, 42, 'noaki-host', '2026-01-01', '2036-01-01',"
+                " '%s', X'00', 0)" % pem)
+    hi = status(db, T0)["host_identity"]["generations"][0]
+    expect(hi["live_issued_certificates"] == 8, "7 fixture certs + 1 without AKI: %s" % hi["live_issued_certificates"])
+    ca = status(db, T0)["conditional_access"]["generations"][0]
+    expect(ca["live_issued_certificates"] == 7, "not counted for another CA: %s" % ca["live_issued_certificates"])
 
 
 @T.case
