@@ -104,13 +104,28 @@ static struct fca_state_gen *gen_of(struct step_ctx *c, enum fca_slot slot)
 	return g->present && g->cert_ok ? fca_state_find(&c->state, c->st->ca, g->cert.sha256_hex) : NULL;
 }
 
+/* The certificate the step's activity reports. */
+static void report_cert(struct step_ctx *c, const struct fca_cert_info *info)
+{
+	snprintf(c->sha256, sizeof(c->sha256), "%s", info->sha256_hex);
+	snprintf(c->subject, sizeof(c->subject), "%s", info->subject);
+	c->not_after = info->not_after;
+}
+
 static void report_gen(struct step_ctx *c, enum fca_slot slot)
 {
-	const struct fca_obs_gen *g = &c->ca->gens[slot];
+	report_cert(c, &c->ca->gens[slot].cert);
+}
 
-	snprintf(c->sha256, sizeof(c->sha256), "%s", g->cert.sha256_hex);
-	snprintf(c->subject, sizeof(c->subject), "%s", g->cert.subject);
-	c->not_after = g->cert.not_after;
+/* A certificate fleetca just made: the document learns it as the step's generation. */
+static int add_new_cert(struct step_ctx *c, struct fca_state_gen *ng, const struct fca_cert_info *info)
+{
+	ng->ca = c->st->ca;
+	ng->generation = c->st->generation;
+	snprintf(ng->sha256, sizeof(ng->sha256), "%s", info->sha256_hex);
+	ng->created_at = c->opts->now;
+	report_cert(c, info);
+	return fca_state_add_gen(&c->state, ng);
 }
 
 static int do_adopt(struct step_ctx *c)
@@ -158,14 +173,8 @@ static int do_stage(struct step_ctx *c)
 	    (r = insert(c, slot_name(c, 1, FCA_SLOT_NEXT), kct, kct_len, 0)) != 0)
 		goto out;
 	memset(&ng, 0, sizeof(ng));
-	ng.ca = c->st->ca;
-	ng.generation = c->st->generation;
-	snprintf(ng.sha256, sizeof(ng.sha256), "%s", info.sha256_hex);
-	ng.created_at = ng.staged_at = c->opts->now;
-	snprintf(c->sha256, sizeof(c->sha256), "%s", info.sha256_hex);
-	snprintf(c->subject, sizeof(c->subject), "%s", info.subject);
-	c->not_after = info.not_after;
-	r = fca_state_add_gen(&c->state, &ng);
+	ng.staged_at = c->opts->now;
+	r = add_new_cert(c, &ng, &info);
 out:
 	free(kct);
 	free(cct);
@@ -256,16 +265,9 @@ static int do_renew(struct step_ctx *c)
 	if ((r = soft_delete(c, del, 1)) != 0 || (r = insert(c, del[0], ct, ct_len, info.not_after)) != 0)
 		goto out;
 	memset(&ng, 0, sizeof(ng));
-	if (old)
+	if (old) /* the renewed certificate keeps its generation's stage times */
 		ng = *old;
-	ng.ca = c->st->ca;
-	ng.generation = c->st->generation;
-	snprintf(ng.sha256, sizeof(ng.sha256), "%s", info.sha256_hex);
-	ng.created_at = c->opts->now;
-	snprintf(c->sha256, sizeof(c->sha256), "%s", info.sha256_hex);
-	snprintf(c->subject, sizeof(c->subject), "%s", info.subject);
-	c->not_after = info.not_after;
-	r = fca_state_add_gen(&c->state, &ng);
+	r = add_new_cert(c, &ng, &info);
 out:
 	free(ct);
 	free(pem);

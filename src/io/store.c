@@ -383,6 +383,14 @@ int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t 
 	return FCA_OK;
 }
 
+static void bind(MYSQL_BIND *b, enum enum_field_types type, const void *p, unsigned long *len)
+{
+	b->buffer_type = type;
+	b->buffer = (void *)p;
+	b->buffer_length = len ? *len : 0;
+	b->length = len;
+}
+
 int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
 		     int64_t renew_at)
 {
@@ -400,20 +408,10 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 
 	fca_crypto_md5_hex(md5, value, len);
 	memset(b, 0, sizeof(b));
-	b[0].buffer_type = MYSQL_TYPE_STRING;
-	b[0].buffer = (void *)name;
-	b[0].buffer_length = name_len;
-	b[0].length = &name_len;
-	b[1].buffer_type = MYSQL_TYPE_BLOB;
-	b[1].buffer = (void *)value;
-	b[1].buffer_length = vlen;
-	b[1].length = &vlen;
-	b[2].buffer_type = MYSQL_TYPE_STRING;
-	b[2].buffer = md5;
-	b[2].buffer_length = md5_len;
-	b[2].length = &md5_len;
-	b[3].buffer_type = MYSQL_TYPE_LONGLONG;
-	b[3].buffer = &ra;
+	bind(&b[0], MYSQL_TYPE_STRING, name, &name_len);
+	bind(&b[1], MYSQL_TYPE_BLOB, value, &vlen);
+	bind(&b[2], MYSQL_TYPE_STRING, md5, &md5_len);
+	bind(&b[3], MYSQL_TYPE_LONGLONG, &ra, NULL);
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
@@ -596,14 +594,8 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	int r = FCA_OK;
 
 	memset(b, 0, sizeof(b));
-	b[0].buffer_type = MYSQL_TYPE_STRING;
-	b[0].buffer = (void *)type;
-	b[0].buffer_length = tl;
-	b[0].length = &tl;
-	b[1].buffer_type = MYSQL_TYPE_STRING;
-	b[1].buffer = (void *)details_json;
-	b[1].buffer_length = dl;
-	b[1].length = &dl;
+	bind(&b[0], MYSQL_TYPE_STRING, type, &tl);
+	bind(&b[1], MYSQL_TYPE_STRING, details_json, &dl);
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
