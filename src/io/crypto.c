@@ -340,13 +340,186 @@ out:
 	return r;
 }
 
+/* The fast path of fca_crypto_cert_aki: base64-decode one plain PEM certificate into a stack buffer
+ * and walk its DER to the authorityKeyIdentifier's keyIdentifier. It only handles the strict,
+ * canonical shape (one "CERTIFICATE" block, no PEM headers, minimal DER lengths, a well-formed
+ * Certificate/TBSCertificate/Extensions structure, at most one AKI extension that decodes); on
+ * anything else it returns -1 and the caller does the full OpenSSL parse, so its answers are the
+ * full parse's answers. Returns 1 with the AKI (*aki_len 0 when absent) on success. */
+#define AKI_PEM_MAX 8192
+#define AKI_DER_MAX (AKI_PEM_MAX / 4 * 3)
+
+struct der {
+	const unsigned char *p, *end;
+};
+
+/* Reads one DER TLV with a one-byte tag; definite, minimal lengths only. */
+static int der_next(struct der *d, unsigned char *tag, struct der *val)
+{
+	size_t len = 0, n;
+
+	if (d->end - d->p < 2)
+		return -1;
+	*tag = *d->p++;
+	if ((*tag & 0x1f) == 0x1f)
+		return -1;
+	n = *d->p++;
+	if (n & 0x80) {
+		n &= 0x7f;
+		if (n == 0 || n > 3 || (size_t)(d->end - d->p) < n || d->p[0] == 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			len = len << 8 | *d->p++;
+		if (len < 0x80)
+			return -1;
+	} else {
+		len = n;
+	}
+	if ((size_t)(d->end - d->p) < len)
+		return -1;
+	val->p = d->p;
+	val->end = d->p + len;
+	d->p += len;
+	return 0;
+}
+
+static int der_expect(struct der *d, unsigned char want, struct der *val)
+{
+	unsigned char tag;
+
+	return der_next(d, &tag, val) == 0 && tag == want ? 0 : -1;
+}
+
+static int aki_from_ext_value(const struct der *ev, unsigned char aki[64], size_t *aki_len)
+{
+	struct der d = *ev, seq, v;
+	unsigned char tag;
+
+	if (der_expect(&d, 0x30, &seq) != 0 || d.p != d.end)
+		return -1;
+	*aki_len = 0;
+	if (seq.p == seq.end)
+		return 1;
+	if (der_next(&seq, &tag, &v) != 0)
+		return -1;
+	if (tag != 0x80) /* no keyIdentifier: only the issuer/serial forms, which the walk leaves to OpenSSL */
+		return -1;
+	if (seq.p != seq.end || (size_t)(v.end - v.p) > 64)
+		return -1;
+	*aki_len = (size_t)(v.end - v.p);
+	memcpy(aki, v.p, *aki_len);
+	return 1;
+}
+
+static int aki_from_der(const unsigned char *der, size_t len, unsigned char aki[64], size_t *aki_len)
+{
+	static const unsigned char aki_oid[] = { 0x55, 0x1d, 0x23 };
+	struct der all = { der, der + len }, cert, tbs, v, exts, list, ext, oid, ev, found = { NULL, NULL };
+	unsigned char tag;
+
+	if (der_expect(&all, 0x30, &cert) != 0 || all.p != all.end)
+		return -1;
+	if (der_expect(&cert, 0x30, &tbs) != 0 || der_expect(&cert, 0x30, &v) != 0 ||
+	    der_expect(&cert, 0x03, &v) != 0 || cert.p != cert.end)
+		return -1;
+	if (der_next(&tbs, &tag, &v) != 0)
+		return -1;
+	if (tag == 0xa0) { /* [0] EXPLICIT version: INTEGER 0..2, then the serial */
+		if (v.end - v.p != 3 || v.p[0] != 0x02 || v.p[1] != 0x01 || v.p[2] > 2 || der_next(&tbs, &tag, &v) != 0)
+			return -1;
+	}
+	if (tag != 0x02)
+		return -1;
+	/* signature, issuer, validity, subject, subjectPublicKeyInfo */
+	for (int i = 0; i < 5; i++)
+		if (der_expect(&tbs, 0x30, &v) != 0)
+			return -1;
+	*aki_len = 0;
+	while (tbs.p != tbs.end) {
+		if (der_next(&tbs, &tag, &exts) != 0)
+			return -1;
+		if (tag == 0x81 || tag == 0x82) /* issuerUniqueID, subjectUniqueID */
+			continue;
+		if (tag != 0xa3 || tbs.p != tbs.end)
+			return -1;
+		if (der_expect(&exts, 0x30, &list) != 0 || exts.p != exts.end)
+			return -1;
+		while (list.p != list.end) {
+			if (der_expect(&list, 0x30, &ext) != 0 || der_expect(&ext, 0x06, &oid) != 0)
+				return -1;
+			if (der_next(&ext, &tag, &ev) != 0)
+				return -1;
+			if (tag == 0x01 && der_next(&ext, &tag, &ev) != 0) /* critical */
+				return -1;
+			if (tag != 0x04 || ext.p != ext.end)
+				return -1;
+			if ((size_t)(oid.end - oid.p) == sizeof(aki_oid) && !memcmp(oid.p, aki_oid, sizeof(aki_oid))) {
+				if (found.p)
+					return -1; /* a repeated AKI: OpenSSL's answer is the one that counts */
+				found = ev;
+			}
+		}
+	}
+	return found.p ? aki_from_ext_value(&found, aki, aki_len) : 1;
+}
+
+static int aki_fast(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+	unsigned char b64[AKI_PEM_MAX + 4], der[AKI_DER_MAX + 4];
+	const char *p = pem, *e = pem + len;
+	size_t n = 0, pad = 0, line = 0;
+	int dl;
+
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	if ((size_t)(e - p) < sizeof(begin) - 1 || memcmp(p, begin, sizeof(begin) - 1))
+		return -1;
+	p += sizeof(begin) - 1;
+	if (p < e && *p == '\r')
+		p++;
+	if (p >= e || *p++ != '\n')
+		return -1;
+	for (;; p++) {
+		if (p >= e)
+			return -1;
+		if (*p == '-')
+			break;
+		if (*p == '\n' || *p == '\r') {
+			line = 0;
+			continue;
+		}
+		if (++line > 76) /* long lines: leave them to OpenSSL's PEM reader */
+			return -1;
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '+' || *p == '/' || *p == '='))
+			return -1; /* headers, spaces, anything unusual: leave it to OpenSSL */
+		if (*p == '=')
+			pad++;
+		else if (pad)
+			return -1;
+		if (n >= AKI_PEM_MAX)
+			return -1;
+		b64[n++] = (unsigned char)*p;
+	}
+	if ((size_t)(e - p) < sizeof(end) - 1 || memcmp(p, end, sizeof(end) - 1) || n == 0 || n % 4 || pad > 2)
+		return -1;
+	b64[n] = '\0';
+	if ((dl = EVP_DecodeBlock(der, b64, (int)n)) < 0 || (size_t)dl < pad)
+		return -1;
+	return aki_from_der(der, (size_t)dl - pad, aki, aki_len);
+}
+
 int fca_crypto_cert_aki(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len)
 {
-	X509 *x = parse_cert(pem, len);
+	X509 *x;
 	const ASN1_OCTET_STRING *a;
 
 	*aki_len = 0;
-	if (!x) {
+	if (aki_fast(aki, aki_len, pem, len) == 1)
+		return FCA_OK;
+	*aki_len = 0;
+	if (!(x = parse_cert(pem, len))) {
 		ERR_clear_error();
 		return fca_error_set(FCA_EINVALID, "issued certificate does not parse as PEM");
 	}
