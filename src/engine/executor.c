@@ -409,10 +409,48 @@ static int check_saved_basis(const struct fca_observed *saved, const struct fca_
 	return FCA_OK;
 }
 
+static int has_retire(const struct fca_plan *p)
+{
+	for (size_t i = 0; i < p->nsteps; i++)
+		if (p->steps[i].kind == FCA_STEP_RETIRE)
+			return 1;
+	return 0;
+}
+
+/*
+ * Observes and plans. The issued-certificate and escrow scans matter only to a retire step's
+ * drain gate, so they run only when the plan holds one: a converged or early-stage run skips them.
+ */
+static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
+			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts)
+{
+	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
+	int r;
+
+	oo.now = opts->now;
+	oo.clock_skew = opts->desired->policy.clock_skew;
+	oo.check_keys = 1;
+	oo.scan_issued = oo.scan_escrows = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		fca_observed_dispose(o);
+		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0 ||
+		    (r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
+			return r;
+		if (pass == 1 || !has_retire(p))
+			break;
+		oo.scan_issued = oo.scan_escrows = 1;
+	}
+	if (p->has_error)
+		for (int i = 0; i < FCA_CA_COUNT; i++)
+			if (p->cas[i].error[0])
+				return fca_error_set(FCA_EINVALID, "%s: %s", fca_catalog_get((enum fca_ca_id)i)->name,
+						     p->cas[i].error);
+	return FCA_OK;
+}
+
 int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_apply_opts *opts,
 		     struct fca_apply_result *res)
 {
-	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
 	struct fca_observed *o = NULL;
 	struct fca_plan *p = NULL;
 	int r, locked = 0;
@@ -422,35 +460,26 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
-		goto out;
-	locked = 1;
-	oo.now = opts->now;
-	oo.clock_skew = opts->desired->policy.clock_skew;
-	oo.check_keys = 1;
 	for (int iter = 0;; iter++) {
 		size_t next = SIZE_MAX;
-		fca_observed_dispose(o);
-		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0)
+		if ((r = observe_and_plan(o, p, s, aes_key, opts)) != 0)
 			goto out;
 		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
 			goto out;
-		if ((r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
-			goto out;
-		if (p->has_error) {
-			for (int i = 0; i < FCA_CA_COUNT; i++)
-				if (p->cas[i].error[0]) {
-					r = fca_error_set(FCA_EINVALID, "%s: %s", fca_catalog_get((enum fca_ca_id)i)->name,
-							  p->cas[i].error);
-					goto out;
-				}
-		}
 		for (size_t i = 0; i < p->nsteps && next == SIZE_MAX; i++)
 			if (fca_plan_step_ready(p, i) && allowed(opts, p->steps[i].step_id))
 				next = i;
 		if (next == SIZE_MAX)
 			break;
-		if (iter >= FCA_APPLY_MAX_DONE) {
+		if (!locked) {
+			/* Something to do: take the run's lock, then look again, since another run may
+			 * have moved the rows while we waited. A converged run never takes the lock. */
+			if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
+				goto out;
+			locked = 1;
+			continue;
+		}
+		if (res->ndone >= FCA_APPLY_MAX_DONE) {
 			r = fca_error_set(FCA_ERROR, "apply did not converge after %d steps", FCA_APPLY_MAX_DONE);
 			goto out;
 		}
@@ -476,7 +505,8 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 out:
 	if (locked)
 		fca_store_unlock(s);
-	fca_observed_dispose(o);
+	if (o)
+		fca_observed_dispose(o);
 	free(o);
 	free(p);
 	return r;

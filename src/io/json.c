@@ -178,7 +178,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 					    "activated_at", "retired_at", "commit", NULL };
 	char f[96], name[64];
 	const struct fca_ca_def *def;
-	int64_t n;
+	int64_t n = 0;
 	int r;
 
 	snprintf(f, sizeof(f), "generations[%zu]", i);

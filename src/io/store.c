@@ -25,6 +25,8 @@ struct fca_store {
 	struct fca_store_schema schema;
 	char tables[MAX_TABLES][65];
 	size_t ntables;
+	char host_id_tables[16][65]; /* tables with a host_id column */
+	size_t nhost_id_tables;
 };
 
 /* The one place a MySQL error becomes an fca error. */
@@ -108,8 +110,7 @@ static int detect_schema(struct fca_store *s)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	long long v;
-	int isnull, r;
+	int r;
 
 	if ((r = exec(s, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
 		      "listing tables")) != 0)
@@ -125,12 +126,20 @@ static int detect_schema(struct fca_store *s)
 				     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
 				     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
 				     s->database);
-	if ((r = query_int(s,
-			   "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-			   "AND TABLE_NAME = 'mdm_config_assets' AND COLUMN_NAME = 'renew_at'",
-			   "detecting mdm_config_assets.renew_at", &v, &isnull)) != 0)
+	/* The columns whose presence varies between Fleet versions, in one query. */
+	if ((r = exec(s,
+		      "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+		      "AND ((TABLE_NAME = 'mdm_config_assets' AND COLUMN_NAME = 'renew_at') OR COLUMN_NAME = 'host_id')",
+		      "detecting optional columns")) != 0)
 		return r;
-	s->schema.has_renew_at = v > 0;
+	if (!(res = mysql_store_result(s->db)))
+		return db_error(s, "detecting optional columns");
+	while ((row = mysql_fetch_row(res)))
+		if (row[0] && row[1] && !strcmp(row[1], "renew_at"))
+			s->schema.has_renew_at = 1;
+		else if (row[0] && s->nhost_id_tables < sizeof(s->host_id_tables) / sizeof(s->host_id_tables[0]))
+			snprintf(s->host_id_tables[s->nhost_id_tables++], sizeof(s->host_id_tables[0]), "%s", row[0]);
+	mysql_free_result(res);
 	s->schema.has_identity_certificates = fca_store_has_table(s, "identity_certificates");
 	s->schema.has_scep_certificates = fca_store_has_table(s, "scep_certificates");
 	s->schema.has_disk_encryption_keys = fca_store_has_table(s, "host_disk_encryption_keys");
@@ -450,8 +459,8 @@ static void lock_name(struct fca_store *s, char *buf, size_t n)
 int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
 {
 	char sql[512], name[320];
-	long long v;
-	int isnull, r;
+	long long v = 0;
+	int isnull = 1, r;
 
 	*holder = 0;
 	lock_name(s, name, sizeof(name));
@@ -473,29 +482,20 @@ int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
 void fca_store_unlock(struct fca_store *s)
 {
 	char sql[512], name[320];
-	long long v;
-	int isnull;
+	long long v = 0;
+	int isnull = 1;
 
 	lock_name(s, name, sizeof(name));
 	snprintf(sql, sizeof(sql), "SELECT RELEASE_LOCK('%s')", name);
 	(void)query_int(s, sql, "releasing the fleetca lock", &v, &isnull);
 }
 
-static int table_has_column(struct fca_store *s, const char *table, const char *col)
+static int table_has_host_id(const struct fca_store *s, const char *table)
 {
-	char sql[512], t[140], c[140];
-	long long v = 0;
-	int isnull;
-
-	mysql_real_escape_string(s->db, t, table, (unsigned long)strlen(table));
-	mysql_real_escape_string(s->db, c, col, (unsigned long)strlen(col));
-	snprintf(sql, sizeof(sql),
-		 "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-		 "AND TABLE_NAME = '%s' AND COLUMN_NAME = '%s'",
-		 t, c);
-	if (query_int(s, sql, "reading columns", &v, &isnull) != 0)
-		return 0;
-	return v > 0;
+	for (size_t i = 0; i < s->nhost_id_tables; i++)
+		if (!strcmp(s->host_id_tables[i], table))
+			return 1;
+	return 0;
 }
 
 static int valid_ident(const char *t)
@@ -521,7 +521,7 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 		return fca_error_set(FCA_EINVALID, "bad table name");
 	if (!fca_store_has_table(s, table))
 		return fca_error_set(FCA_ENOTFOUND, "table %s not found in database '%s'", table, s->database);
-	has_host = table_has_column(s, table, "host_id");
+	has_host = table_has_host_id(s, table);
 	if (only_live_after > 0)
 		snprintf(where, sizeof(where), " WHERE revoked = 0 AND not_valid_after > FROM_UNIXTIME(%lld)",
 			 (long long)only_live_after);

@@ -127,9 +127,11 @@ static void derive_ca(struct fca_observed *o, enum fca_ca_id id)
 			g->activated_at = sg->activated_at;
 		} else if (c->managed && g->present && g->cert_ok && !c->drift) {
 			c->drift = 1;
-			snprintf(c->drift_detail, sizeof(c->drift_detail),
+			char detail[sizeof(c->drift_detail)]; /* g lives inside c: format apart, then copy */
+			snprintf(detail, sizeof(detail),
 				 "%s holds certificate sha256 %.16s... that fleetca did not make (changed "
 				 "outside fleetca)", g->cert_asset, g->cert.sha256_hex);
+			memcpy(c->drift_detail, detail, sizeof(detail));
 		}
 	}
 
