@@ -17,6 +17,9 @@ int cmd_status(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_outbox(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
 
 /* Prints "fleetca: error: <message>" to stderr and returns FCA_EXIT_ERROR. */
 int cli_fail(void);

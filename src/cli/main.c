@@ -17,6 +17,9 @@ static const struct {
 	{ "validate", cmd_validate, "check a desired-state file (no database needed)" },
 	{ "plan", cmd_plan, "show the steps that would bring Fleet to the desired state" },
 	{ "apply", cmd_apply, "perform those steps, one transaction each, stopping at closed gates" },
+	{ "reconcile", cmd_reconcile, "apply on a timer, advancing stages as their gates open" },
+	{ "export", cmd_export, "print live generations' certificates (PEM) for load balancers and IdPs" },
+	{ "outbox", cmd_outbox, "show or deliver Fleet activities not yet delivered" },
 };
 
 static void usage(FILE *f)
