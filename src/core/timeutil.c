@@ -105,6 +105,14 @@ void fca_time_human(char *buf, size_t n, int64_t t)
 	strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
+static int days_in_month(int y, int m)
+{
+	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : d[m - 1];
+}
+
 int fca_time_parse(int64_t *out, const char *s)
 {
 	int Y, M, D, h = 0, m = 0, sec = 0, consumed = 0, oh, om;
@@ -122,7 +130,7 @@ int fca_time_parse(int64_t *out, const char *s)
 			for (p++; isdigit((unsigned char)*p); p++)
 				;
 	}
-	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60)
 		return fca_error_set(FCA_EINVALID, "\"%s\" is out of range", s);
 	t = fca_time_from_utc(Y, M, D, h, m, sec);
 	if (*p == 'Z' || *p == 'z') {
