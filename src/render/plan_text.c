@@ -352,8 +352,16 @@ int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_obs
 
 		if (!pc->considered)
 			continue;
+		size_t nsteps_ca = 0;
+		for (size_t i = 0; i < p->nsteps; i++)
+			nsteps_ca += p->steps[i].ca == (enum fca_ca_id)ca;
 		fca_render__genstage(now, sizeof(now), pc->now_generation, pc->now_stage);
 		fca_render__genstage(target, sizeof(target), pc->target_generation, pc->target_stage);
+		if (!nsteps_ca && !pc->error[0] && !pc->warnings && !pc->note[0] && !pc->suspended) {
+			fprintf(f, "\n%s%-*s%s  %s, as desired\n", color ? C_BOLD : "", name_w,
+				fca_catalog_get((enum fca_ca_id)ca)->name, color ? C_RESET : "", now);
+			continue;
+		}
 		fprintf(f, "\n%s%-*s%s  %s → %s%s\n", color ? C_BOLD : "", name_w, fca_catalog_get((enum fca_ca_id)ca)->name,
 			color ? C_RESET : "", now, target, pc->suspended ? "  (suspended)" : "");
 		if (pc->error[0])

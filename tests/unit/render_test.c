@@ -288,7 +288,7 @@ static void test_text_empty(void **st)
 	plan_empty();
 	out = render(TEXT);
 	assert_string_equal(out, "No changes. Fleet's CAs match the desired state.\n\n"
-				 "host_identity  gen 1 complete → gen 1 complete\n");
+				 "host_identity  gen 1 complete, as desired\n");
 	free(out);
 }
 
