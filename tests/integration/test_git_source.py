@@ -205,7 +205,7 @@ def bad_refs_and_paths_exit_1_with_clear_words():
         (["--git-ref", "main", "-f", "missing.yml"], ["missing.yml not found at " + git(repo, "rev-parse", "main"),
                                                       "('main')"]),
         (["--git-ref", "main", "-f", "fleet"], ["main:fleet", "is a directory"]),
-        (["--git-ref", "main", "-f", "/etc/passwd"], ["absolute path"]),
+        (["--git-ref", "main", "-f", "/abs/ca-rotation.yml"], ["absolute path"]),
     ]
     for cmd in ("plan", "apply"):
         for args, words in cases:

@@ -78,7 +78,7 @@ static int setup(void **state)
 	setenv("GIT_COMMITTER_EMAIL", "test@example.com", 1);
 	setenv("GIT_CONFIG_GLOBAL", "/dev/null", 1);
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	snprintf(tmp, sizeof(tmp), "%s/fca-source-XXXXXX", t && *t ? t : "/tmp");
+	snprintf(tmp, sizeof(tmp), "%s/fca-source-XXXXXX", t && *t ? t : P_tmpdir);
 	assert_non_null(mkdtemp(tmp));
 	snprintf(repo, sizeof(repo), "%s/repo", tmp);
 	snprintf(bare, sizeof(bare), "%s/bare.git", tmp);
@@ -207,7 +207,7 @@ static void test_errors(void **unused)
 	expect_error(fca_source_read_git(&s, repo, "main", "big.yml"), FCA_EINVALID, "too large", "1048577 bytes",
 		     "1 MiB");
 	expect_error(fca_source_read_git(&s, repo, "main", "link.yml"), FCA_EINVALID, "symbolic link", NULL, NULL);
-	expect_error(fca_source_read_git(&s, repo, "main", "/etc/passwd"), FCA_EINVALID, "absolute path", NULL, NULL);
+	expect_error(fca_source_read_git(&s, repo, "main", "/abs/ca-rotation.yml"), FCA_EINVALID, "absolute path", NULL, NULL);
 	expect_error(fca_source_read_git(&s, repo, "main", "conf/../ca-rotation.yml"), FCA_EINVALID, "'..'", NULL,
 		     NULL);
 	expect_error(fca_source_read_git(&s, repo, "main", ""), FCA_EINVALID, "path inside the repository", NULL,
