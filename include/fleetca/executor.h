@@ -20,6 +20,8 @@ struct fca_apply_opts {
 	int use_allowed;
 	const struct fca_observed *saved_basis; /* basis[] of the saved plan, or NULL */
 	const char *source_path;        /* recorded in the activity */
+	const char *source_commit;      /* with source_ref: the file came from git; recorded in the */
+	const char *source_ref;         /* activity and as the commit of the generations a step creates */
 	FILE *progress;                 /* one line per step, or NULL */
 };
 

@@ -26,8 +26,24 @@ int cli_fail(void);
 /* Prints "fleetca: <cmd>: <fmt>" usage errors and returns FCA_EXIT_ERROR. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct fca_desired;
+struct fca_source;
 /* Loads and checks a desired-state file; prints every problem. Returns an exit code. */
 int cli_load_desired(struct fca_desired *d, const char *path);
+
+/* SOURCE (DESIGN §6): -f FILE, or --git-repo DIR [--git-ref REF] -f PATH (src/cli/cli_source.c). */
+struct cli_source {
+	const char *file; /* -f: a working-tree file, or with repo the path inside the repository */
+	const char *repo; /* --git-repo DIR, or NULL */
+	const char *ref;  /* --git-ref REF (default HEAD), or NULL */
+};
+/* Consumes argv[*i] and its value when it is a SOURCE option (returns 1; *i moves on), else 0. */
+int cli_source_option(struct cli_source *cs, int argc, char **argv, int *i);
+/* Usage errors of a SOURCE (missing -f, --git-ref without --git-repo): an exit code. */
+int cli_source_check(const char *cmd, const struct cli_source *cs);
+/* Reads SOURCE into src (fca_source_dispose) and parses it into d; prints every problem. An exit code. */
+int cli_load_source(struct fca_desired *d, struct fca_source *src, const struct cli_source *cs);
+/* Parses what src holds, messages named src->label; prints every problem. An exit code. */
+int cli_parse_source(struct fca_desired *d, const struct fca_source *src);
 
 struct fca_plan;
 struct fca_observed;

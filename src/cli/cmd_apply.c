@@ -7,17 +7,24 @@
 #include "fleetca/engine.h"
 #include "fleetca/render.h"
 #include "fleetca/render_apply.h"
+#include "fleetca/source.h"
 #include "fleetca/timeutil.h"
 
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: fleetca apply -f FILE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n\n"
-		"Brings Fleet's CAs toward the desired state in FILE, one step at a time. Each step is one\n"
+		"usage: fleetca apply SOURCE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n"
+		"SOURCE: -f FILE                                  the file in the working tree\n"
+		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
+		"Brings Fleet's CAs toward the desired state in the file, one step at a time. Each step is one\n"
 		"database transaction holding its rows, fleetca's state document and the step's activity, so\n"
 		"a failure never leaves half a step, and running apply again always converges. Each CA stops\n"
 		"at its first closed gate (overlap, drain, a human's statement); the other CAs go on.\n\n"
-		"  -f, --file FILE        the desired-state YAML\n"
+		"  -f, --file FILE        the desired-state YAML; with --git-repo, its path in the repository\n"
+		"  --git-repo DIR         read the file from git history in DIR (a clone or a bare repository);\n"
+		"                         each activity's details.source and the state document then record\n"
+		"                         the commit id, the ref and the path\n"
+		"  --git-ref REF          with --git-repo: a branch, tag, origin/main or commit id (default HEAD)\n"
 		"  --plan PLAN.json       run only the steps of a plan saved by 'fleetca plan --out', and\n"
 		"                         refuse if Fleet's rows changed since it was made\n"
 		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
@@ -36,6 +43,8 @@ int cmd_apply(int argc, char **argv)
 	char (*steps)[FCA_STEP_ID_MAX] = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct cli_source cs = { 0 };
+	struct fca_source src;
 	const char *file = NULL, *plan_path = NULL;
 	int64_t lock_timeout = 30;
 	int json = 0, rc = FCA_EXIT_ERROR, r, stuck;
@@ -46,8 +55,8 @@ int cmd_apply(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			help(stdout);
 			return FCA_EXIT_OK;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
-			file = argv[++i];
+		} else if (cli_source_option(&cs, argc, argv, &i)) {
+			continue;
 		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
 			plan_path = argv[++i];
 		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
@@ -64,12 +73,16 @@ int cmd_apply(int argc, char **argv)
 			return cli_usage_error("apply", "unknown option '%s'", argv[i]);
 		}
 	}
-	if (!file)
-		return cli_usage_error("apply", "which desired-state file? give -f FILE");
+	if ((rc = cli_source_check("apply", &cs)) != FCA_EXIT_OK)
+		return rc;
 	if (!(d = calloc(1, sizeof(*d))))
 		return cli_fail();
-	if ((rc = cli_load_desired(d, file)) != FCA_EXIT_OK)
+	fca_source_init(&src);
+	rc = cli_load_source(d, &src, &cs);
+	fca_source_dispose(&src); /* parsed: only its commit, ref, path and label are kept */
+	if (rc != FCA_EXIT_OK)
 		goto out;
+	file = src.label;
 	rc = FCA_EXIT_ERROR;
 	if (plan_path) {
 		size_t n = 0;
@@ -89,7 +102,9 @@ int cmd_apply(int argc, char **argv)
 	opts.desired = d;
 	opts.now = fca_now();
 	opts.lock_timeout = (int)lock_timeout;
-	opts.source_path = file;
+	opts.source_path = src.path;
+	opts.source_commit = src.from_git ? src.commit : NULL;
+	opts.source_ref = src.from_git ? src.ref : NULL;
 	opts.progress = json ? NULL : stdout;
 	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0) {
 		rc = cli_fail();

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "fleetca/change.h"
 #include "fleetca/engine.h"
 #include "fleetca/plan.h"
 #include "fleetca/render.h"
+#include "fleetca/source.h"
 #include "fleetca/timeutil.h"
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
@@ -14,18 +16,32 @@ enum fmt { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: fleetca plan -f FILE [--format text|json|markdown] [--out PLAN.json] [--offline]\n\n"
-		"Compares the desired state in FILE with the CAs Fleet holds and prints the steps that would\n"
+		"usage: fleetca plan SOURCE [--git-base REF] [--format text|json|markdown] [--out PLAN.json]\n"
+		"                   [--offline]\n"
+		"SOURCE: -f FILE                                  the file in the working tree\n"
+		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
+		"Compares the desired state with the CAs Fleet holds and prints the steps that would\n"
 		"bring Fleet there: for each CA, where it is (gen 1 complete), where the file wants it\n"
 		"(gen 2 active), each step with the rows it writes, and each gate: ready, or waiting with\n"
 		"the reason and the date it opens. Changes nothing.\n\n"
-		"  -f, --file FILE     the desired-state YAML (see examples/ca-rotation.yml)\n"
+		"  -f, --file FILE     the desired-state YAML (see examples/ca-rotation.yml); with\n"
+		"                      --git-repo, its path inside the repository\n"
+		"  --git-repo DIR      read the file from git history in the repository DIR (a clone or\n"
+		"                      a bare repository) instead of the working tree\n"
+		"  --git-ref REF       with --git-repo: a branch, tag, origin/main or commit id (default HEAD)\n"
+		"  --git-base REF      for pull-request review: also read the file at the merge base of REF\n"
+		"                      and HEAD (or --git-ref) and show, above the plan, what this change\n"
+		"                      asks per CA ('apple_scep: gen 1 complete → gen 2 staged (this change)').\n"
+		"                      Without --git-repo, the repository is the one holding FILE.\n"
+		"                      JSON output gets an extra \"change\" array\n"
 		"  --format FORMAT     text (default, for people), json (schemas/plan.schema.json),\n"
 		"                      markdown (for a pull-request comment)\n"
 		"  --out PLAN.json     also save the plan with the row checksums it was computed from;\n"
 		"                      'fleetca apply -f FILE --plan PLAN.json' runs exactly those steps and\n"
 		"                      refuses if Fleet's rows changed since\n"
-		"  --offline           no database: show what the file asks for, per CA\n\n"
+		"  --offline           no database: show what the file asks for, per CA; with --git-base,\n"
+		"                      only what the change asks\n\n"
+		"In a pull request:  fleetca plan --git-base origin/main -f ca-rotation.yml --format markdown\n"
 		"Exit codes: 0 nothing to do, 2 changes pending, 1 error.\n");
 }
 
@@ -45,38 +61,6 @@ static int write_file(const char *path, const char *data)
 		return fca_error_set(FCA_ERROR, "cannot write %s", path);
 	}
 	return FCA_OK;
-}
-
-static int print_diags(const struct fca_diags *dg, const char *path)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < dg->n; i++) {
-		fca_diag_format(line, sizeof(line), path, &dg->v[i]);
-		fprintf(stderr, "%s\n", line);
-	}
-	fprintf(stderr, "fleetca: %s: %zu error%s\n", path, dg->n + dg->dropped, dg->n + dg->dropped == 1 ? "" : "s");
-	return FCA_EXIT_ERROR;
-}
-
-int cli_load_desired(struct fca_desired *d, const char *path)
-{
-	struct fca_diags *dg = calloc(1, sizeof(*dg));
-	int r;
-
-	if (!dg)
-		return cli_fail();
-	r = fca_yaml_load_desired(d, dg, path);
-	if (r != FCA_OK) {
-		if (dg->n)
-			print_diags(dg, path);
-		else
-			cli_fail();
-		free(dg);
-		return FCA_EXIT_ERROR;
-	}
-	free(dg);
-	return FCA_EXIT_OK;
 }
 
 static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
@@ -104,6 +88,25 @@ static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
 				fca_stage_name(c->stage), c->key_bits, v, c->renew_before ? ", renew_before " : "",
 				c->renew_before ? rb : "", c->suspend ? ", suspended" : "", c->adopt ? ", adopt" : "");
 	}
+}
+
+/* plan --git-base: the file at the merge base, and what the change asks against it. */
+static int load_change(struct fca_change **ch, struct fca_desired **bd, struct fca_source *bsrc,
+		       const struct cli_source *cs, const char *git_base, const struct fca_desired *head)
+{
+	int rc;
+
+	if (!(*ch = calloc(1, sizeof(**ch))) || !(*bd = calloc(1, sizeof(**bd))))
+		return cli_fail();
+	if (fca_source_read_base(bsrc, cs->repo, git_base, cs->ref, cs->file) != 0)
+		return cli_fail();
+	if (!bsrc->absent && (rc = cli_parse_source(*bd, bsrc)) != FCA_EXIT_OK) {
+		fprintf(stderr, "fleetca: the file at the merge base with %s (%s) does not parse: the change "
+				"cannot be shown\n", git_base, bsrc->label);
+		return rc;
+	}
+	fca_change_compute(*ch, bsrc->absent ? NULL : *bd, head, bsrc->commit, git_base);
+	return FCA_EXIT_OK;
 }
 
 int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
@@ -141,17 +144,25 @@ int cmd_plan(int argc, char **argv)
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
 	struct fca_observe_opts opts = FCA_OBSERVE_OPTS_INIT;
-	const char *file = NULL, *out_path = NULL;
+	struct cli_source cs = { 0 };
+	struct fca_source src, bsrc;
+	struct fca_desired *bd = NULL;
+	struct fca_change *ch = NULL;
+	const char *out_path = NULL, *git_base = NULL;
 	enum fmt fmt = FMT_TEXT;
 	int off = 0, rc = FCA_EXIT_ERROR;
 	char *json = NULL;
 
+	fca_source_init(&src);
+	fca_source_init(&bsrc);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			help(stdout);
 			return FCA_EXIT_OK;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
-			file = argv[++i];
+		} else if (cli_source_option(&cs, argc, argv, &i)) {
+			continue;
+		} else if (!strcmp(argv[i], "--git-base") && i + 1 < argc) {
+			git_base = argv[++i];
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
 			const char *v = argv[++i];
 			if (!strcmp(v, "text"))
@@ -170,19 +181,28 @@ int cmd_plan(int argc, char **argv)
 			return cli_usage_error("plan", "unknown option '%s'", argv[i]);
 		}
 	}
-	if (!file)
-		return cli_usage_error("plan", "which desired-state file? give -f FILE");
+	if ((rc = cli_source_check("plan", &cs)) != FCA_EXIT_OK)
+		return rc;
+	if (git_base && !*git_base)
+		return cli_usage_error("plan", "--git-base needs a ref, e.g. origin/main");
 	if (off && out_path)
 		return cli_usage_error("plan", "--out needs the database: a saved plan records its rows");
 	if (!(d = calloc(1, sizeof(*d))) || !(o = calloc(1, sizeof(*o))) || !(p = calloc(1, sizeof(*p)))) {
 		rc = cli_fail();
 		goto out;
 	}
-	if ((rc = cli_load_desired(d, file)) != FCA_EXIT_OK)
+	if ((rc = cli_load_source(d, &src, &cs)) != FCA_EXIT_OK)
+		goto out;
+	if (git_base && (rc = load_change(&ch, &bd, &bsrc, &cs, git_base, d)) != FCA_EXIT_OK)
 		goto out;
 	if (off) {
-		offline(stdout, d, fmt);
 		rc = FCA_EXIT_OK;
+		if (!ch)
+			offline(stdout, d, fmt);
+		else if ((fmt == FMT_JSON && fca_render_change_json(stdout, ch) != 0) ||
+			 (fmt == FMT_MARKDOWN && fca_render_change_markdown(stdout, ch, src.path) != 0) ||
+			 (fmt == FMT_TEXT && fca_render_change_text(stdout, ch, src.path, cli_use_color(stdout)) != 0))
+			rc = cli_fail();
 		goto out;
 	}
 	opts.now = fca_now();
@@ -192,7 +212,13 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
-	if ((fmt == FMT_JSON && fca_render_plan_json(stdout, p, o) != 0) ||
+	if (ch && ((fmt == FMT_MARKDOWN && fca_render_change_markdown(stdout, ch, src.path) != 0) ||
+		   (fmt == FMT_TEXT && fca_render_change_text(stdout, ch, src.path, cli_use_color(stdout)) != 0))) {
+		rc = cli_fail();
+		goto out;
+	}
+	if ((fmt == FMT_JSON && !ch && fca_render_plan_json(stdout, p, o) != 0) ||
+	    (fmt == FMT_JSON && ch && fca_render_plan_change_json(stdout, p, o, ch) != 0) ||
 	    (fmt == FMT_MARKDOWN && fca_render_plan_markdown(stdout, p, o) != 0) ||
 	    (fmt == FMT_TEXT && fca_render_plan_text(stdout, p, o, cli_use_color(stdout)) != 0)) {
 		rc = cli_fail();
@@ -215,6 +241,10 @@ int cmd_plan(int argc, char **argv)
 		rc = FCA_EXIT_ERROR;
 out:
 	free(json);
+	free(ch);
+	free(bd);
+	fca_source_dispose(&bsrc);
+	fca_source_dispose(&src);
 	fca_secret_dispose(&key);
 	fca_store_free(s);
 	if (o)

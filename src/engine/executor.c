@@ -124,6 +124,7 @@ static int add_new_cert(struct step_ctx *c, struct fca_state_gen *ng, const stru
 	ng->generation = c->st->generation;
 	snprintf(ng->sha256, sizeof(ng->sha256), "%s", info->sha256_hex);
 	ng->created_at = c->opts->now;
+	snprintf(ng->commit, sizeof(ng->commit), "%s", c->opts->source_commit ? c->opts->source_commit : "");
 	report_cert(c, info);
 	return fca_state_add_gen(&c->state, ng);
 }
@@ -140,6 +141,7 @@ static int do_adopt(struct step_ctx *c)
 	ng.generation = c->st->generation;
 	snprintf(ng.sha256, sizeof(ng.sha256), "%s", g->cert.sha256_hex);
 	ng.created_at = c->opts->now;
+	snprintf(ng.commit, sizeof(ng.commit), "%s", c->opts->source_commit ? c->opts->source_commit : "");
 	report_gen(c, FCA_SLOT_CURRENT);
 	return fca_state_add_gen(&c->state, &ng);
 }
@@ -298,6 +300,8 @@ static int write_state(struct step_ctx *c)
 	a.subject = c->subject;
 	a.not_after = c->not_after;
 	a.source_path = c->opts->source_path;
+	a.source_commit = c->opts->source_commit;
+	a.source_ref = c->opts->source_ref;
 	a.step_id = c->st->step_id;
 	a.forced = c->st->forced;
 	a.reason = c->st->forced ? c->opts->desired->policy.reason : NULL;

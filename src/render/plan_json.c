@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/change.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
@@ -191,13 +192,86 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	return obj;
 }
 
-int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o)
+/* The "change" array of `plan --git-base`: one entry per CA named at the base or in the change. */
+static json_t *build_change(const struct fca_change *ch, int *fail)
+{
+	json_t *arr = json_array();
+
+	if (!arr) {
+		*fail = 1;
+		return NULL;
+	}
+	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
+		const struct fca_change_ca *c = &ch->cas[ca];
+		json_t *obj, *fields;
+		if (!c->considered)
+			continue;
+		if (!(obj = json_object()) || !(fields = json_array())) {
+			json_decref(obj);
+			*fail = 1;
+			break;
+		}
+		put(obj, "ca", json_string(fca_catalog_get((enum fca_ca_id)ca)->name), fail);
+		put(obj, "base", c->base_present ? gen_stage(c->base_generation, c->base_stage, fail) : json_null(), fail);
+		put(obj, "head", c->head_present ? gen_stage(c->head_generation, c->head_stage, fail) : json_null(), fail);
+		for (unsigned b = 0; b < FCA_CHANGE_FIELD_COUNT; b++)
+			if (c->fields & (1u << b))
+				push(fields, json_string(fca_change_field_name(b)), fail);
+		put(obj, "fields", fields, fail);
+		push(arr, obj, fail);
+	}
+	return arr;
+}
+
+static int dump(char **out, json_t *root, int fail)
+{
+	char *text = NULL, *withnl = NULL;
+	size_t len;
+
+	*out = NULL;
+	if (fail || !(text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
+		return fca_error_set(FCA_ENOMEM, "out of memory while rendering JSON");
+	len = strlen(text);
+	if (!(withnl = malloc(len + 2))) {
+		free(text);
+		return fca_error_set(FCA_ENOMEM, "out of memory while rendering JSON");
+	}
+	memcpy(withnl, text, len);
+	withnl[len] = '\n';
+	withnl[len + 1] = '\0';
+	free(text);
+	*out = withnl;
+	return FCA_OK;
+}
+
+static int write_text(FILE *f, char *text, int r)
+{
+	if (r == FCA_OK && (fputs(text, f) == EOF || fflush(f) != 0))
+		r = fca_error_set(FCA_ERROR, "cannot write the plan: %s", strerror(errno));
+	free(text);
+	return r;
+}
+
+int fca_render_change_json(FILE *f, const struct fca_change *ch)
+{
+	json_t *root = json_object();
+	char *text = NULL;
+	int fail = !root, r;
+
+	if (root)
+		put(root, "change", build_change(ch, &fail), &fail);
+	r = dump(&text, root, fail);
+	json_decref(root);
+	return write_text(f, text, r);
+}
+
+static int plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
+			    const struct fca_change *ch)
 {
 	int r = FCA_ENOMEM, fail = 0;
 	json_t *root = NULL, *summary, *cas, *steps, *basis;
 	struct fca_render_counts c;
-	char *text = NULL, *withnl = NULL, now[40];
-	size_t len;
+	char now[40];
 
 	*out = NULL;
 	fca_render__counts(&c, p);
@@ -237,35 +311,34 @@ int fca_render_plan_json_string(char **out, const struct fca_plan *p, const stru
 		}
 	}
 	put(root, "basis", basis, &fail);
-	if (fail || !(text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)))
-		goto out;
-	len = strlen(text);
-	if (!(withnl = malloc(len + 2)))
-		goto out;
-	memcpy(withnl, text, len);
-	withnl[len] = '\n';
-	withnl[len + 1] = '\0';
-	*out = withnl;
-	withnl = NULL;
-	r = FCA_OK;
+	if (ch)
+		put(root, "change", build_change(ch, &fail), &fail);
+	r = dump(out, root, fail);
 out:
-	if (r == FCA_ENOMEM)
+	if (!root)
 		fca_error_set(FCA_ENOMEM, "out of memory while rendering the plan as JSON");
-	free(text);
-	free(withnl);
 	json_decref(root);
 	return r;
+}
+
+int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o)
+{
+	return plan_json_string(out, p, o, NULL);
 }
 
 int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char *text = NULL;
-	int r;
+	int r = plan_json_string(&text, p, o, NULL);
 
-	if ((r = fca_render_plan_json_string(&text, p, o)) != FCA_OK)
-		return r;
-	if (fputs(text, f) == EOF || fflush(f) != 0)
-		r = fca_error_set(FCA_ERROR, "cannot write the plan: %s", strerror(errno));
-	free(text);
-	return r;
+	return write_text(f, text, r);
+}
+
+int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o,
+				const struct fca_change *ch)
+{
+	char *text = NULL;
+	int r = plan_json_string(&text, p, o, ch);
+
+	return write_text(f, text, r);
 }
