@@ -328,7 +328,8 @@ static void log_summary(const struct fca_reconcile_opts *opts, int64_t round, in
  * the issued-certificate counts are read for them when apply did not.
  */
 static enum fca_round run_round(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key,
-				int64_t round, int64_t now, struct fca_observed **obs_out, struct fca_plan **plan_out)
+				struct fca_secret *db_password, int64_t round, int64_t now, struct fca_observed **obs_out,
+				struct fca_plan **plan_out)
 {
 	struct fca_apply_opts ao;
 	struct fca_apply_result res;
@@ -347,7 +348,7 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 		out_res = FCA_ROUND_INVALID;
 		goto out;
 	}
-	if ((r = fca_store_open_env(&s)) != 0) {
+	if ((r = fca_store_open_env_keep(&s, db_password)) != 0) {
 		logline(opts, now, "round %" PRId64 ": failed: %s", round, fca_error_message());
 		goto out;
 	}
@@ -404,6 +405,7 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 {
 	static volatile sig_atomic_t never;
 	struct fca_reconcile_opts o = *opts;
+	struct fca_secret db_password = FCA_SECRET_INIT; /* the environment's copy is wiped at first use */
 	struct metrics m;
 	char every[32], jitter[16] = "";
 	int64_t round = 0;
@@ -429,7 +431,7 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 
 		*o.reload = 0;
 		round++;
-		res = run_round(&o, aes_key, round, now, &obs, &plan);
+		res = run_round(&o, aes_key, &db_password, round, now, &obs, &plan);
 		*last = res;
 		if (res == FCA_ROUND_CONVERGED || res == FCA_ROUND_GATED) {
 			m.has_success = 1;
@@ -457,7 +459,7 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 			int64_t ms = fca_reconcile_delay_ms(o.interval, m.failures, o.jitter_pct, unit_random());
 			if (m.failures > 1) {
 				char d[32];
-				fca_duration_format(d, sizeof(d), (ms + 999) / 1000);
+				fca_duration_format(d, sizeof(d), (ms + 500) / 1000);
 				logline(&o, now, "round %" PRId64 ": %u failures in a row: backing off, next round in %s",
 					round, m.failures, d);
 			}
@@ -471,6 +473,7 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 		if (*o.reload)
 			logline(&o, fca_now(), "SIGHUP: re-reading %s now", o.path);
 	}
+	fca_secret_dispose(&db_password);
 	r = FCA_OK;
 	return r;
 }
