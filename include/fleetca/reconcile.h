@@ -38,9 +38,9 @@ struct fca_reconcile_opts {
  * Runs rounds until *stop (or after one round with once). Each round reads fca_now() once,
  * re-reads and validates the file (a bad file skips the round: the previous good one is not
  * used), connects, runs fca_engine_apply, logs one line per applied step and one summary, and
- * writes the metrics. Repeated failures wait interval × 2, × 4 (at most). *last is how the
- * last round ended. Returns FCA_OK, or an error that stops the loop before any round
- * (the server key cannot be read, the metrics path cannot be written).
+ * writes the metrics (a metrics file that cannot be written is logged, not fatal). Repeated
+ * failures wait interval × 2, × 4 (at most). *last is how the last round ended. Every failure is
+ * a round's and is logged: the loop itself returns FCA_OK when stopped (or after one round with once).
  */
 int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key,
 			 enum fca_round *last) FCA_MUST_USE;

@@ -22,8 +22,10 @@ def yaml_file(ca, generation, stage):
 
 def openssl_certs(pem):
     """The subjects openssl reads from a PEM bundle, one per certificate."""
-    p = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin"], input=pem,
-                       capture_output=True)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as f:
+        f.write(pem)
+        f.flush()
+        p = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", f.name], capture_output=True)
     expect(p.returncode == 0, "openssl reads the bundle: %s" % p.stderr.decode())
     p = subprocess.run(["openssl", "pkcs7", "-print_certs", "-noout"], input=p.stdout, capture_output=True)
     expect(p.returncode == 0, "openssl pkcs7: %s" % p.stderr.decode())
