@@ -11,10 +11,10 @@
 #include "fleetca/store.h"
 
 struct fca_export_cert {
-	int generation;      /* from the state document; an unmanaged CA's signing cert counts as 1 */
-	enum fca_role role;  /* signing, next, previous */
+	int generation;	    /* from the state document; an unmanaged CA's signing cert counts as 1 */
+	enum fca_role role; /* signing, next, previous */
 	char asset[FCA_ASSET_NAME_MAX];
-	char *pem;           /* one PEM block, no comments or other text, ending in '\n' (malloc'd) */
+	char *pem; /* one PEM block, no comments or other text, ending in '\n' (malloc'd) */
 	size_t pem_len;
 	struct fca_cert_info info;
 };
@@ -22,8 +22,8 @@ struct fca_export_cert {
 struct fca_export {
 	enum fca_ca_id ca;
 	enum fca_stage stage;
-	int managed;         /* the state document knows this CA */
-	int drift;           /* a live cert the document does not know (generation 0) */
+	int managed;				      /* the state document knows this CA */
+	int drift;				      /* a live cert the document does not know (generation 0) */
 	struct fca_export_cert certs[FCA_SLOT_COUNT]; /* live generations: signing, next, previous */
 	size_t n;
 };
@@ -33,8 +33,8 @@ struct fca_export {
  * FCA_ENOTFOUND when the CA has no certificate in Fleet; FCA_EINVALID when a live row does not
  * hold a parseable certificate; FCA_ECONFLICT when the rows changed while they were read.
  */
-int fca_engine_export(struct fca_export *out, struct fca_store *s, const struct fca_secret *aes_key,
-		      enum fca_ca_id ca, int64_t now) FCA_MUST_USE;
+int fca_engine_export(struct fca_export *out, struct fca_store *s, const struct fca_secret *aes_key, enum fca_ca_id ca,
+		      int64_t now) FCA_MUST_USE;
 void fca_export_dispose(struct fca_export *e);
 
 /* The live certificate of a generation, or NULL. */

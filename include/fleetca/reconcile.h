@@ -12,27 +12,30 @@
 /* How a round ended. */
 enum fca_round {
 	FCA_ROUND_CONVERGED = 0, /* desired state reached */
-	FCA_ROUND_GATED,         /* steps remain behind closed gates (or drift waits for a person) */
-	FCA_ROUND_LOCKED,        /* another run holds the lock: nothing done, not a failure */
-	FCA_ROUND_FAILED,        /* an error (database, key, corrupt CA): nothing half-done */
-	FCA_ROUND_INVALID,       /* the desired-state file did not load: round skipped */
+	FCA_ROUND_GATED,	 /* steps remain behind closed gates (or drift waits for a person) */
+	FCA_ROUND_LOCKED,	 /* another run holds the lock: nothing done, not a failure */
+	FCA_ROUND_FAILED,	 /* an error (database, key, corrupt CA): nothing half-done */
+	FCA_ROUND_INVALID,	 /* the desired-state file did not load: round skipped */
 };
 
 struct fca_reconcile_opts {
-	const char *path;                 /* the desired-state YAML, re-read every round */
-	int64_t interval;                 /* seconds between rounds, > 0 */
-	int jitter_pct;                   /* 0..50: each wait is interval ± this share, at random */
-	int once;                         /* one round, then return */
-	const char *metrics_path;         /* Prometheus textfile (tmp + rename), or NULL */
-	int lock_timeout;                 /* seconds */
-	FILE *log;                        /* one line per event, each prefixed with an RFC 3339 time */
-	volatile sig_atomic_t *stop;      /* set by SIGTERM/SIGINT: finish the round, write metrics, return */
-	volatile sig_atomic_t *reload;    /* set by SIGHUP: cut the wait short and re-read the file */
+	const char *path;	       /* the desired-state YAML, re-read every round */
+	int64_t interval;	       /* seconds between rounds, > 0 */
+	int jitter_pct;		       /* 0..50: each wait is interval ± this share, at random */
+	int once;		       /* one round, then return */
+	const char *metrics_path;      /* Prometheus textfile (tmp + rename), or NULL */
+	int lock_timeout;	       /* seconds */
+	FILE *log;		       /* one line per event, each prefixed with an RFC 3339 time */
+	volatile sig_atomic_t *stop;   /* set by SIGTERM/SIGINT: finish the round, write metrics, return */
+	volatile sig_atomic_t *reload; /* set by SIGHUP: cut the wait short and re-read the file */
 	/* The signal mask while waiting. The caller keeps its signals blocked otherwise, so a signal
 	 * arriving during a round is taken by the wait that follows it (pselect): none is lost. */
 	const sigset_t *wait_mask;
 };
-#define FCA_RECONCILE_OPTS_INIT { NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL }
+#define FCA_RECONCILE_OPTS_INIT                                                                                        \
+	{                                                                                                              \
+		NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL                                                      \
+	}
 
 /*
  * Runs rounds until *stop (or after one round with once). Each round reads fca_now() once,

@@ -10,22 +10,21 @@
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"usage: fleetca export --ca ID [--generation N | --bundle] [--out FILE]\n\n"
-		"Prints the PEM certificate of a CA's live generations: what a load balancer (conditional_access)\n"
-		"or an identity provider (conditional_access_idp) must trust before a new generation may sign.\n"
-		"Certificates only: no private key is ever read. The PEM has no comments or other text (load\n"
-		"balancers dislike them); a one-line summary of each certificate goes to stderr instead.\n\n"
-		"  --ca ID          apple_scep, host_identity, conditional_access or conditional_access_idp\n"
-		"  (default)        the signing generation\n"
-		"  --generation N   generation N, which must be live (signing, next or previous)\n"
-		"  --bundle         every live generation, concatenated: signing, next, previous\n"
-		"  --out FILE       write to FILE (replaced atomically) instead of stdout\n\n"
-		"During a rotation of conditional_access or conditional_access_idp: once gen N+1 is staged,\n"
-		"upload 'fleetca export --ca ID --bundle' to the load balancer or the IdP, then move the YAML\n"
-		"on to 'stage: active' in a reviewed pull request.\n\n"
-		"Needs FLEET_MYSQL_* (read-only is enough) and FLEET_SERVER_PRIVATE_KEY to decrypt.\n"
-		"Exit codes: 0 printed, 1 error (unknown CA, generation not live, no certificate).\n");
+	fprintf(f, "usage: fleetca export --ca ID [--generation N | --bundle] [--out FILE]\n\n"
+		   "Prints the PEM certificate of a CA's live generations: what a load balancer (conditional_access)\n"
+		   "or an identity provider (conditional_access_idp) must trust before a new generation may sign.\n"
+		   "Certificates only: no private key is ever read. The PEM has no comments or other text (load\n"
+		   "balancers dislike them); a one-line summary of each certificate goes to stderr instead.\n\n"
+		   "  --ca ID          apple_scep, host_identity, conditional_access or conditional_access_idp\n"
+		   "  (default)        the signing generation\n"
+		   "  --generation N   generation N, which must be live (signing, next or previous)\n"
+		   "  --bundle         every live generation, concatenated: signing, next, previous\n"
+		   "  --out FILE       write to FILE (replaced atomically) instead of stdout\n\n"
+		   "During a rotation of conditional_access or conditional_access_idp: once gen N+1 is staged,\n"
+		   "upload 'fleetca export --ca ID --bundle' to the load balancer or the IdP, then move the YAML\n"
+		   "on to 'stage: active' in a reviewed pull request.\n\n"
+		   "Needs FLEET_MYSQL_* (read-only is enough) and FLEET_SERVER_PRIVATE_KEY to decrypt.\n"
+		   "Exit codes: 0 printed, 1 error (unknown CA, generation not live, no certificate).\n");
 }
 
 static void list_ids(FILE *f)
@@ -109,7 +108,8 @@ int cmd_export(int argc, char **argv)
 			const char *v = argv[++i];
 			generation = strtol(v, &end, 10);
 			if (!*v || *end || generation < 1 || generation > 1000000)
-				return cli_usage_error("export", "--generation must be a whole number from 1, not '%s'", v);
+				return cli_usage_error("export", "--generation must be a whole number from 1, not '%s'",
+						       v);
 		} else if (!strcmp(argv[i], "--bundle")) {
 			bundle = 1;
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
@@ -141,7 +141,8 @@ int cmd_export(int argc, char **argv)
 				generation);
 			for (size_t i = 0; i < e.n; i++)
 				if (e.certs[i].generation)
-					fprintf(stderr, " %d (%s)", e.certs[i].generation, fca_role_name(e.certs[i].role));
+					fprintf(stderr, " %d (%s)", e.certs[i].generation,
+						fca_role_name(e.certs[i].role));
 				else
 					fprintf(stderr, " ? (%s, unknown to fleetca)", fca_role_name(e.certs[i].role));
 			fprintf(stderr, "\n");
@@ -156,7 +157,8 @@ int cmd_export(int argc, char **argv)
 		}
 	}
 	if (e.stage == FCA_STAGE_CORRUPT)
-		fprintf(stderr, "fleetca: warning: %s is corrupt (see 'fleetca status'); exporting its live rows as they are\n",
+		fprintf(stderr,
+			"fleetca: warning: %s is corrupt (see 'fleetca status'); exporting its live rows as they are\n",
 			def->name);
 	for (size_t i = 0; i < e.n; i++)
 		if (bundle || &e.certs[i] == one)

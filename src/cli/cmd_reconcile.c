@@ -76,11 +76,12 @@ int cmd_reconcile(int argc, char **argv)
 			if (fca_duration_parse(&interval, argv[++i]) != 0)
 				return cli_usage_error("reconcile", "--interval: %s", fca_error_message());
 			if (interval < 1 || interval > 7 * 86400)
-				return cli_usage_error("reconcile", "--interval must be from 1s to 7d, not '%s'", argv[i]);
+				return cli_usage_error("reconcile", "--interval must be from 1s to 7d, not '%s'",
+						       argv[i]);
 		} else if (!strcmp(argv[i], "--jitter") && i + 1 < argc) {
 			if (parse_jitter(&opts.jitter_pct, argv[++i]) != 0)
-				return cli_usage_error("reconcile", "--jitter must be a percentage from 0%% to 50%%, not '%s'",
-						       argv[i]);
+				return cli_usage_error(
+				    "reconcile", "--jitter must be a percentage from 0%% to 50%%, not '%s'", argv[i]);
 		} else if (!strcmp(argv[i], "--once")) {
 			opts.once = 1;
 		} else if (!strcmp(argv[i], "--metrics-file") && i + 1 < argc) {

@@ -8,7 +8,7 @@
 #include "fleetca/export.h"
 
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
-#define PEM_END "-----END CERTIFICATE-----"
+#define PEM_END	  "-----END CERTIFICATE-----"
 
 /* Copies the first PEM certificate block of text, without anything around it, ending in '\n'. */
 static int pem_block(char **out, size_t *out_len, const char *text, size_t len, const char *asset)
@@ -36,13 +36,13 @@ static int pem_block(char **out, size_t *out_len, const char *text, size_t len, 
 	return FCA_OK;
 }
 
-int fca_engine_export(struct fca_export *out, struct fca_store *s, const struct fca_secret *aes_key,
-		      enum fca_ca_id ca, int64_t now)
+int fca_engine_export(struct fca_export *out, struct fca_store *s, const struct fca_secret *aes_key, enum fca_ca_id ca,
+		      int64_t now)
 {
-	static const enum fca_role order[FCA_SLOT_COUNT] = { FCA_ROLE_SIGNING, FCA_ROLE_NEXT, FCA_ROLE_PREVIOUS };
+	static const enum fca_role order[FCA_SLOT_COUNT] = {FCA_ROLE_SIGNING, FCA_ROLE_NEXT, FCA_ROLE_PREVIOUS};
 	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
 	struct fca_observed *o = NULL;
-	struct fca_asset_rows rows = { NULL, 0 };
+	struct fca_asset_rows rows = {NULL, 0};
 	struct fca_secret pem = FCA_SECRET_INIT;
 	const struct fca_ca_def *def = fca_catalog_get(ca);
 	const char *names[FCA_SLOT_COUNT];

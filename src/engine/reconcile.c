@@ -116,7 +116,7 @@ static void metric_head(FILE *f, const char *name, const char *help)
 
 static void write_metrics_body(FILE *f, const struct metrics *m)
 {
-	static const enum fca_role roles[FCA_SLOT_COUNT] = { FCA_ROLE_SIGNING, FCA_ROLE_NEXT, FCA_ROLE_PREVIOUS };
+	static const enum fca_role roles[FCA_SLOT_COUNT] = {FCA_ROLE_SIGNING, FCA_ROLE_NEXT, FCA_ROLE_PREVIOUS};
 	const struct fca_observed *o = m->o;
 	const struct fca_plan *p = m->p;
 
@@ -127,12 +127,16 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 			for (int r = 0; r < FCA_SLOT_COUNT; r++) {
 				const struct fca_obs_gen *g = &o->cas[c].gens[roles[r]];
 				if (g->present && g->cert_ok)
-					fprintf(f, "fleetca_ca_not_after_seconds{ca=\"%s\",generation=\"%d\",role=\"%s\"} %" PRId64 "\n",
-						fca_catalog_get((enum fca_ca_id)c)->name, gen_number(&o->cas[c], roles[r]),
-						fca_role_name(roles[r]), g->cert.not_after);
+					fprintf(f,
+						"fleetca_ca_not_after_seconds{ca=\"%s\",generation=\"%d\",role=\"%s\"} "
+						"%" PRId64 "\n",
+						fca_catalog_get((enum fca_ca_id)c)->name,
+						gen_number(&o->cas[c], roles[r]), fca_role_name(roles[r]),
+						g->cert.not_after);
 			}
-		metric_head(f, "fleetca_ca_generation",
-			    "Generation held in each live role (signing, next, previous); 0 = unknown to fleetca (drift).");
+		metric_head(
+		    f, "fleetca_ca_generation",
+		    "Generation held in each live role (signing, next, previous); 0 = unknown to fleetca (drift).");
 		for (int c = 0; c < FCA_CA_COUNT; c++)
 			for (int r = 0; r < FCA_SLOT_COUNT; r++)
 				if (o->cas[c].gens[roles[r]].present)
@@ -145,24 +149,29 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 			for (int r = 0; r < FCA_SLOT_COUNT && o->cas[c].issued_scanned; r++) {
 				const struct fca_obs_gen *g = &o->cas[c].gens[roles[r]];
 				if (g->present && g->cert_ok && fca_catalog_get((enum fca_ca_id)c)->issued_tables[0])
-					fprintf(f, "fleetca_live_issued_certificates{ca=\"%s\",generation=\"%d\",role=\"%s\"} %" PRIu64 "\n",
-						fca_catalog_get((enum fca_ca_id)c)->name, gen_number(&o->cas[c], roles[r]),
-						fca_role_name(roles[r]), g->issued_live);
+					fprintf(f,
+						"fleetca_live_issued_certificates{ca=\"%s\",generation=\"%d\",role=\"%"
+						"s\"} %" PRIu64 "\n",
+						fca_catalog_get((enum fca_ca_id)c)->name,
+						gen_number(&o->cas[c], roles[r]), fca_role_name(roles[r]),
+						g->issued_live);
 			}
 		metric_head(f, "fleetca_outbox_pending", "Fleet activities committed and not yet delivered.");
 		fprintf(f, "fleetca_outbox_pending %zu\n", o->state.noutbox);
 	}
 	if (p) {
 		int any_wait = 0;
-		metric_head(f, "fleetca_gate_open",
-			    "1 when the next step of a CA may run, 0 while its gate is closed (gate: wait, closed, human).");
+		metric_head(
+		    f, "fleetca_gate_open",
+		    "1 when the next step of a CA may run, 0 while its gate is closed (gate: wait, closed, human).");
 		for (int c = 0; c < FCA_CA_COUNT; c++)
 			for (size_t i = 0; i < p->nsteps; i++) {
 				const struct fca_step *s = &p->steps[i];
 				if (s->ca != (enum fca_ca_id)c)
 					continue;
 				any_wait |= s->gate == FCA_GATE_WAIT && s->opens_at > 0;
-				fprintf(f, "fleetca_gate_open{ca=\"%s\",generation=\"%d\",step=\"%s\",gate=\"%s\"} %d\n",
+				fprintf(f,
+					"fleetca_gate_open{ca=\"%s\",generation=\"%d\",step=\"%s\",gate=\"%s\"} %d\n",
 					fca_catalog_get(s->ca)->name, s->generation, fca_step_kind_name(s->kind),
 					fca_gate_name(s->gate), fca_plan_step_ready(p, i));
 				break; /* the CA's first remaining step: the one that holds it */
@@ -176,7 +185,9 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 					if (s->ca != (enum fca_ca_id)c)
 						continue;
 					if (s->gate == FCA_GATE_WAIT && s->opens_at > 0)
-						fprintf(f, "fleetca_gate_opens_timestamp_seconds{ca=\"%s\",generation=\"%d\",step=\"%s\"} %" PRId64 "\n",
+						fprintf(f,
+							"fleetca_gate_opens_timestamp_seconds{ca=\"%s\",generation=\"%"
+							"d\",step=\"%s\"} %" PRId64 "\n",
 							fca_catalog_get(s->ca)->name, s->generation,
 							fca_step_kind_name(s->kind), s->opens_at);
 					break;
@@ -184,14 +195,17 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 		}
 	}
 	if (m->has_success) {
-		metric_head(f, "fleetca_last_success_timestamp_seconds",
-			    "When the last round that reached Fleet and applied (or had nothing to do) ran, Unix seconds.");
+		metric_head(
+		    f, "fleetca_last_success_timestamp_seconds",
+		    "When the last round that reached Fleet and applied (or had nothing to do) ran, Unix seconds.");
 		fprintf(f, "fleetca_last_success_timestamp_seconds %" PRId64 "\n", m->last_success);
 	}
 	metric_head(f, "fleetca_consecutive_failures", "Rounds in a row that failed or skipped a bad file.");
 	fprintf(f, "fleetca_consecutive_failures %u\n", m->failures);
-	fprintf(f, "# HELP fleetca_rounds_total Rounds run since the process started.\n"
-		   "# TYPE fleetca_rounds_total counter\nfleetca_rounds_total %" PRId64 "\n", m->rounds);
+	fprintf(f,
+		"# HELP fleetca_rounds_total Rounds run since the process started.\n"
+		"# TYPE fleetca_rounds_total counter\nfleetca_rounds_total %" PRId64 "\n",
+		m->rounds);
 }
 
 /* Writes the metrics beside the target and renames: a scraper never reads half a file. */
@@ -264,8 +278,8 @@ static enum fca_round judge_stuck(const struct fca_reconcile_opts *opts, int64_t
 		if (!p->cas[i].considered || p->cas[i].suspended)
 			continue;
 		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
-			logline(opts, now, "round %" PRId64 ": error: %s is corrupt, nothing was planned for it: %s", round,
-				name, o->cas[i].problem);
+			logline(opts, now, "round %" PRId64 ": error: %s is corrupt, nothing was planned for it: %s",
+				round, name, o->cas[i].problem);
 			res = FCA_ROUND_FAILED;
 			continue;
 		}
@@ -275,8 +289,9 @@ static enum fca_round judge_stuck(const struct fca_reconcile_opts *opts, int64_t
 			adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
 		if (adopting)
 			continue;
-		logline(opts, now, "round %" PRId64 ": %s has drifted (%s): nothing is done to it until a person decides",
-			round, name, o->cas[i].drift_detail);
+		logline(opts, now,
+			"round %" PRId64 ": %s has drifted (%s): nothing is done to it until a person decides", round,
+			name, o->cas[i].drift_detail);
 		if (res == FCA_ROUND_CONVERGED)
 			res = FCA_ROUND_GATED;
 	}
@@ -305,7 +320,8 @@ static void log_summary(const struct fca_reconcile_opts *opts, int64_t round, in
 					s->gate_reason);
 			} else {
 				closed++;
-				logline(opts, now, "round %" PRId64 ": %s waits: %s", round, s->step_id, s->gate_reason);
+				logline(opts, now, "round %" PRId64 ": %s waits: %s", round, s->step_id,
+					s->gate_reason);
 			}
 			break; /* the first closed gate of the CA holds it */
 		}
@@ -328,8 +344,8 @@ static void log_summary(const struct fca_reconcile_opts *opts, int64_t round, in
  * the issued-certificate counts are read for them when apply did not.
  */
 static enum fca_round run_round(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key,
-				struct fca_secret *db_password, int64_t round, int64_t now, struct fca_observed **obs_out,
-				struct fca_plan **plan_out)
+				struct fca_secret *db_password, int64_t round, int64_t now,
+				struct fca_observed **obs_out, struct fca_plan **plan_out)
 {
 	struct fca_apply_opts ao;
 	struct fca_apply_result res;
@@ -380,7 +396,8 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 		oo.scan_escrows = 0;
 		fca_observed_dispose(res.final_observed);
 		if (fca_engine_observe(res.final_observed, s, aes_key, &oo) != 0) {
-			logline(opts, now, "round %" PRId64 ": failed to read the metrics: %s", round, fca_error_message());
+			logline(opts, now, "round %" PRId64 ": failed to read the metrics: %s", round,
+				fca_error_message());
 			out_res = FCA_ROUND_FAILED;
 			goto out;
 		}
@@ -400,8 +417,7 @@ out:
 	return out_res;
 }
 
-int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key,
-			 enum fca_round *last)
+int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key, enum fca_round *last)
 {
 	static volatile sig_atomic_t never;
 	struct fca_reconcile_opts o = *opts;
@@ -460,8 +476,9 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 			if (m.failures > 1) {
 				char d[32];
 				fca_duration_format(d, sizeof(d), (ms + 500) / 1000);
-				logline(&o, now, "round %" PRId64 ": %u failures in a row: backing off, next round in %s",
-					round, m.failures, d);
+				logline(&o, now,
+					"round %" PRId64 ": %u failures in a row: backing off, next round in %s", round,
+					m.failures, d);
 			}
 			wait_ms(&o, ms);
 		}
