@@ -22,6 +22,14 @@ struct fca_store_schema {
 
 /* Connects with Fleet's FLEET_MYSQL_* environment and detects the schema. */
 int fca_store_open_env(struct fca_store **out) FCA_MUST_USE;
+/*
+ * The same, for a process that connects again and again (reconcile): FLEET_MYSQL_PASSWORD is wiped
+ * from the environment when first read, so its value is kept in *password (start with
+ * FCA_SECRET_INIT; the caller disposes it) for the next connections. FLEET_MYSQL_PASSWORD_PATH is
+ * read again each time, so a rotated password file is picked up.
+ */
+struct fca_secret;
+int fca_store_open_env_keep(struct fca_store **out, struct fca_secret *password) FCA_MUST_USE;
 void fca_store_free(struct fca_store *s);
 const struct fca_store_schema *fca_store_schema(const struct fca_store *s);
 const char *fca_store_database(const struct fca_store *s);

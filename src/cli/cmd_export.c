@@ -1,12 +1,176 @@
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
+#include "fleetca/engine.h"
+#include "fleetca/export.h"
+#include "fleetca/timeutil.h"
 
-/* UNFINISHED: placeholder until the export command lands. */
+static void help(FILE *f)
+{
+	fprintf(f, "usage: fleetca export --ca ID [--generation N | --bundle] [--out FILE]\n\n"
+		   "Prints the PEM certificate of a CA's live generations: what a load balancer (conditional_access)\n"
+		   "or an identity provider (conditional_access_idp) must trust before a new generation may sign.\n"
+		   "Certificates only: no private key is ever read. The PEM has no comments or other text (load\n"
+		   "balancers dislike them); a one-line summary of each certificate goes to stderr instead.\n\n"
+		   "  --ca ID          apple_scep, host_identity, conditional_access or conditional_access_idp\n"
+		   "  (default)        the signing generation\n"
+		   "  --generation N   generation N, which must be live (signing, next or previous)\n"
+		   "  --bundle         every live generation, concatenated: signing, next, previous\n"
+		   "  --out FILE       write to FILE (replaced atomically) instead of stdout\n\n"
+		   "During a rotation of conditional_access or conditional_access_idp: once gen N+1 is staged,\n"
+		   "upload 'fleetca export --ca ID --bundle' to the load balancer or the IdP, then move the YAML\n"
+		   "on to 'stage: active' in a reviewed pull request.\n\n"
+		   "Needs FLEET_MYSQL_* (read-only is enough) and FLEET_SERVER_PRIVATE_KEY to decrypt.\n"
+		   "Exit codes: 0 printed, 1 error (unknown CA, generation not live, no certificate).\n");
+}
+
+static void list_ids(FILE *f)
+{
+	fprintf(f, "valid ids:");
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		fprintf(f, " %s", fca_catalog_get((enum fca_ca_id)i)->name);
+	fprintf(f, "\n");
+}
+
+static void summary(FILE *f, const char *ca, const struct fca_export_cert *c)
+{
+	char na[32];
+
+	fca_time_rfc3339(na, sizeof(na), c->info.not_after);
+	if (c->generation)
+		fprintf(f, "fleetca: %s gen %d (%s, %s): %s, not after %s, sha256 %s\n", ca, c->generation,
+			fca_role_name(c->role), c->asset, c->info.subject, na, c->info.sha256_hex);
+	else
+		fprintf(f, "fleetca: %s gen ? (%s, %s, unknown to fleetca: drift): %s, not after %s, sha256 %s\n", ca,
+			fca_role_name(c->role), c->asset, c->info.subject, na, c->info.sha256_hex);
+}
+
+static int write_out(const char *path, const struct fca_export *e, int bundle, const struct fca_export_cert *one)
+{
+	char tmp[1024];
+	FILE *f = stdout;
+	int ok = 1, r = FCA_ERROR;
+
+	if (path) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
+			r = fca_error_set(FCA_EINVALID, "--out: path too long");
+			goto out;
+		}
+		if (!(f = fopen(tmp, "w"))) {
+			r = fca_error_set(FCA_ERROR, "cannot write %s", path);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < e->n; i++)
+		if (bundle || &e->certs[i] == one)
+			ok = ok && fwrite(e->certs[i].pem, 1, e->certs[i].pem_len, f) == e->certs[i].pem_len;
+	ok = fflush(f) == 0 && ok;
+	if (path) {
+		ok = fclose(f) == 0 && ok;
+		f = NULL;
+		if (!ok || rename(tmp, path) != 0) {
+			unlink(tmp);
+			r = fca_error_set(FCA_ERROR, "cannot write %s", path);
+			goto out;
+		}
+	} else if (!ok) {
+		r = fca_error_set(FCA_ERROR, "cannot write the certificates to stdout");
+		goto out;
+	}
+	r = FCA_OK;
+out:
+	return r;
+}
+
 int cmd_export(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "fleetca export: not implemented yet\n");
-	return FCA_EXIT_ERROR;
+	struct fca_export e;
+	struct fca_store *s = NULL;
+	struct fca_secret key = FCA_SECRET_INIT;
+	const struct fca_ca_def *def = NULL;
+	const struct fca_export_cert *one = NULL;
+	const char *ca = NULL, *out_path = NULL;
+	long generation = 0;
+	int bundle = 0, rc = FCA_EXIT_ERROR;
+
+	memset(&e, 0, sizeof(e));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			help(stdout);
+			return FCA_EXIT_OK;
+		} else if (!strcmp(argv[i], "--ca") && i + 1 < argc) {
+			ca = argv[++i];
+		} else if (!strcmp(argv[i], "--generation") && i + 1 < argc) {
+			char *end;
+			const char *v = argv[++i];
+			generation = strtol(v, &end, 10);
+			if (!*v || *end || generation < 1 || generation > 1000000)
+				return cli_usage_error("export", "--generation must be a whole number from 1, not '%s'",
+						       v);
+		} else if (!strcmp(argv[i], "--bundle")) {
+			bundle = 1;
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out_path = argv[++i];
+		} else {
+			return cli_usage_error("export", "unknown option '%s'", argv[i]);
+		}
+	}
+	if (!ca) {
+		fprintf(stderr, "fleetca export: which CA? give --ca ID\n");
+		list_ids(stderr);
+		return FCA_EXIT_ERROR;
+	}
+	if (!(def = fca_catalog_find(ca))) {
+		fprintf(stderr, "fleetca: error: unknown CA '%s'\n", ca);
+		list_ids(stderr);
+		return FCA_EXIT_ERROR;
+	}
+	if (bundle && generation)
+		return cli_usage_error("export", "--generation and --bundle exclude each other");
+	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0 ||
+	    fca_engine_export(&e, s, &key, def->id, fca_now()) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (generation) {
+		if (!(one = fca_export_find(&e, (int)generation))) {
+			fprintf(stderr, "fleetca: error: %s generation %ld is not live; live generations:", def->name,
+				generation);
+			for (size_t i = 0; i < e.n; i++)
+				if (e.certs[i].generation)
+					fprintf(stderr, " %d (%s)", e.certs[i].generation,
+						fca_role_name(e.certs[i].role));
+				else
+					fprintf(stderr, " ? (%s, unknown to fleetca)", fca_role_name(e.certs[i].role));
+			fprintf(stderr, "\n");
+			goto out;
+		}
+	} else if (!bundle) {
+		one = &e.certs[0];
+		if (one->role != FCA_ROLE_SIGNING) {
+			fprintf(stderr, "fleetca: error: %s has no signing certificate (stage %s): use --bundle\n",
+				def->name, fca_stage_name(e.stage));
+			goto out;
+		}
+	}
+	if (e.stage == FCA_STAGE_CORRUPT)
+		fprintf(stderr,
+			"fleetca: warning: %s is corrupt (see 'fleetca status'); exporting its live rows as they are\n",
+			def->name);
+	for (size_t i = 0; i < e.n; i++)
+		if (bundle || &e.certs[i] == one)
+			summary(stderr, def->name, &e.certs[i]);
+	if (write_out(out_path, &e, bundle, one) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	rc = FCA_EXIT_OK;
+out:
+	fca_export_dispose(&e);
+	fca_secret_dispose(&key);
+	fca_store_free(s);
+	return rc;
 }

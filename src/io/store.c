@@ -156,14 +156,15 @@ int fca_store_has_table(struct fca_store *s, const char *table)
 	return 0;
 }
 
-int fca_store_open_env(struct fca_store **out)
+/* keep: see fca_store_open_env_keep; NULL reads (and wipes) the environment's password each time. */
+static int open_env(struct fca_store **out, struct fca_secret *keep)
 {
 	struct fca_store *s = NULL;
 	struct fca_secret pw = FCA_SECRET_INIT;
 	char user[128], host[256], proto[16];
-	const char *sock = NULL;
+	const char *sock = NULL, *pw_env;
 	unsigned int port = 3306, timeout = 10, rw_timeout = 120;
-	int r = FCA_ERROR;
+	int r = FCA_ERROR, pw_from_env;
 	char *colon;
 
 	*out = NULL;
@@ -173,7 +174,16 @@ int fca_store_open_env(struct fca_store **out)
 	env_or(user, sizeof(user), "FLEET_MYSQL_USERNAME", "fleet");
 	env_or(s->database, sizeof(s->database), "FLEET_MYSQL_DATABASE", "fleet");
 	env_or(proto, sizeof(proto), "FLEET_MYSQL_PROTOCOL", "tcp");
-	r = fca_secret_from_env(&pw, "FLEET_MYSQL_PASSWORD", "FLEET_MYSQL_PASSWORD_PATH", "the MySQL password");
+	pw_env = getenv("FLEET_MYSQL_PASSWORD");
+	pw_from_env = pw_env && *pw_env; /* before fca_secret_from_env wipes it */
+	if (keep && keep->data && !pw_from_env)
+		r = fca_secret_set(&pw, keep->data, keep->len);
+	else if ((r = fca_secret_from_env(&pw, "FLEET_MYSQL_PASSWORD", "FLEET_MYSQL_PASSWORD_PATH",
+					   "the MySQL password")) == FCA_OK && keep && pw_from_env) {
+		/* The environment's copy is wiped now: keep ours for the next connection. */
+		fca_secret_dispose(keep);
+		r = fca_secret_set(keep, pw.data, pw.len);
+	}
 	if (r == FCA_ENOTFOUND) {
 		fca_error_clear();
 		if ((r = fca_secret_set(&pw, "", 0)) != 0)
@@ -238,6 +248,16 @@ out:
 	fca_secret_dispose(&pw);
 	fca_store_free(s);
 	return r;
+}
+
+int fca_store_open_env(struct fca_store **out)
+{
+	return open_env(out, NULL);
+}
+
+int fca_store_open_env_keep(struct fca_store **out, struct fca_secret *password)
+{
+	return open_env(out, password);
 }
 
 void fca_store_free(struct fca_store *s)
