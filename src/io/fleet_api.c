@@ -276,6 +276,7 @@ static int curl_failure(const struct fca_fleet_api *a, CURLcode c, const char *e
 	case CURLE_COULDNT_CONNECT:
 		return fca_error_set(FCA_ECONNECT, "cannot connect to the Fleet API at %s (%s); will retry later",
 				     a->origin, detail);
+	case CURLE_UNSUPPORTED_PROTOCOL: /* "Received HTTP/0.9": the scheme itself was checked at open */
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
