@@ -13,7 +13,7 @@ import urllib.request
 import ssl
 import uuid
 
-from fcalib import (FLEETCA, SOURCE, TESTING, Failures, env_for, expect, live_rows, mariadb, new_db,
+from fcalib import (SOURCE, TESTING, Failures, env_for, expect, live_rows, mariadb, new_db,
                     reference_decrypt, run)
 
 T = Failures()
