@@ -31,4 +31,19 @@ int fca_engine_load_server_key(struct fca_secret *aes_key) FCA_MUST_USE;
 /* Which issued-certificate tables of a CA exist in this schema (older names resolved). */
 size_t fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES]);
 
+struct fca_state;
+/*
+ * Writes the state document as Fleet writes an asset (src/engine/state_doc.c): serialized,
+ * encrypted with the server key, the live fleetca_state row soft-deleted (when replace) and a new
+ * one inserted with its md5. Call inside the transaction that must hold it.
+ */
+int fca_engine_save_state(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_state *st,
+			  int replace) FCA_MUST_USE;
+/*
+ * Reads, decrypts and parses the live state document. for_update locks its row (inside a
+ * transaction). *found = 0 (and an empty *out) when there is none.
+ */
+int fca_engine_load_state(struct fca_state *out, int *found, struct fca_store *s, const struct fca_secret *aes_key,
+			  int for_update) FCA_MUST_USE;
+
 #endif

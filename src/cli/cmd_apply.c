@@ -5,6 +5,7 @@
 #include "cli/cmd.h"
 #include "fleetca/executor.h"
 #include "fleetca/engine.h"
+#include "fleetca/outbox.h"
 #include "fleetca/render.h"
 #include "fleetca/render_apply.h"
 #include "fleetca/source.h"
@@ -145,6 +146,25 @@ int cmd_apply(int argc, char **argv)
 			res.unplanned, res.unplanned == 1 ? " is" : "s are", plan_path);
 	if (stuck != FCA_EXIT_OK && (stuck == FCA_EXIT_ERROR || rc == FCA_EXIT_OK))
 		rc = stuck;
+	/* Deliver the activities committed with the steps (DESIGN §5.2). A failure undoes no step: it
+	 * leaves them in the outbox; only one that retrying cannot fix (401, other 4xx, TLS) exits 1. */
+	if (res.final_observed->state.noutbox > 0 && d->sink != FCA_SINK_NONE) {
+		struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
+		struct fca_outbox_report rep;
+		oo.sink = d->sink;
+		oo.lock_timeout = opts.lock_timeout;
+		oo.now = opts.now;
+		r = fca_engine_deliver_outbox(s, &key, &oo, &rep);
+		if (r == FCA_OK)
+			fprintf(json ? stderr : stdout, "delivered %zu activit%s\n", rep.delivered,
+				rep.delivered == 1 ? "y" : "ies");
+		else
+			fprintf(stderr, "fleetca: %s: %zu activit%s delivered, %zu pending in the outbox: %s\n",
+				r == FCA_ECONNECT || r == FCA_ENOTFOUND || r == FCA_ELOCKED ? "warning" : "error",
+				rep.delivered, rep.delivered == 1 ? "y" : "ies", rep.pending, rep.last_error);
+		if (r != FCA_OK && r != FCA_ECONNECT && r != FCA_ENOTFOUND && r != FCA_ELOCKED)
+			rc = FCA_EXIT_ERROR;
+	}
 out:
 	if (res.final_observed)
 		fca_observed_dispose(res.final_observed);

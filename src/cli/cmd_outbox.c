@@ -1,12 +1,112 @@
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/desired.h"
+#include "fleetca/engine.h"
+#include "fleetca/outbox.h"
+#include "fleetca/render_outbox.h"
+#include "fleetca/timeutil.h"
 
-/* UNFINISHED: placeholder until the outbox command lands. */
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: fleetca outbox [--flush [-f FILE]] [--lock-timeout 30s] [--format text|json]\n\n"
+		"Lists the Fleet activities that apply committed with its steps but has not delivered yet\n"
+		"(key, type, created_at, attempts). With --flush, delivers them in order first: each one is\n"
+		"removed from the outbox once its sink accepted it.\n\n"
+		"  --flush                deliver the pending activities\n"
+		"  -f, --file FILE        take the sink from FILE's 'activities: {sink: api|db|none}'\n"
+		"                         (default: api)\n"
+		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
+		"  --format text|json     how to list them\n\n"
+		"The api sink needs FLEET_URL and FLEET_API_TOKEN (or FLEETCA_API_TOKEN_PATH), and\n"
+		"FLEETCA_API_CA_FILE when Fleet's certificate comes from a private CA.\n"
+		"Exit codes: 0 listed, or (--flush) all delivered; 1 error or some left pending;\n"
+		"            4 another run holds the lock.\n");
+}
+
 int cmd_outbox(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "fleetca outbox: not implemented yet\n");
-	return FCA_EXIT_ERROR;
+	struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
+	struct fca_outbox_report rep;
+	struct fca_desired *d = NULL;
+	struct fca_store *s = NULL;
+	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_state st;
+	const char *file = NULL;
+	int64_t lock_timeout = 30;
+	int json = 0, flush = 0, rc = FCA_EXIT_ERROR, r = FCA_OK, found = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	fca_state_init(&st);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			help(stdout);
+			return FCA_EXIT_OK;
+		} else if (!strcmp(argv[i], "--flush")) {
+			flush = 1;
+		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
+			file = argv[++i];
+		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
+			if (fca_duration_parse(&lock_timeout, argv[++i]) != 0 || lock_timeout > 3600)
+				return cli_usage_error("outbox", "--lock-timeout: %s",
+						       lock_timeout > 3600 ? "at most 1h" : fca_error_message());
+		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
+			const char *v = argv[++i];
+			if (!strcmp(v, "json"))
+				json = 1;
+			else if (strcmp(v, "text"))
+				return cli_usage_error("outbox", "--format must be text or json, not '%s'", v);
+		} else {
+			return cli_usage_error("outbox", "unknown option '%s'", argv[i]);
+		}
+	}
+	if (file && !flush)
+		return cli_usage_error("outbox", "-f FILE chooses the sink for --flush; without --flush it does nothing");
+	if (file) {
+		if (!(d = calloc(1, sizeof(*d))))
+			return cli_fail();
+		if ((rc = cli_load_desired(d, file)) != FCA_EXIT_OK)
+			goto out;
+		oo.sink = d->sink;
+		rc = FCA_EXIT_ERROR;
+	}
+	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	if (flush) {
+		oo.lock_timeout = (int)lock_timeout;
+		oo.now = fca_now();
+		oo.progress = json ? NULL : stdout;
+		r = fca_engine_deliver_outbox(s, &key, &oo, &rep);
+		if (r != FCA_OK)
+			fprintf(stderr, "fleetca: error: %zu activit%s delivered, %zu pending: %s\n", rep.delivered,
+				rep.delivered == 1 ? "y" : "ies", rep.pending, rep.last_error);
+		else if (oo.sink == FCA_SINK_NONE && rep.pending > 0)
+			fprintf(stderr, "fleetca: error: %s chooses 'activities: {sink: none}': nothing delivered\n", file);
+		else if (!json)
+			printf("delivered %zu activit%s\n\n", rep.delivered, rep.delivered == 1 ? "y" : "ies");
+	}
+	if (fca_engine_load_state(&st, &found, s, &key, 0) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	if ((json ? fca_render_outbox_json(stdout, &st, flush ? (long)rep.delivered : -1, r ? rep.last_error : NULL)
+		  : fca_render_outbox_text(stdout, &st)) != 0)
+		fca_error_clear(); /* stdout closed: the exit code still tells */
+	if (r == FCA_ELOCKED)
+		rc = FCA_EXIT_LOCKED;
+	else if (r != FCA_OK || (flush && st.noutbox > 0))
+		rc = FCA_EXIT_ERROR;
+	else
+		rc = FCA_EXIT_OK;
+out:
+	fca_state_dispose(&st);
+	fca_secret_dispose(&key);
+	fca_store_free(s);
+	free(d);
+	return rc;
 }

@@ -281,9 +281,7 @@ out:
 static int write_state(struct step_ctx *c)
 {
 	struct fca_activity a;
-	char idem[FCA_STEP_ID_MAX + 16], *details = NULL, *json = NULL;
-	unsigned char *ct = NULL;
-	size_t json_len = 0, ct_len = 0;
+	char idem[FCA_STEP_ID_MAX + 16], *details = NULL;
 	int n = 0, r;
 
 	if ((r = fca_state_record_transition(&c->state, c->st->step_id, c->opts->now, &n)) != 0)
@@ -310,20 +308,7 @@ static int write_state(struct step_ctx *c)
 	if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details, c->opts->now)) != 0)
 		return r; /* outbox_add owns details, even on failure */
 	c->state.updated_at = c->opts->now;
-	if ((r = fca_state_serialize(&json, &json_len, &c->state)) != 0 ||
-	    (r = fca_crypto_encrypt(&ct, &ct_len, c->aes, (const unsigned char *)json, json_len)) != 0)
-		goto out;
-	if (fca_asset_rows_find(&c->rows, FCA_STATE_ASSET)) {
-		const char *del[1] = { FCA_STATE_ASSET };
-		uint64_t affected = 0;
-		if ((r = fca_store_soft_delete(c->s, del, 1, &affected)) != 0)
-			goto out;
-	}
-	r = fca_store_insert(c->s, FCA_STATE_ASSET, ct, ct_len, 0);
-out:
-	free(ct);
-	free(json);
-	return r;
+	return fca_engine_save_state(c->s, c->aes, &c->state, fca_asset_rows_find(&c->rows, FCA_STATE_ASSET) != NULL);
 }
 
 static int execute_step(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
