@@ -20,6 +20,8 @@ enum fca_round {
 
 struct fca_reconcile_opts {
 	const char *path;	       /* the desired-state YAML, re-read every round */
+	const char *git_repo;	       /* or: read path at git_ref in this repository, every round */
+	const char *git_ref;	       /* default HEAD; fetch it between rounds to follow a branch */
 	int64_t interval;	       /* seconds between rounds, > 0 */
 	int jitter_pct;		       /* 0..50: each wait is interval ± this share, at random */
 	int once;		       /* one round, then return */
@@ -34,7 +36,7 @@ struct fca_reconcile_opts {
 };
 #define FCA_RECONCILE_OPTS_INIT                                                                                        \
 	{                                                                                                              \
-		NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL                                                      \
+		NULL, NULL, NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL                                                      \
 	}
 
 /*

@@ -26,13 +26,15 @@ static void on_reload(int sig)
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: fleetca reconcile -f FILE [--interval 15m] [--jitter 10%%] [--once] [--metrics-file PATH]\n"
+		"usage: fleetca reconcile [--git-repo DIR [--git-ref REF]] -f FILE [--interval 15m] [--jitter 10%%] [--once] [--metrics-file PATH]\n"
 		"                         [--lock-timeout 30s]\n\n"
 		"Runs 'apply' on a timer, so stages advance as their gates open. Each round re-reads and\n"
 		"validates FILE (a bad file is logged and the round skipped: the previous good file is not\n"
 		"used), applies what is ready, logs one line per applied step and one summary line, and\n"
 		"writes Prometheus textfile metrics. Log lines go to stderr, each prefixed with an RFC 3339 time.\n\n"
-		"  -f, --file FILE       the desired-state YAML\n"
+		"  -f, --file FILE       the desired-state YAML (with --git-repo: its path in the repository)\n"
+		"  --git-repo DIR        read the file from this repository's history, at --git-ref (default\n"
+		"                        HEAD), every round; keep it fetched to follow a branch\n"
 		"  --interval DUR        time between rounds (default 15m)\n"
 		"  --jitter PCT          each wait is the interval ± PCT%% at random (0..50, default 0)\n"
 		"  --once                one round, then exit with apply's exit code\n"
@@ -72,6 +74,10 @@ int cmd_reconcile(int argc, char **argv)
 			return FCA_EXIT_OK;
 		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
 			opts.path = argv[++i];
+		} else if (!strcmp(argv[i], "--git-repo") && i + 1 < argc) {
+			opts.git_repo = argv[++i];
+		} else if (!strcmp(argv[i], "--git-ref") && i + 1 < argc) {
+			opts.git_ref = argv[++i];
 		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
 			if (fca_duration_parse(&interval, argv[++i]) != 0)
 				return cli_usage_error("reconcile", "--interval: %s", fca_error_message());
@@ -95,7 +101,9 @@ int cmd_reconcile(int argc, char **argv)
 		}
 	}
 	if (!opts.path)
-		return cli_usage_error("reconcile", "which desired-state file? give -f FILE");
+		return cli_usage_error("reconcile", "which desired-state file? give -f FILE (with --git-repo: its path in the repository)");
+	if (opts.git_ref && !opts.git_repo)
+		return cli_usage_error("reconcile", "--git-ref needs --git-repo DIR");
 	opts.interval = interval;
 	opts.lock_timeout = (int)lock_timeout;
 	opts.log = stderr;

@@ -12,7 +12,9 @@
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/executor.h"
+#include "fleetca/outbox.h"
 #include "fleetca/reconcile.h"
+#include "fleetca/source.h"
 #include "fleetca/timeutil.h"
 
 #define BACKOFF_MAX_FACTOR 4
@@ -239,8 +241,9 @@ out:
 	return r;
 }
 
-/* Loads the file for this round, logging every problem. */
-static int load_desired(struct fca_desired *d, const struct fca_reconcile_opts *opts, int64_t round, int64_t now)
+/* Loads the file for this round (working tree or git), logging every problem. */
+static int load_desired(struct fca_desired *d, struct fca_source *src, const struct fca_reconcile_opts *opts,
+			int64_t round, int64_t now)
 {
 	struct fca_diags *dg = calloc(1, sizeof(*dg));
 	char line[1024];
@@ -248,10 +251,15 @@ static int load_desired(struct fca_desired *d, const struct fca_reconcile_opts *
 
 	if (!dg)
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	r = fca_yaml_load_desired(d, dg, opts->path);
+	if (opts->git_repo)
+		r = fca_source_read_git(src, opts->git_repo, opts->git_ref, opts->path);
+	else
+		r = fca_source_read_file(src, opts->path);
+	if (r == FCA_OK)
+		r = fca_yaml_parse_desired(d, dg, src->label, src->data, src->len);
 	if (r != FCA_OK) {
 		for (size_t i = 0; i < dg->n; i++) {
-			fca_diag_format(line, sizeof(line), opts->path, &dg->v[i]);
+			fca_diag_format(line, sizeof(line), src->label[0] ? src->label : opts->path, &dg->v[i]);
 			logline(opts, now, "round %" PRId64 ": %s", round, line);
 		}
 		if (!dg->n)
@@ -259,11 +267,34 @@ static int load_desired(struct fca_desired *d, const struct fca_reconcile_opts *
 		logline(opts, now,
 			"round %" PRId64 ": %s is invalid (%zu error%s): round skipped; the previous good file is NOT "
 			"used",
-			round, opts->path, dg->n + dg->dropped, dg->n + dg->dropped == 1 ? "" : "s");
+			round, src->label[0] ? src->label : opts->path, dg->n + dg->dropped,
+			dg->n + dg->dropped == 1 ? "" : "s");
 		fca_error_clear();
 	}
 	free(dg);
 	return r;
+}
+
+/* Sends the activities this round (or an earlier one) committed; a failure leaves them queued. */
+static void deliver(const struct fca_reconcile_opts *opts, struct fca_store *s, const struct fca_secret *aes_key,
+		    const struct fca_desired *d, int64_t round, int64_t now)
+{
+	struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
+	struct fca_outbox_report rep;
+
+	if (d->sink == FCA_SINK_NONE)
+		return;
+	memset(&rep, 0, sizeof(rep));
+	oo.sink = d->sink;
+	oo.lock_timeout = opts->lock_timeout;
+	oo.now = now;
+	if (fca_engine_deliver_outbox(s, aes_key, &oo, &rep) != FCA_OK)
+		logline(opts, now, "round %" PRId64 ": %zu activit%s left in the outbox: %s", round, rep.pending,
+			rep.pending == 1 ? "y" : "ies", rep.last_error[0] ? rep.last_error : fca_error_message());
+	if (rep.delivered)
+		logline(opts, now, "round %" PRId64 ": delivered %zu activit%s", round, rep.delivered,
+			rep.delivered == 1 ? "y" : "ies");
+	fca_error_clear();
 }
 
 /* Corrupt CAs fail the round; drift without adopt waits for a person (as cli_report_stuck). */
@@ -351,16 +382,18 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 	struct fca_apply_result res;
 	struct fca_desired *d = NULL;
 	struct fca_store *s = NULL;
+	struct fca_source src;
 	enum fca_round out_res = FCA_ROUND_FAILED;
 	int r;
 
+	fca_source_init(&src);
 	memset(&ao, 0, sizeof(ao));
 	memset(&res, 0, sizeof(res));
 	if (!(d = calloc(1, sizeof(*d)))) {
 		logline(opts, now, "round %" PRId64 ": failed: out of memory", round);
 		goto out;
 	}
-	if (load_desired(d, opts, round, now) != FCA_OK) {
+	if (load_desired(d, &src, opts, round, now) != FCA_OK) {
 		out_res = FCA_ROUND_INVALID;
 		goto out;
 	}
@@ -371,7 +404,9 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 	ao.desired = d;
 	ao.now = now;
 	ao.lock_timeout = opts->lock_timeout;
-	ao.source_path = opts->path;
+	ao.source_path = src.path;
+	ao.source_commit = src.from_git ? src.commit : NULL;
+	ao.source_ref = src.from_git ? src.ref : NULL;
 	r = fca_engine_apply(s, aes_key, &ao, &res);
 	for (size_t i = 0; i < res.ndone; i++)
 		logline(opts, now, "round %" PRId64 ": applied %s", round, res.done[i]);
@@ -385,6 +420,7 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 			res.ndone == 1 ? "" : "s", fca_error_message());
 		goto out;
 	}
+	deliver(opts, s, aes_key, d, round, now);
 	log_summary(opts, round, now, &res);
 	out_res = judge_stuck(opts, round, now, res.final_plan, res.final_observed);
 	if (out_res == FCA_ROUND_CONVERGED && res.gated)
@@ -413,6 +449,7 @@ out:
 	free(res.final_observed);
 	free(res.final_plan);
 	fca_store_free(s);
+	fca_source_dispose(&src);
 	free(d);
 	return out_res;
 }

@@ -281,4 +281,30 @@ def usage_errors():
     expect("SIGHUP" in out and "--metrics-file" in out, out)
 
 
+@T.case
+def once_from_git_records_the_commit():
+    """reconcile --git-repo reads the file at a ref every round; activities carry the commit."""
+    genv = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com"}
+    repo = os.path.join(WORK, "gitops")
+    subprocess.run(["git", "init", "-q", "-b", "main", repo], check=True, env=dict(os.environ, **genv))
+    write_yaml(os.path.join(repo, "ca-rotation.yml"), desired())
+    subprocess.run(["git", "-C", repo, "add", "."], check=True, env=dict(os.environ, **genv))
+    subprocess.run(["git", "-C", repo, "commit", "-qm", "stage host_identity gen 2"], check=True,
+                   env=dict(os.environ, **genv))
+    commit = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True, check=True,
+                            text=True).stdout.strip()
+    db = new_db("recgit")
+    rc, out, err = run(["reconcile", "--once", "--git-repo", repo, "--git-ref", "main", "-f", "ca-rotation.yml"],
+                       env_for(db))
+    expect(rc == 0 and "applied host_identity:2:stage" in err, "exit %d: %s" % (rc, err))
+    doc = json.loads(reference_decrypt(live_rows(db)["fleetca_state"][1]))
+    srcs = {o["idempotency_key"]: o["details"]["source"] for o in doc["outbox"]}
+    expect(srcs.get("host_identity:2:stage#0") == {"commit": commit, "ref": "main", "path": "ca-rotation.yml"},
+           "source recorded: %s" % srcs)
+    rc, out, err = run(["reconcile", "--once", "--git-repo", repo, "--git-ref", "nope", "-f", "ca-rotation.yml"],
+                       env_for(db))
+    expect(rc == 1 and "nope" in err and "round skipped" in err, "bad ref: exit %d: %s" % (rc, err))
+
+
 T.done()
