@@ -34,6 +34,7 @@ struct fca_cert_info {
 	int key_bits;
 	int is_ca;
 	int self_signed;
+	int malformed_extensions; /* OpenSSL could not decode an extension (its AKI/SKI then read as absent) */
 	unsigned defects; /* enum fca_defect bits */
 };
 

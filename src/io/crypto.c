@@ -295,6 +295,7 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 	flags = X509_get_extension_flags(x);
 	info->is_ca = (flags & EXFLAG_CA) != 0;
 	info->self_signed = (flags & EXFLAG_SS) != 0;
+	info->malformed_extensions = (flags & EXFLAG_INVALID) != 0;
 	info->defects |= name_defects(X509_get_subject_name(x));
 	if (!info->is_ca)
 		info->defects |= FCA_DEFECT_NOT_CA;

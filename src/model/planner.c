@@ -198,6 +198,13 @@ static int step_activate(struct walk *w)
 	default:
 		break;
 	}
+	/* Fail closed: the YAML asks for evidence this fleetca cannot gather yet. */
+	if (w->dca->distribute_profile)
+		gate_close(s, FCA_GATE_HUMAN, 0,
+			   "distribute: profile asks for a trust profile verified on %.0f%% of hosts before "
+			   "activation, and this fleetca cannot distribute or read trust profiles yet (DESIGN §5.3): "
+			   "remove distribute: profile to activate on the other evidence",
+			   w->dca->min_verified * 100);
 	w->activated_at = step_done(w, s);
 	w->stage = FCA_STAGE_ACTIVE;
 	w->sign = n;

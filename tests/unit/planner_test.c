@@ -644,6 +644,26 @@ static void test_stage_spec(void **unused)
 	fca_observed_dispose(&o);
 }
 
+/* distribute: profile cannot be honoured yet: activation stays closed (fail closed), stage does not. */
+static void test_distribute_profile_fails_closed(void **unused)
+{
+	const struct pcase c = { "distribute", HI, OBS_STAGED, 3, 4, ACT };
+
+	build(&d, &o, &c);
+	d.cas[HI].distribute_profile = 1;
+	d.cas[HI].min_verified = 0.98;
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 1);
+	assert_int_equal(p.steps[0].kind, FCA_STEP_ACTIVATE);
+	assert_int_equal(p.steps[0].gate, FCA_GATE_HUMAN);
+	assert_non_null(strstr(p.steps[0].gate_reason, "98% of hosts"));
+	assert_non_null(strstr(p.steps[0].gate_reason, "remove distribute: profile"));
+	d.cas[HI].distribute_profile = 0;
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.steps[0].gate, FCA_GATE_OPEN);
+	fca_observed_dispose(&o);
+}
+
 /* Several CAs: steps come in catalog order, a closed gate on one CA holds no other back. */
 static void test_several_cas(void **unused)
 {
@@ -716,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
 		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
+		cmocka_unit_test(test_distribute_profile_fails_closed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
