@@ -116,6 +116,10 @@ int cmd_validate(int argc, char **argv)
 		r = FCA_EXIT_OK;
 		break;
 	case FCA_EINVALID:
+		if (diags->n == 0) { /* the file itself (too large, not a regular file), not its contents */
+			r = cli_fail();
+			break;
+		}
 		for (size_t i = 0; i < diags->n; i++) {
 			fca_diag_format(line, sizeof(line), file, &diags->v[i]);
 			fprintf(stderr, "%s\n", line);

@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "fleetca/desired.h"
+#include "fleetca/source.h"
 #include "fleetca/timeutil.h"
 
 #define FCA_YAML_MAX_INPUT ((size_t)1 << 20) /* 1 MiB */
@@ -957,43 +958,14 @@ out:
 
 int fca_yaml_load_desired(struct fca_desired *out, struct fca_diags *diags, const char *path)
 {
-	int r = FCA_ERROR, fd = -1;
-	char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
+	struct fca_source src;
+	int r;
 
 	fca_desired_init(out);
 	memset(diags, 0, sizeof(*diags));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		r = fca_error_set(errno == ENOENT ? FCA_ENOTFOUND : FCA_ERROR, "%s: cannot open: %s", path,
-				  strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = fca_error_set(FCA_EINVALID, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((buf = malloc(FCA_YAML_MAX_INPUT + 1)) == NULL) {
-		r = fca_error_set(FCA_ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	/* Read one byte past the limit so an oversized file is seen, whatever fstat said. */
-	while (len < FCA_YAML_MAX_INPUT + 1) {
-		ssize_t n = read(fd, buf + len, FCA_YAML_MAX_INPUT + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = fca_error_set(FCA_ERROR, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	r = fca_yaml_parse_desired(out, diags, path, buf, len);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	fca_source_init(&src);
+	if ((r = fca_source_read_file(&src, path)) == FCA_OK)
+		r = fca_yaml_parse_desired(out, diags, path, src.data, src.len);
+	fca_source_dispose(&src);
 	return r;
 }
