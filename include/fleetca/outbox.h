@@ -5,6 +5,7 @@
 #ifndef FLEETCA_OUTBOX_H
 #define FLEETCA_OUTBOX_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,8 +21,9 @@ struct fca_outbox_opts {
 	int attempts;       /* api: tries per entry and run (retryable failures only) */
 	int64_t backoff_ms; /* api: wait before the second try; doubles each time. FLEETCA_API_BACKOFF overrides */
 	FILE *progress;     /* "delivered <key>" per entry, or NULL */
+	size_t known_pending; /* entries the caller just saw in the outbox; SIZE_MAX = unknown */
 };
-#define FCA_OUTBOX_OPTS_INIT { FCA_SINK_API, 30, 0, 3, 500, NULL }
+#define FCA_OUTBOX_OPTS_INIT { FCA_SINK_API, 30, 0, 3, 500, NULL, SIZE_MAX }
 
 struct fca_outbox_report {
 	size_t delivered;   /* this run */

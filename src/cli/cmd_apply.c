@@ -154,6 +154,7 @@ int cmd_apply(int argc, char **argv)
 		oo.sink = d->sink;
 		oo.lock_timeout = opts.lock_timeout;
 		oo.now = opts.now;
+		oo.known_pending = res.final_observed->state.noutbox;
 		r = fca_engine_deliver_outbox(s, &key, &oo, &rep);
 		if (r == FCA_OK)
 			fprintf(json ? stderr : stdout, "delivered %zu activit%s\n", rep.delivered,

@@ -411,14 +411,14 @@ static int has_retire(const struct fca_plan *p)
  * drain gate, so they run only when the plan holds one: a converged or early-stage run skips them.
  */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
-			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts)
+			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys)
 {
 	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
 	int r;
 
 	oo.now = opts->now;
 	oo.clock_skew = opts->desired->policy.clock_skew;
-	oo.check_keys = 1;
+	oo.check_keys = check_keys;
 	oo.scan_issued = oo.scan_escrows = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		fca_observed_dispose(o);
@@ -451,7 +451,10 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 	}
 	for (int iter = 0;; iter++) {
 		size_t next = SIZE_MAX;
-		if ((r = observe_and_plan(o, p, s, aes_key, opts)) != 0)
+		/* Keys are checked against their certificates (a decryption and a key parse each) once
+		 * there is something to do: every step then runs on rows observed under the lock with
+		 * the check, so a key that does not match makes its CA corrupt before any step. */
+		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked)) != 0)
 			goto out;
 		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
 			goto out;
@@ -461,8 +464,9 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		if (next == SIZE_MAX)
 			break;
 		if (!locked) {
-			/* Something to do: take the run's lock, then look again, since another run may
-			 * have moved the rows while we waited. A converged run never takes the lock. */
+			/* Something to do: take the run's lock, then look again (keys checked), since
+			 * another run may have moved the rows while we waited. A converged run never
+			 * takes the lock. */
 			if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
 				goto out;
 			locked = 1;

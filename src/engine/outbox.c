@@ -112,6 +112,19 @@ int fca_engine_deliver_outbox(struct fca_store *s, const struct fca_secret *aes_
 
 	memset(rep, 0, sizeof(*rep));
 	fca_state_init(&st);
+	/* What the caller already knows spares a read: nothing queued, or nowhere to send it. */
+	if (opts->known_pending != SIZE_MAX && (opts->known_pending == 0 || opts->sink == FCA_SINK_NONE)) {
+		rep->pending = opts->known_pending;
+		r = FCA_OK;
+		goto out;
+	}
+	if (opts->known_pending != SIZE_MAX && opts->sink == FCA_SINK_API && !(getenv("FLEET_URL") && *getenv("FLEET_URL"))) {
+		rep->pending = opts->known_pending;
+		r = fca_error_set(FCA_ENOTFOUND, "FLEET_URL is not set: set it to deliver activities to the Fleet "
+						 "API, or choose 'activities: {sink: db}' in the desired-state file");
+		fail(rep, r, NULL);
+		goto out;
+	}
 	/* A first look without the lock: an empty outbox (the usual case) needs neither lock nor API. */
 	if ((r = fca_engine_load_state(&st, &found, s, aes_key, 0)) != 0) {
 		fail(rep, r, NULL);

@@ -112,34 +112,34 @@ static int detect_schema(struct fca_store *s)
 	MYSQL_ROW row;
 	int r;
 
-	if ((r = exec(s, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-		      "listing tables")) != 0)
+	/* Tables, and the columns whose presence varies between Fleet versions, in one round trip. */
+	if ((r = exec(s,
+		      "SELECT TABLE_NAME, '' FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+		      "UNION ALL SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+		      "WHERE TABLE_SCHEMA = DATABASE() AND ((TABLE_NAME = 'mdm_config_assets' AND "
+		      "COLUMN_NAME = 'renew_at') OR COLUMN_NAME = 'host_id')",
+		      "reading the schema")) != 0)
 		return r;
 	if (!(res = mysql_store_result(s->db)))
-		return db_error(s, "listing tables");
-	while ((row = mysql_fetch_row(res)) && s->ntables < MAX_TABLES)
-		if (row[0])
-			snprintf(s->tables[s->ntables++], sizeof(s->tables[0]), "%s", row[0]);
+		return db_error(s, "reading the schema");
+	while ((row = mysql_fetch_row(res))) {
+		if (!row[0] || !row[1])
+			continue;
+		if (!row[1][0]) {
+			if (s->ntables < MAX_TABLES)
+				snprintf(s->tables[s->ntables++], sizeof(s->tables[0]), "%s", row[0]);
+		} else if (!strcmp(row[1], "renew_at")) {
+			s->schema.has_renew_at = 1;
+		} else if (s->nhost_id_tables < sizeof(s->host_id_tables) / sizeof(s->host_id_tables[0])) {
+			snprintf(s->host_id_tables[s->nhost_id_tables++], sizeof(s->host_id_tables[0]), "%s", row[0]);
+		}
+	}
 	mysql_free_result(res);
 	if (!fca_store_has_table(s, "mdm_config_assets"))
 		return fca_error_set(FCA_ENOTFOUND,
 				     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
 				     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
 				     s->database);
-	/* The columns whose presence varies between Fleet versions, in one query. */
-	if ((r = exec(s,
-		      "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-		      "AND ((TABLE_NAME = 'mdm_config_assets' AND COLUMN_NAME = 'renew_at') OR COLUMN_NAME = 'host_id')",
-		      "detecting optional columns")) != 0)
-		return r;
-	if (!(res = mysql_store_result(s->db)))
-		return db_error(s, "detecting optional columns");
-	while ((row = mysql_fetch_row(res)))
-		if (row[0] && row[1] && !strcmp(row[1], "renew_at"))
-			s->schema.has_renew_at = 1;
-		else if (row[0] && s->nhost_id_tables < sizeof(s->host_id_tables) / sizeof(s->host_id_tables[0]))
-			snprintf(s->host_id_tables[s->nhost_id_tables++], sizeof(s->host_id_tables[0]), "%s", row[0]);
-	mysql_free_result(res);
 	s->schema.has_identity_certificates = fca_store_has_table(s, "identity_certificates");
 	s->schema.has_scep_certificates = fca_store_has_table(s, "scep_certificates");
 	s->schema.has_disk_encryption_keys = fca_store_has_table(s, "host_disk_encryption_keys");
