@@ -59,7 +59,6 @@ struct fca_observed {
 	int has_document;            /* a fleetca_state row exists */
 	struct fca_state state;      /* empty when has_document == 0 */
 	struct fca_obs_ca cas[FCA_CA_COUNT];
-	int has_renew_at;            /* schema facts, for the plan's row list */
 	char database[128];
 	/* The md5 of every live row the plan depends on, for `apply --plan` staleness. */
 	struct { char name[FCA_ASSET_NAME_MAX]; char md5[33]; } basis[FCA_CA_COUNT * 2 * FCA_SLOT_COUNT + 1];

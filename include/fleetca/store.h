@@ -20,7 +20,7 @@ struct fca_store_schema {
 	int has_activities;
 };
 
-/* Connects with Fleet's FLEET_MYSQL_* environment and detects the schema. */
+/* Connects with Fleet's FLEET_MYSQL_* environment (the schema is read when first needed). */
 int fca_store_open_env(struct fca_store **out) FCA_MUST_USE;
 /*
  * The same, for a process that connects again and again (reconcile): FLEET_MYSQL_PASSWORD is wiped
@@ -31,7 +31,8 @@ int fca_store_open_env(struct fca_store **out) FCA_MUST_USE;
 struct fca_secret;
 int fca_store_open_env_keep(struct fca_store **out, struct fca_secret *password) FCA_MUST_USE;
 void fca_store_free(struct fca_store *s);
-const struct fca_store_schema *fca_store_schema(const struct fca_store *s);
+/* The schema facts, read from information_schema on first use. */
+const struct fca_store_schema *fca_store_schema(struct fca_store *s);
 const char *fca_store_database(const struct fca_store *s);
 /* 1 when the table exists in this database. */
 int fca_store_has_table(struct fca_store *s, const char *table);

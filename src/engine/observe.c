@@ -195,7 +195,6 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 
 	fca_observed_init(o);
 	snprintf(o->database, sizeof(o->database), "%s", fca_store_database(s));
-	o->has_renew_at = fca_store_schema(s)->has_renew_at;
 	n = fca_catalog_all_assets(names, FCA_CA_COUNT * 2 * FCA_SLOT_COUNT);
 	names[n++] = FCA_STATE_ASSET;
 	if ((r = fca_store_read_live(s, &rows, names, n, 0)) != 0)

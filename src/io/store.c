@@ -14,6 +14,7 @@
 #include "fleetca/crypto.h"
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
+#include "fleetca/timeutil.h"
 
 #define MAX_TABLES 512
 #define SQL_MAX 8192
@@ -23,6 +24,7 @@ struct fca_store {
 	char database[128];
 	char address[256];
 	struct fca_store_schema schema;
+	int schema_loaded; /* read on first need: a converged run never needs it */
 	char tables[MAX_TABLES][65];
 	size_t ntables;
 	char host_id_tables[16][65]; /* tables with a host_id column */
@@ -135,6 +137,7 @@ static int detect_schema(struct fca_store *s)
 		}
 	}
 	mysql_free_result(res);
+	s->schema_loaded = 1;
 	if (!fca_store_has_table(s, "mdm_config_assets"))
 		return fca_error_set(FCA_ENOTFOUND,
 				     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
@@ -148,8 +151,16 @@ static int detect_schema(struct fca_store *s)
 	return FCA_OK;
 }
 
+/* Loads the schema facts once; a failure is an error of the query that needed them. */
+static int ensure_schema(struct fca_store *s)
+{
+	return s->schema_loaded ? FCA_OK : detect_schema(s);
+}
+
 int fca_store_has_table(struct fca_store *s, const char *table)
 {
+	if (ensure_schema(s) != FCA_OK)
+		return 0;
 	for (size_t i = 0; i < s->ntables; i++)
 		if (strcmp(s->tables[i], table) == 0)
 			return 1;
@@ -238,9 +249,8 @@ static int open_env(struct fca_store **out, struct fca_secret *keep)
 					  s->address, mysql_error(s->db));
 		goto out;
 	}
-	if ((r = exec(s, "SET time_zone = '+00:00'", "setting the session time zone")) != 0 ||
-	    (r = detect_schema(s)) != 0)
-		goto out;
+	/* No session time zone is set: TIMESTAMP columns go through UNIX_TIMESTAMP/FROM_UNIXTIME (zone
+	 * independent), the DATETIME columns of issued certificates are read as the UTC they hold. */
 	*out = s;
 	s = NULL;
 	r = FCA_OK;
@@ -269,7 +279,11 @@ void fca_store_free(struct fca_store *s)
 	free(s);
 }
 
-const struct fca_store_schema *fca_store_schema(const struct fca_store *s) { return &s->schema; }
+const struct fca_store_schema *fca_store_schema(struct fca_store *s)
+{
+	(void)ensure_schema(s);
+	return &s->schema;
+}
 const char *fca_store_database(const struct fca_store *s) { return s->database; }
 uint64_t fca_store_connection_id(struct fca_store *s) { return mysql_thread_id(s->db); }
 
@@ -331,8 +345,14 @@ static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char
 		 "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN %s%s "
 		 "ORDER BY id%s",
 		 list, where, tail);
-	if ((r = exec(s, sql, "reading mdm_config_assets")) != 0)
-		return r;
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0) {
+		if (mysql_errno(s->db) == ER_NO_SUCH_TABLE)
+			return fca_error_set(FCA_ENOTFOUND,
+					     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
+					     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
+					     s->database);
+		return db_error(s, "reading mdm_config_assets");
+	}
 	if (!(res = mysql_store_result(s->db)))
 		return db_error(s, "reading mdm_config_assets");
 	if (mysql_num_rows(res) > 0 && !(out->v = calloc(mysql_num_rows(res), sizeof(*out->v)))) {
@@ -426,7 +446,7 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	const char *sql_plain = "INSERT INTO mdm_config_assets (name, value, md5_checksum) VALUES (?, ?, UNHEX(?))";
 	const char *sql_renew = "INSERT INTO mdm_config_assets (name, value, md5_checksum, renew_at) "
 				"VALUES (?, ?, UNHEX(?), FROM_UNIXTIME(?))";
-	int with_renew = s->schema.has_renew_at && renew_at > 0;
+	int with_renew = fca_store_schema(s)->has_renew_at && renew_at > 0;
 	const char *sql = with_renew ? sql_renew : sql_plain;
 	MYSQL_STMT *st = NULL;
 	MYSQL_BIND b[4];
@@ -543,10 +563,18 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 		return fca_error_set(FCA_ENOTFOUND, "table %s not found in database '%s'", table, s->database);
 	has_host = table_has_host_id(s, table);
 	if (only_live_after > 0)
-		snprintf(where, sizeof(where), " WHERE revoked = 0 AND not_valid_after > FROM_UNIXTIME(%lld)",
-			 (long long)only_live_after);
+	{
+		/* not_valid_after is a DATETIME holding UTC (as Fleet writes it): compare and convert it
+		 * as UTC text and seconds, whatever the session's time zone. */
+		char utc[32];
+		fca_time_rfc3339(utc, sizeof(utc), only_live_after);
+		utc[10] = ' ';
+		utc[19] = '\0';
+		snprintf(where, sizeof(where), " WHERE revoked = 0 AND not_valid_after > '%s'", utc);
+	}
 	snprintf(sql, sizeof(sql),
-		 "SELECT serial, name, %s, UNIX_TIMESTAMP(not_valid_after), revoked, certificate_pem FROM %s%s",
+		 "SELECT serial, name, %s, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', not_valid_after), revoked, "
+		 "certificate_pem FROM %s%s",
 		 has_host ? "host_id" : "NULL", table, where);
 	if ((r = exec(s, sql, "reading issued certificates")) != 0)
 		return r;
@@ -583,7 +611,7 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 	unsigned long *lens;
 	int r = FCA_OK, cbr;
 
-	if (!s->schema.has_disk_encryption_keys || !s->schema.has_hosts)
+	if (!fca_store_schema(s)->has_disk_encryption_keys || !s->schema.has_hosts)
 		return FCA_OK;
 	if ((r = exec(s,
 		      "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
