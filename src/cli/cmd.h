@@ -2,6 +2,7 @@
 #ifndef FLEETCA_CLI_CMD_H
 #define FLEETCA_CLI_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes (DESIGN §6, Terraform's where they apply). */
@@ -52,6 +53,13 @@ struct fca_observed;
  * drifted without adopt: true (returns FCA_EXIT_GATE: a person must decide). FCA_EXIT_OK otherwise.
  */
 int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o);
+
+/*
+ * Shared options. Each returns FCA_EXIT_OK, or prints a usage error for cmd and returns
+ * FCA_EXIT_ERROR. --format text|json sets *json; --lock-timeout DUR (at most 1h) sets *secs.
+ */
+int cli_opt_format_json(const char *cmd, const char *value, int *json);
+int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs);
 
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);

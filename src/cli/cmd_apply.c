@@ -61,15 +61,11 @@ int cmd_apply(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
 			plan_path = argv[++i];
 		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if (fca_duration_parse(&lock_timeout, argv[++i]) != 0 || lock_timeout > 3600)
-				return cli_usage_error("apply", "--lock-timeout: %s",
-						       lock_timeout > 3600 ? "at most 1h" : fca_error_message());
+			if ((rc = cli_opt_lock_timeout("apply", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
+				return rc;
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			const char *v = argv[++i];
-			if (!strcmp(v, "json"))
-				json = 1;
-			else if (strcmp(v, "text"))
-				return cli_usage_error("apply", "--format must be text or json, not '%s'", v);
+			if ((rc = cli_opt_format_json("apply", argv[++i], &json)) != FCA_EXIT_OK)
+				return rc;
 		} else {
 			return cli_usage_error("apply", "unknown option '%s'", argv[i]);
 		}

@@ -50,15 +50,11 @@ int cmd_outbox(int argc, char **argv)
 		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
 			file = argv[++i];
 		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if (fca_duration_parse(&lock_timeout, argv[++i]) != 0 || lock_timeout > 3600)
-				return cli_usage_error("outbox", "--lock-timeout: %s",
-						       lock_timeout > 3600 ? "at most 1h" : fca_error_message());
+			if ((rc = cli_opt_lock_timeout("outbox", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
+				return rc;
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			const char *v = argv[++i];
-			if (!strcmp(v, "json"))
-				json = 1;
-			else if (strcmp(v, "text"))
-				return cli_usage_error("outbox", "--format must be text or json, not '%s'", v);
+			if ((rc = cli_opt_format_json("outbox", argv[++i], &json)) != FCA_EXIT_OK)
+				return rc;
 		} else {
 			return cli_usage_error("outbox", "unknown option '%s'", argv[i]);
 		}

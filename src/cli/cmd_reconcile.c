@@ -93,9 +93,8 @@ int cmd_reconcile(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--metrics-file") && i + 1 < argc) {
 			opts.metrics_path = argv[++i];
 		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if (fca_duration_parse(&lock_timeout, argv[++i]) != 0 || lock_timeout > 3600)
-				return cli_usage_error("reconcile", "--lock-timeout: %s",
-						       lock_timeout > 3600 ? "at most 1h" : fca_error_message());
+			if ((rc = cli_opt_lock_timeout("reconcile", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
+				return rc;
 		} else {
 			return cli_usage_error("reconcile", "unknown option '%s'", argv[i]);
 		}

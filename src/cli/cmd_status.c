@@ -36,11 +36,8 @@ int cmd_status(int argc, char **argv)
 			help(stdout);
 			return FCA_EXIT_OK;
 		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			const char *v = argv[++i];
-			if (!strcmp(v, "json"))
-				json = 1;
-			else if (strcmp(v, "text"))
-				return cli_usage_error("status", "--format must be text or json, not '%s'", v);
+			if ((rc = cli_opt_format_json("status", argv[++i], &json)) != FCA_EXIT_OK)
+				return rc;
 		} else if (!strcmp(argv[i], "--check-keys")) {
 			opts.check_keys = 1;
 		} else if (!strcmp(argv[i], "--no-scan")) {

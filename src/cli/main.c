@@ -7,6 +7,7 @@
 #include "cli/cmd.h"
 #include "fleetca/error.h"
 #include "fleetca/secret.h"
+#include "fleetca/timeutil.h"
 
 static const struct {
 	const char *name;
@@ -55,6 +56,24 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'fleetca %s --help'.\n", cmd);
 	return FCA_EXIT_ERROR;
+}
+
+int cli_opt_format_json(const char *cmd, const char *value, int *json)
+{
+	if (!strcmp(value, "json") || !strcmp(value, "text")) {
+		*json = !strcmp(value, "json");
+		return FCA_EXIT_OK;
+	}
+	return cli_usage_error(cmd, "--format must be text or json, not '%s'", value);
+}
+
+int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs)
+{
+	if (fca_duration_parse(secs, value) != 0)
+		return cli_usage_error(cmd, "--lock-timeout: %s", fca_error_message());
+	if (*secs > 3600)
+		return cli_usage_error(cmd, "--lock-timeout: at most 1h, not '%s'", value);
+	return FCA_EXIT_OK;
 }
 
 int cli_use_color(FILE *f)
