@@ -148,7 +148,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 		if (!nc) {
 			*fail = 1;
 		} else {
-			fca_render__subject(buf, sizeof(buf), s);
+			fca_render__subject(buf, sizeof(buf), s, o);
 			put(nc, "subject", str_n(buf, sizeof(buf)), fail);
 			fca_render__key(buf, sizeof(buf), s, o);
 			put(nc, "key", str_or_null(buf, sizeof(buf)), fail);

@@ -111,7 +111,7 @@ static size_t rdn(char *buf, size_t n, size_t off, const char *key, const char *
 	return off < n ? off : n - 1;
 }
 
-void fca_render__subject(char *buf, size_t n, const struct fca_step *s)
+void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o)
 {
 	const struct fca_ca_def *def = fca_catalog_get(s->ca);
 	size_t off = 0;
@@ -119,6 +119,12 @@ void fca_render__subject(char *buf, size_t n, const struct fca_step *s)
 	if (n == 0)
 		return;
 	buf[0] = '\0';
+	/* renew reissues the signing certificate as it is: its subject does not change */
+	if (s->kind == FCA_STEP_RENEW && o && (unsigned)s->ca < FCA_CA_COUNT &&
+	    o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert_ok) {
+		snprintf(buf, n, "%s", o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert.subject);
+		return;
+	}
 	off = rdn(buf, n, off, "CN", s->subject.cn[0] || !def ? s->subject.cn : def->cn);
 	off = rdn(buf, n, off, "OU", s->subject.ou[0] || !def ? s->subject.ou : def->ou);
 	off = rdn(buf, n, off, "O", s->subject.o[0] || !def ? s->subject.o : def->o);
@@ -309,7 +315,7 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 			fprintf(f, "%*s%c %-*.*s  (gen %d)\n", indent + 4, "", s->writes[w].op ? s->writes[w].op : '?',
 				aw, (int)sizeof(s->writes[w].asset), s->writes[w].asset, s->writes[w].generation);
 		if (s->kind == FCA_STEP_STAGE || s->kind == FCA_STEP_RENEW) {
-			fca_render__subject(buf, sizeof(buf), s);
+			fca_render__subject(buf, sizeof(buf), s, o);
 			put_label(f, indent + 4, "subject");
 			fprintf(f, "%s\n", buf);
 			fca_render__key(buf, sizeof(buf), s, o);

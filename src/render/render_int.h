@@ -27,7 +27,8 @@ char fca_render__mark(enum fca_step_kind k);
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage);
 
 /* RFC 4514, most specific first: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US" (catalog defaults fill gaps). */
-void fca_render__subject(char *buf, size_t n, const struct fca_step *s);
+/* The subject a stage or renew step's certificate gets (renew: the current one, unchanged). */
+void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);
 
 /* "RSA-2048"; for renew without key_bits, the signing certificate's key; "" when unknown. */
 void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);

@@ -103,6 +103,9 @@ static void plan_rotation(void)
 	obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert_ok = 1;
 	snprintf(obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert.key_type, 16, "RSA");
 	obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert.key_bits = 2048;
+	/* renew keeps the current subject, empty Country and all (not the YAML's defaults) */
+	snprintf(obs.cas[FCA_CA_HOST_IDENTITY].gens[FCA_ROLE_SIGNING].cert.subject, 512,
+		 "CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=");
 
 	snprintf(obs.basis[0].name, sizeof(obs.basis[0].name), "ca_cert");
 	snprintf(obs.basis[0].md5, sizeof(obs.basis[0].md5), "0123456789ABCDEF0123456789ABCDEF");
@@ -227,7 +230,7 @@ static void test_text_rotation(void **st)
 		"host_identity  gen 1 complete → gen 1 complete\n"
 		"  ~ host_identity:1:renew  ready\n"
 		"      ~ host_identity_ca_cert  (gen 1)\n"
-		"      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=US\n"
+		"      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=\n"
 		"      key       RSA-2048 (same key)\n"
 		"      validity  3650d\n";
 	char *out;
