@@ -57,6 +57,10 @@ void fca_duration_format(char *buf, size_t n, int64_t secs)
 	if (neg)
 		secs = -secs;
 	buf[0] = '\0';
+	if (secs >= (int64_t)365 * 86400 && secs % ((int64_t)365 * 86400) == 0) { /* as written: 10y */
+		snprintf(buf, n, "%s%lldy", neg ? "-" : "", (long long)(secs / (365 * 86400)));
+		return;
+	}
 	if (neg && n > 1)
 		off += (size_t)snprintf(buf, n, "-");
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && used < 2; i++) {

@@ -324,6 +324,17 @@ static void durations_parse_with_ranges(void **state)
 	assert_int_equal(v, fca_time_from_utc(2026, 12, 4, 10, 0, 0));
 	assert_int_equal(v, 1796378400);
 	assert_int_equal(fca_time_parse(&v, "2026-02-31T00:00:00Z"), FCA_EINVALID);
+	{
+		char b[32];
+		fca_duration_format(b, sizeof(b), (int64_t)3650 * 86400);
+		assert_string_equal(b, "10y");
+		fca_duration_format(b, sizeof(b), 7 * 86400 + 3 * 3600);
+		assert_string_equal(b, "7d 3h");
+		fca_duration_format(b, sizeof(b), 366 * 86400);
+		assert_string_equal(b, "366d");
+		fca_duration_format(b, sizeof(b), 0);
+		assert_string_equal(b, "0s");
+	}
 	assert_int_equal(fca_time_parse(&v, "2028-02-29T00:00:00Z"), 0);
 	assert_int_equal(fca_time_parse(&v, "2027-02-29T00:00:00Z"), FCA_EINVALID);
 	assert_int_equal(fca_time_parse(&v, "2026-12-04T10:00:00+02:00"), 0);

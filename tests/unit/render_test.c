@@ -218,7 +218,7 @@ static void test_text_rotation(void **st)
 		"      + ca_key_next   (gen 2)\n"
 		"      subject   CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\n"
 		"      key       RSA-2048\n"
-		"      validity  3650d\n"
+		"      validity  10y\n"
 		"  ~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n"
 		"      - ca_cert_next      (gen 2)\n"
 		"      - ca_key_next       (gen 2)\n"
@@ -232,7 +232,7 @@ static void test_text_rotation(void **st)
 		"      ~ host_identity_ca_cert  (gen 1)\n"
 		"      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=\n"
 		"      key       RSA-2048 (same key)\n"
-		"      validity  3650d\n";
+		"      validity  10y\n";
 	char *out;
 
 	(void)st;
