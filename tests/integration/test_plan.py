@@ -24,7 +24,9 @@ def example_plans_adopt_then_stage():
         expect("%s:1:adopt" % ca in out, "adopt for unmanaged %s: %s" % (ca, out))
     expect("apple_scep:2:stage" in out and "+ ca_cert_next" in out, out)
     expect(re.search(r"6 steps: 5 ready, 1 waiting", out), out)
-    expect("waiting: staged 0s of min_overlap 7d, opens 2026-12-04 00:00 UTC" in out, out)
+    # the example distributes a trust profile: without FLEET_URL its activation stays blocked
+    expect("blocked: staged 0s of min_overlap 7d; distribute: profile needs the Fleet API" in out
+           and "FLEET_URL is not set" in out, out)
     expect("\033[" not in out, "no colour when not on a terminal")
     expect(table_fingerprint(db) == before, "plan writes nothing")
 
@@ -34,7 +36,8 @@ def example_plans_adopt_then_stage():
     expect([s["step_id"] for s in doc["steps"]] == ["apple_scep:1:adopt", "apple_scep:2:stage", "apple_scep:2:activate",
            "host_identity:1:adopt", "conditional_access:1:adopt", "conditional_access_idp:1:adopt"],
            str([s["step_id"] for s in doc["steps"]]))
-    expect(doc["steps"][2]["gate"]["opens_at"] == "2026-12-04T00:00:00Z", str(doc["steps"][2]["gate"]))
+    g = doc["steps"][2]["gate"]
+    expect(g["state"] == "closed" and g["opens_at"] is None and "FLEET_URL is not set" in g["reason"], str(g))
     expect(len(doc["basis"]) == 8 and all(len(b["md5"]) == 32 for b in doc["basis"]), str(doc["basis"]))
 
     rc, out, err = run(["plan", "-f", EXAMPLE, "--format", "markdown"], env_for(db, now=T0))
@@ -54,7 +57,7 @@ def after_apply_plan_shows_only_what_remains():
     rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now=T0))
     expect(rc == 2 and "1 step: 0 ready, 1 waiting" in out and "adopt" not in out and ":stage" not in out, out)
     rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now="2026-12-04T00:00:00Z"))
-    expect(rc == 2 and "1 step: 1 ready, 0 waiting" in out, out)
+    expect(rc == 2 and "1 step: 0 ready, 1 waiting" in out and "FLEET_URL is not set" in out, out)
 
 
 @T.case

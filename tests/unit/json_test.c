@@ -41,6 +41,93 @@ static const char good[] =
 	"\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}],"
 	"\"updated_at\":\"2026-11-27T10:00:01Z\"}";
 
+/* The same document with a trust profile (DESIGN §5.3): "profiles" sorts between outbox and transitions. */
+static const char with_profile_tail[] =
+	"\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"a1b2-c3\",\"sha256s\":[\"" SHA_A "\",\"" SHA_B "\"],"
+	"\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],";
+
+static char *with_profile(const char *tail)
+{
+	const char *at = strstr(good, "\"transitions\":");
+	size_t head = (size_t)(at - good);
+	char *doc = malloc(strlen(good) + strlen(tail) + 1);
+
+	assert_non_null(doc);
+	memcpy(doc, good, head);
+	strcpy(doc + head, tail);
+	strcat(doc, at);
+	return doc;
+}
+
+static void test_profiles_round_trip(void **st)
+{
+	struct fca_state s;
+	char *doc = with_profile(with_profile_tail), *out = NULL;
+	size_t len = 0;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_OK);
+	assert_int_equal(s.nprofiles, 1);
+	assert_int_equal(s.profiles[0].ca, FCA_CA_APPLE_SCEP);
+	assert_string_equal(s.profiles[0].profile_uuid, "a1b2-c3");
+	assert_int_equal(s.profiles[0].nsha256, 2);
+	assert_string_equal(s.profiles[0].sha256s[1], SHA_B);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, doc);
+	free(out);
+	state_free(&s);
+	free(doc);
+}
+
+/* A document from before trust profiles parses with none, and is written back without the field. */
+static void test_profiles_optional(void **st)
+{
+	struct fca_state s;
+	char *out = NULL;
+	size_t len = 0;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(s.nprofiles, 0);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_null(strstr(out, "profiles"));
+	free(out);
+	state_free(&s);
+}
+
+static void expect_profile_rejected(const char *tail, const char *msg)
+{
+	struct fca_state s;
+	char *doc = with_profile(tail);
+
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_EINVALID);
+	if (!strstr(fca_error_message(), msg))
+		fail_msg("message \"%s\" lacks \"%s\"", fca_error_message(), msg);
+	free(doc);
+}
+
+static void test_profiles_rejected(void **st)
+{
+	(void)st;
+	expect_profile_rejected("\"profiles\":{},", "profiles");
+	expect_profile_rejected("\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"../x\",\"sha256s\":[\"" SHA_A
+				"\"],\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],",
+				"profiles[0].profile_uuid");
+	expect_profile_rejected("\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"u\",\"sha256s\":[],"
+				"\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],",
+				"at least one fingerprint");
+	expect_profile_rejected("\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"u\",\"sha256s\":[\"" SHA_A
+				"\",\"" SHA_A "\"],\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],",
+				"listed twice");
+	expect_profile_rejected("\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"u\",\"sha256s\":[\"" SHA_A
+				"\"],\"uploaded_at\":\"2026-11-27T10:00:02Z\",\"team_id\":1}],",
+				"team_id");
+	expect_profile_rejected("\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"u\",\"sha256s\":[\"" SHA_A
+				"\"],\"uploaded_at\":\"2026-11-27T10:00:02Z\"},{\"ca\":\"apple_scep\",\"profile_uuid\":\"v\","
+				"\"sha256s\":[\"" SHA_B "\"],\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],",
+				"the same CA");
+}
+
 static void test_parse_fields(void **st)
 {
 	struct fca_state s;
@@ -325,6 +412,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_fields),
+		cmocka_unit_test(test_profiles_round_trip),
+		cmocka_unit_test(test_profiles_optional),
+		cmocka_unit_test(test_profiles_rejected),
 		cmocka_unit_test(test_round_trip_identical),
 		cmocka_unit_test(test_canonicalizes),
 		cmocka_unit_test(test_serialize_built),

@@ -644,23 +644,129 @@ static void test_stage_spec(void **unused)
 	fca_observed_dispose(&o);
 }
 
-/* distribute: profile cannot be honoured yet: activation stays closed (fail closed), stage does not. */
-static void test_distribute_profile_fails_closed(void **unused)
+/* distribute: profile (DESIGN §5.3): a CA staged 30 days, gen 3 signing and gen 4 next. */
+static void profile_case(double min_verified)
 {
 	const struct pcase c = { "distribute", HI, OBS_STAGED, 3, 4, ACT };
 
 	build(&d, &o, &c);
 	d.cas[HI].distribute_profile = 1;
-	d.cas[HI].min_verified = 0.98;
+	d.cas[HI].min_verified = min_verified;
+	o.cas[HI].profile_api = 1;
+}
+
+/* Records a trust profile holding the given observed slots' certificates. */
+static void record_profile(int with_current, int with_next)
+{
+	struct fca_state_profile pr;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.ca = HI;
+	snprintf(pr.profile_uuid, sizeof(pr.profile_uuid), "prof-1");
+	if (with_current)
+		snprintf(pr.sha256s[pr.nsha256++], 65, "%s", o.cas[HI].gens[FCA_SLOT_CURRENT].cert.sha256_hex);
+	if (with_next)
+		snprintf(pr.sha256s[pr.nsha256++], 65, "%s", o.cas[HI].gens[FCA_SLOT_NEXT].cert.sha256_hex);
+	pr.uploaded_at = NOW - DAY;
+	fca_state_profile_set(&o.state, &pr);
+}
+
+static void counts(uint64_t verified, uint64_t verifying, uint64_t pending, uint64_t failed)
+{
+	o.cas[HI].profile_status_known = 1;
+	o.cas[HI].profile_verified = verified;
+	o.cas[HI].profile_verifying = verifying;
+	o.cas[HI].profile_pending = pending;
+	o.cas[HI].profile_failed = failed;
+}
+
+static void expect_activate(enum fca_gate gate, const char *reason)
+{
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
 	assert_int_equal(p.nsteps, 1);
 	assert_int_equal(p.steps[0].kind, FCA_STEP_ACTIVATE);
-	assert_int_equal(p.steps[0].gate, FCA_GATE_HUMAN);
-	assert_non_null(strstr(p.steps[0].gate_reason, "98% of hosts"));
-	assert_non_null(strstr(p.steps[0].gate_reason, "remove distribute: profile"));
-	d.cas[HI].distribute_profile = 0;
+	assert_int_equal(p.steps[0].gate, gate);
+	assert_int_equal(p.steps[0].opens_at, 0);
+	if (reason) {
+		if (!strstr(p.steps[0].gate_reason, reason))
+			fail_msg("reason \"%s\" lacks \"%s\"", p.steps[0].gate_reason, reason);
+	} else {
+		assert_string_equal(p.steps[0].gate_reason, "");
+	}
+	fca_observed_dispose(&o);
+}
+
+static void test_profile_share_below_target(void **unused)
+{
+	profile_case(0.98);
+	record_profile(1, 1);
+	counts(61, 20, 15, 4);
+	expect_activate(FCA_GATE_CLOSED, "trust profile verified on 61% of hosts (needs 98%)");
+	profile_case(0.98);
+	record_profile(1, 1);
+	counts(979, 21, 0, 0); /* 97.9%: shown rounded down, still closed */
+	expect_activate(FCA_GATE_CLOSED, "verified on 97% of hosts (needs 98%)");
+}
+
+static void test_profile_share_at_or_above_target_opens(void **unused)
+{
+	profile_case(0.9);
+	record_profile(1, 1);
+	counts(95, 5, 0, 0);
+	expect_activate(FCA_GATE_OPEN, NULL);
+	profile_case(0.9);
+	record_profile(1, 1);
+	counts(9, 0, 1, 0); /* exactly 90% */
+	expect_activate(FCA_GATE_OPEN, NULL);
+	profile_case(0);
+	record_profile(1, 1); /* min_verified 0: the profile must exist, no share needed */
+	expect_activate(FCA_GATE_OPEN, NULL);
+}
+
+static void test_profile_missing_or_stale(void **unused)
+{
+	profile_case(0.5);
+	counts(10, 0, 0, 0);
+	expect_activate(FCA_GATE_CLOSED, "the trust profile holding gen 3 and gen 4 is not uploaded yet");
+	profile_case(0.5);
+	record_profile(1, 0); /* gen 3 alone: from before the staging */
+	counts(10, 0, 0, 0);
+	expect_activate(FCA_GATE_CLOSED, "the recorded one holds other certificates");
+	profile_case(0.5);
+	record_profile(1, 1);
+	counts(0, 0, 0, 0);
+	expect_activate(FCA_GATE_CLOSED, "Fleet reports no hosts for it yet (needs 50% verified)");
+	profile_case(0.5);
+	record_profile(1, 1);
+	snprintf(o.cas[HI].profile_note, sizeof(o.cas[HI].profile_note), "the Fleet API answered HTTP 500");
+	expect_activate(FCA_GATE_CLOSED, "trust profile prof-1: delivery unknown (the Fleet API answered HTTP 500)");
+}
+
+static void test_profile_without_api(void **unused)
+{
+	profile_case(0.98);
+	record_profile(1, 1);
+	counts(100, 0, 0, 0);
+	o.cas[HI].profile_api = 0;
+	snprintf(o.cas[HI].profile_note, sizeof(o.cas[HI].profile_note), "FLEET_URL is not set");
+	expect_activate(FCA_GATE_CLOSED, "needs the Fleet API to upload the trust profile and read its delivery: "
+					 "FLEET_URL is not set");
+}
+
+/* Staging and activating in one plan: the new generation has no profile yet, stage is not gated. */
+static void test_profile_stage_not_gated(void **unused)
+{
+	const struct pcase c = { "distribute from complete", HI, OBS_COMPLETE, 3, 4, ACT };
+
+	build(&d, &o, &c);
+	d.cas[HI].distribute_profile = 1;
+	d.cas[HI].min_verified = 0.98;
+	o.cas[HI].profile_api = 1;
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 2);
 	assert_int_equal(p.steps[0].gate, FCA_GATE_OPEN);
+	assert_int_equal(p.steps[1].gate, FCA_GATE_CLOSED);
+	assert_non_null(strstr(p.steps[1].gate_reason, "not uploaded yet (it is uploaded once gen 4 is staged)"));
 	fca_observed_dispose(&o);
 }
 
@@ -736,7 +842,11 @@ int main(void)
 		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
 		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
-		cmocka_unit_test(test_distribute_profile_fails_closed),
+		cmocka_unit_test(test_profile_share_below_target),
+		cmocka_unit_test(test_profile_share_at_or_above_target_opens),
+		cmocka_unit_test(test_profile_missing_or_stale),
+		cmocka_unit_test(test_profile_without_api),
+		cmocka_unit_test(test_profile_stage_not_gated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,37 @@
+/* Trust profiles for distribute: profile (src/engine/profile.c, DESIGN §5.3). */
+#ifndef FLEETCA_ENGINE_PROFILE_H
+#define FLEETCA_ENGINE_PROFILE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fleetca/desired.h"
+#include "fleetca/engine.h"
+#include "fleetca/fleet_api.h"
+#include "fleetca/observed.h"
+
+/* 1 when a CA of the YAML asks for distribute: profile. */
+int fca_engine_profiles_wanted(const struct fca_desired *d);
+/*
+ * Opens the Fleet API for profiles. When it cannot (FLEET_URL unset, no token, a refused URL),
+ * note says why, for the gate's reason, and the error is cleared: the gate stays closed.
+ */
+int fca_engine_open_profile_api(struct fca_fleet_api **api, char *note, size_t n);
+/*
+ * Fills the profile fields of o->cas[] for the CAs with distribute: profile: whether the API is
+ * there (api NULL: api_note says why) and, for a staged CA with a recorded profile, Fleet's
+ * delivery counts (an API failure leaves them unknown, with the message in profile_note).
+ */
+void fca_engine_observe_profiles(struct fca_observed *o, const struct fca_desired *d, struct fca_fleet_api *api,
+				 const char *api_note);
+/* 1 when some CA's recorded profile does not hold exactly its live generations. */
+int fca_engine_profiles_stale(const struct fca_observed *o, const struct fca_desired *d);
+/*
+ * For each stale CA: deletes the recorded profile in Fleet, uploads the new one, records it in the
+ * state document (one transaction). Call under the run's lock, then observe again.
+ */
+int fca_engine_sync_profiles(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
+			     const struct fca_desired *d, struct fca_fleet_api *api, int64_t now,
+			     FILE *progress) FCA_MUST_USE;
+
+#endif
