@@ -3,6 +3,7 @@
 #define FLEETCA_ENGINE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fleetca/observed.h"
 #include "fleetca/secret.h"
@@ -14,8 +15,9 @@ struct fca_observe_opts {
 	int check_keys;      /* decrypt each key and check it matches its certificate */
 	int scan_issued;     /* count issued certificates per generation */
 	int scan_escrows;    /* count FileVault escrows per apple_scep generation */
+	FILE *progress;      /* a line per 250,000 issued certificates scanned, or NULL */
 };
-#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1 }
+#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL }
 
 /*
  * Reads every CA row and the state document, decrypts and inspects the certificates, counts

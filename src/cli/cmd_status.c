@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
 #include "fleetca/engine.h"
@@ -47,6 +48,8 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	opts.now = fca_now();
+	if (isatty(fileno(stderr)))
+		opts.progress = stderr; /* large fleets: say that the scan goes on */
 	if (!(o = calloc(1, sizeof(*o))))
 		return cli_fail();
 	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0 ||

@@ -89,7 +89,10 @@ struct scan_ctx {
 	struct fca_obs_ca *ca;
 	const struct fca_observe_opts *opts;
 	struct fca_secret pems[FCA_SLOT_COUNT];
+	uint64_t rows; /* scanned so far in the current table, for progress */
 };
+
+#define PROGRESS_EVERY 250000
 
 static int on_issued(void *vctx, const struct fca_issued_row *row)
 {
@@ -97,6 +100,11 @@ static int on_issued(void *vctx, const struct fca_issued_row *row)
 	unsigned char aki[64];
 	size_t aki_len = 0;
 
+	if (c->opts->progress && ++c->rows % PROGRESS_EVERY == 0) {
+		fprintf(c->opts->progress, "fleetca: %s: %llu certificates scanned…\n", row->table,
+			(unsigned long long)c->rows);
+		fflush(c->opts->progress);
+	}
 	if (row->revoked)
 		return 0;
 	if (fca_crypto_cert_aki(aki, &aki_len, row->pem, row->pem_len) != FCA_OK) {
@@ -170,9 +178,11 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 	if (opts->scan_issued) {
 		int64_t after = opts->now - (opts->clock_skew > 0 ? opts->clock_skew : 0);
 		nt = fca_engine_issued_tables(s, id, tables);
-		for (size_t i = 0; i < nt; i++)
+		for (size_t i = 0; i < nt; i++) {
+			c.rows = 0;
 			if ((r = fca_store_scan_issued(s, tables[i], after, on_issued, &c)) != 0)
 				goto out;
+		}
 		c.ca->issued_scanned = 1;
 	}
 	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows)
