@@ -42,6 +42,9 @@ docs = {
     "valid-pretty.json": json.dumps(FULL, indent=2),
     "valid-empty.json": json.dumps(EMPTY),
     "valid-offset-times.json": json.dumps(dict(EMPTY, updated_at="2026-01-01T02:00:00+02:00")),
+    "valid-profiles.json": json.dumps(dict(FULL, profiles=[{
+        "ca": "apple_scep", "profile_uuid": "0c6f1f2e-7d7a-4b1e-9a55-2b4d7c1e9f00", "sha256s": [A, B],
+        "uploaded_at": "2026-11-27T10:00:02Z"}])),
     "invalid-truncated.json": json.dumps(FULL)[:200],
     "invalid-not-object.json": "[1,2,3]",
     "invalid-duplicate-key.json": '{"format_version":1,"format_version":1}',
@@ -55,6 +58,8 @@ invalid = {
     "unknown-field": dict(EMPTY, extra=1),
     "details-array": dict(EMPTY, outbox=[dict(FULL["outbox"][0], details=[1])]),
     "bad-time": dict(EMPTY, updated_at="yesterday"),
+    "profile-unknown-ca": dict(EMPTY, profiles=[{"ca": "apple", "profile_uuid": "x", "sha256s": [A],
+                                                 "uploaded_at": "2026-11-27T10:00:02Z"}]),
     "duplicate-gen": dict(EMPTY, generations=[gen("apple_scep", 1, A), gen("apple_scep", 2, A)]),
 }
 for name, doc in invalid.items():
