@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		   "Database and key come from Fleet's own environment variables:\n"
 		   "  FLEET_MYSQL_ADDRESS (host:port or a socket path), FLEET_MYSQL_USERNAME,\n"
 		   "  FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH, FLEET_MYSQL_DATABASE,\n"
-		   "  FLEET_MYSQL_TLS_CA|CERT|KEY|SERVER_NAME|CONFIG,\n"
+		   "  FLEET_MYSQL_TLS_CA|CERT|KEY|CONFIG (true, false, skip-verify),\n"
 		   "  FLEET_SERVER_PRIVATE_KEY or FLEETCA_SERVER_PRIVATE_KEY_PATH.\n\n"
 		   "exit codes: 0 done or nothing to do, 1 error, 2 changes pending (plan),\n"
 		   "            3 stopped at a closed gate (apply), 4 another run holds the lock\n");

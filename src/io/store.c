@@ -90,9 +90,23 @@ static int set_tls(struct fca_store *s)
 {
 	const char *ca = getenv("FLEET_MYSQL_TLS_CA"), *cert = getenv("FLEET_MYSQL_TLS_CERT");
 	const char *key = getenv("FLEET_MYSQL_TLS_KEY"), *cfg = getenv("FLEET_MYSQL_TLS_CONFIG");
+	const char *sni = getenv("FLEET_MYSQL_TLS_SERVER_NAME");
 	my_bool on = 1, off = 0;
-	int want = (ca && *ca) || (cert && *cert) || (cfg && *cfg && strcmp(cfg, "false") != 0);
+	int want;
 
+	if (cfg && *cfg && strcmp(cfg, "true") && strcmp(cfg, "false") && strcmp(cfg, "skip-verify"))
+		return fca_error_set(FCA_EINVALID,
+				     "FLEET_MYSQL_TLS_CONFIG '%s': fleetca understands true, false and skip-verify "
+				     "(a custom configuration name is Fleet-internal): set one of those with "
+				     "FLEET_MYSQL_TLS_CA/CERT/KEY",
+				     cfg);
+	if (sni && *sni)
+		return fca_error_set(FCA_EINVALID,
+				     "FLEET_MYSQL_TLS_SERVER_NAME is set, but the MySQL client library cannot verify "
+				     "against another name than the one connected to: put '%s' in FLEET_MYSQL_ADDRESS "
+				     "instead and unset FLEET_MYSQL_TLS_SERVER_NAME",
+				     sni);
+	want = (ca && *ca) || (cert && *cert) || (cfg && *cfg && strcmp(cfg, "false") != 0);
 	if (!want)
 		return FCA_OK;
 	if (ca && *ca)

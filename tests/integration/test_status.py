@@ -120,6 +120,26 @@ def unreachable_database():
 
 
 @T.case
+def mysql_tls_settings_fleetca_cannot_honour_are_refused():
+    db = new_db("bad")
+    env = env_for(db)
+    env["FLEET_MYSQL_TLS_SERVER_NAME"] = "db.internal"
+    refused(db, env, ["FLEET_MYSQL_TLS_SERVER_NAME", "put 'db.internal' in FLEET_MYSQL_ADDRESS"])
+    env = env_for(db)
+    env["FLEET_MYSQL_TLS_CONFIG"] = "custom-rds"
+    refused(db, env, ["FLEET_MYSQL_TLS_CONFIG 'custom-rds'", "true, false and skip-verify"])
+
+
+@T.case
+def tls_required_against_a_server_without_tls_fails_closed():
+    db = new_db("bad")
+    env = env_for(db)
+    env["FLEET_MYSQL_TLS_CONFIG"] = "true"
+    rc, out, err = run(["status"], env)
+    expect(rc == 1 and "cannot connect to MySQL" in err, "TLS demanded, none offered: exit %d %s" % (rc, err))
+
+
+@T.case
 def missing_table():
     db = new_db("bad", fixtures=())
     mariadb(db, "DROP TABLE mdm_config_assets")
