@@ -24,14 +24,19 @@ int fca_engine_open_profile_api(struct fca_fleet_api **api, char *note, size_t n
  */
 void fca_engine_observe_profiles(struct fca_observed *o, const struct fca_desired *d, struct fca_fleet_api *api,
 				 const char *api_note);
-/* 1 when some CA's recorded profile does not hold exactly its live generations. */
-int fca_engine_profiles_stale(const struct fca_observed *o, const struct fca_desired *d);
+#define FCA_PROFILE_ERROR_MAX 512
+
+/* 1 when a CA outside skip (a bit per enum fca_ca_id) has a recorded profile that does not hold
+ * exactly its live generations. */
+int fca_engine_profiles_stale(const struct fca_observed *o, const struct fca_desired *d, unsigned skip);
 /*
- * For each stale CA: deletes the recorded profile in Fleet, uploads the new one, records it in the
- * state document (one transaction). Call under the run's lock, then observe again.
+ * For each stale CA not yet in *failed: deletes the recorded profile in Fleet, uploads the new one,
+ * records it in the state document (one transaction). A CA that fails gets its bit in *failed and
+ * its message in errors[ca]; the others go on (its activation gate stays closed). Call under the
+ * run's lock, then observe again.
  */
 int fca_engine_sync_profiles(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
-			     const struct fca_desired *d, struct fca_fleet_api *api, int64_t now,
-			     FILE *progress) FCA_MUST_USE;
+			     const struct fca_desired *d, struct fca_fleet_api *api, int64_t now, FILE *progress,
+			     unsigned *failed, char errors[FCA_CA_COUNT][FCA_PROFILE_ERROR_MAX]) FCA_MUST_USE;
 
 #endif

@@ -468,6 +468,8 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 	struct fca_plan *p = NULL;
 	struct fca_fleet_api *api = NULL;
 	char api_note[320] = "";
+	char prof_err[FCA_CA_COUNT][FCA_PROFILE_ERROR_MAX];
+	unsigned prof_failed = 0; /* CAs whose trust profile could not be synced in this run */
 	int r, locked = 0, syncs = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -488,7 +490,7 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 			goto out;
 		/* Trust profiles (DESIGN §5.3) follow the live generations: uploaded once a generation
 		 * is staged, before its activation is planned; replaced after a retire. Under the lock. */
-		if (api && fca_engine_profiles_stale(o, opts->desired)) {
+		if (api && fca_engine_profiles_stale(o, opts->desired, prof_failed)) {
 			if (!locked) {
 				if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
 					goto out;
@@ -499,7 +501,8 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 				r = fca_error_set(FCA_ERROR, "the trust profiles did not converge");
 				goto out;
 			}
-			if ((r = fca_engine_sync_profiles(s, aes_key, o, opts->desired, api, opts->now, opts->progress)) != 0)
+			if ((r = fca_engine_sync_profiles(s, aes_key, o, opts->desired, api, opts->now, opts->progress,
+							  &prof_failed, prof_err)) != 0)
 				goto out;
 			continue;
 		}
@@ -530,6 +533,12 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		}
 		FCA_FAULT("between_steps", p->steps[next].step_id, fca_store_connection_id(s));
 	}
+	/* A trust profile that could not be synced held back only its own CA; the run still fails. */
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		if (prof_failed & (1u << i)) {
+			r = fca_error_set(FCA_ERROR, "%s", prof_err[i]);
+			goto out;
+		}
 	/* Whatever remains waits for something: a gate, or (ready but not in a saved plan) a new plan. */
 	res->gated = p->nsteps > 0;
 	for (size_t i = 0; i < p->nsteps; i++)

@@ -79,13 +79,13 @@ static int stale(const struct fca_observed *o, const struct fca_desired *d, enum
 	return !fca_state_profile_holds(prof, fps, *n);
 }
 
-int fca_engine_profiles_stale(const struct fca_observed *o, const struct fca_desired *d)
+int fca_engine_profiles_stale(const struct fca_observed *o, const struct fca_desired *d, unsigned skip)
 {
 	const struct fca_obs_gen *gens[FCA_SLOT_COUNT];
 	size_t n;
 
 	for (int i = 0; i < FCA_CA_COUNT; i++)
-		if (stale(o, d, (enum fca_ca_id)i, gens, &n))
+		if (!(skip & (1u << i)) && stale(o, d, (enum fca_ca_id)i, gens, &n))
 			return 1;
 	return 0;
 }
@@ -244,15 +244,23 @@ out:
 }
 
 int fca_engine_sync_profiles(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
-			     const struct fca_desired *d, struct fca_fleet_api *api, int64_t now, FILE *progress)
+			     const struct fca_desired *d, struct fca_fleet_api *api, int64_t now, FILE *progress,
+			     unsigned *failed, char errors[FCA_CA_COUNT][FCA_PROFILE_ERROR_MAX])
 {
 	const struct fca_obs_gen *gens[FCA_SLOT_COUNT];
 	size_t n;
 	int r;
 
-	for (int i = 0; i < FCA_CA_COUNT; i++)
-		if (stale(o, d, (enum fca_ca_id)i, gens, &n) &&
-		    (r = sync_ca(s, aes, o, (enum fca_ca_id)i, gens, n, api, now, progress)) != 0)
+	for (int i = 0; i < FCA_CA_COUNT; i++) {
+		if ((*failed & (1u << i)) || !stale(o, d, (enum fca_ca_id)i, gens, &n))
+			continue;
+		if ((r = sync_ca(s, aes, o, (enum fca_ca_id)i, gens, n, api, now, progress)) == FCA_ENOMEM)
 			return r;
+		if (r != FCA_OK) { /* this CA's activation stays closed; the others go on */
+			*failed |= 1u << i;
+			snprintf(errors[i], FCA_PROFILE_ERROR_MAX, "%s", fca_error_message());
+			fca_error_clear();
+		}
+	}
 	return FCA_OK;
 }

@@ -202,9 +202,15 @@ def duplicate_identifier_in_fleet_is_refused_with_a_way_out():
                                               "Content-Type": "multipart/form-data; boundary=" + boundary})
         with urllib.request.urlopen(req, context=fake.ctx, timeout=10) as r:
             expect(r.status == 200, "fake upload")
-        res = run(["apply", "-f", yaml_file("staged")], api_env(db, fake, T0))
+        # host_identity rotates in the same file: the Apple CA's profile failure must not hold it back
+        y = yaml_file("staged")
+        with open(y, "a") as f:
+            f.write("  host_identity: {generation: 2, stage: staged}\n")
+        res = run(["apply", "-f", y], api_env(db, fake, T0))
         expect(res[0] == 1 and "409" in res[2] and "delete that profile in Fleet" in res[2], describe(res))
         expect(state_profiles(db) == [], str(state_profiles(db)))
+        expect("applied host_identity:2:stage" in res[1] and "host_identity_ca_cert_next" in live_rows(db),
+               "the other CA went on: " + describe(res))
     finally:
         fake.stop()
 
