@@ -18,10 +18,10 @@
 #define BODY_MAX (64 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
 #define TOTAL_TIMEOUT_MS 30000
+#define ACTIVITIES_PATH "/api/v1/fleet/activities"
 
 struct fca_fleet_api {
 	CURL *curl;
-	char *url;          /* {FLEET_URL}/api/v1/fleet/activities */
 	char *base;         /* {FLEET_URL} without a trailing '/' */
 	char origin[320];   /* scheme://host:port, for messages */
 	char ca_file[1024]; /* "" = the system's CAs */
@@ -66,7 +66,7 @@ static int is_loopback(const char *host)
 	       !strcmp(host, "[::1]");
 }
 
-/* Checks FLEET_URL and fills a->url and a->origin. */
+/* Checks FLEET_URL and fills a->base and a->origin. */
 static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 {
 	CURLU *u = curl_url();
@@ -108,12 +108,7 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 	while (plen > 0 && path[plen - 1] == '/')
 		path[--plen] = '\0';
 	{
-		size_t n = strlen(a->origin) + plen + 64;
-		if (!(a->url = malloc(n))) {
-			r = fca_error_set(FCA_ENOMEM, "out of memory");
-			goto out;
-		}
-		snprintf(a->url, n, "%s%s/api/v1/fleet/activities", a->origin, path);
+		size_t n = strlen(a->origin) + plen + 1;
 		if (!(a->base = malloc(n))) {
 			r = fca_error_set(FCA_ENOMEM, "out of memory");
 			goto out;
@@ -219,7 +214,6 @@ void fca_fleet_api_free(struct fca_fleet_api *a)
 		return;
 	if (a->curl)
 		curl_easy_cleanup(a->curl);
-	free(a->url);
 	free(a->base);
 	fca_secret_dispose(&a->auth);
 	if (a->global_init)
@@ -334,19 +328,88 @@ static int classify(const struct fca_fleet_api *a, long status, const struct bod
 			     status, key, msg);
 }
 
+/*
+ * One request to {FLEET_URL}{path}: method "GET", "DELETE", or "POST" with a multipart mime or a
+ * JSON body (then extra_header, e.g. "Idempotency-Key: …", is sent too). Fills *b and *status; the
+ * caller classifies the status. Only transport failures are errors here. TLS is always verified.
+ */
+static int request(struct fca_fleet_api *a, const char *method, const char *path, curl_mime *mime,
+		   const char *json, const char *extra_header, struct body *b, long *status)
+{
+	struct curl_slist *hdrs = NULL, *h;
+	char *url = NULL, errbuf[CURL_ERROR_SIZE];
+	size_t n = strlen(a->base) + strlen(path) + 1;
+	CURLcode c;
+	int r;
+
+	*status = 0;
+	errbuf[0] = '\0';
+	if (!(url = malloc(n)) || !(h = curl_slist_append(hdrs, (const char *)a->auth.data))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	hdrs = h;
+	snprintf(url, n, "%s%s", a->base, path);
+	if (!(h = curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
+	    !(h = curl_slist_append(hdrs, "Expect:")) || !(hdrs = h) ||
+	    (json && (!(h = curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h))) ||
+	    (extra_header && (!(h = curl_slist_append(hdrs, extra_header)) || !(hdrs = h)))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_reset(a->curl);
+	curl_easy_setopt(a->curl, CURLOPT_URL, url);
+	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (a->ca_file[0])
+		curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
+	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
+	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
+	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
+	if (mime) {
+		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, mime);
+	} else if (json) {
+		curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, json);
+		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+	} else if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(a->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(a->curl, CURLOPT_USERAGENT, "fleetca/" FLEETCA_VERSION);
+	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, errbuf);
+	if ((c = curl_easy_perform(a->curl)) != CURLE_OK) {
+		r = curl_failure(a, c, errbuf);
+		goto out;
+	}
+	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, status);
+	r = FCA_OK;
+out:
+	if (a->curl) { /* the handle must not keep pointers into what its callers free */
+		curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, NULL);
+		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, NULL);
+	}
+	for (h = hdrs; h; h = h->next) /* curl's copy of the Authorization header */
+		fca_secret_wipe(h->data, strlen(h->data));
+	curl_slist_free_all(hdrs);
+	free(url);
+	return r;
+}
+
 int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency_key, const char *type,
 				const char *details_json, long *http_status)
 {
-	struct curl_slist *hdrs = NULL, *h;
 	struct body *b = NULL;
 	json_t *root = NULL, *details = NULL;
-	char *payload = NULL, idem[256], errbuf[CURL_ERROR_SIZE];
-	CURLcode c;
+	char *payload = NULL, idem[256];
 	long status = 0;
 	int r;
 
 	*http_status = 0;
-	errbuf[0] = '\0';
 	if (strchr(idempotency_key, '\r') || strchr(idempotency_key, '\n') ||
 	    (size_t)snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key) >= sizeof(idem))
 		return fca_error_set(FCA_EINVALID, "activity %s: bad idempotency key", idempotency_key);
@@ -360,50 +423,11 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!(h = curl_slist_append(hdrs, (const char *)a->auth.data))) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
+	if ((r = request(a, "POST", ACTIVITIES_PATH, NULL, payload, idem, b, &status)) != 0)
 		goto out;
-	}
-	hdrs = h;
-	if (!(h = curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h) ||
-	    !(h = curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
-	    !(h = curl_slist_append(hdrs, idem)) || !(hdrs = h) || !(h = curl_slist_append(hdrs, "Expect:")) ||
-	    !(hdrs = h)) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
-	curl_easy_reset(a->curl);
-	curl_easy_setopt(a->curl, CURLOPT_URL, a->url);
-	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (a->ca_file[0])
-		curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
-	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
-	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
-	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, payload);
-	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
-	curl_easy_setopt(a->curl, CURLOPT_USERAGENT, "fleetca/" FLEETCA_VERSION);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, errbuf);
-	if ((c = curl_easy_perform(a->curl)) != CURLE_OK) {
-		r = curl_failure(a, c, errbuf);
-		goto out;
-	}
-	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
 	*http_status = status;
 	r = classify(a, status, b, idempotency_key);
 out:
-	if (a->curl) /* the handle must not keep pointers into what is freed here */
-		curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
-	for (h = hdrs; h; h = h->next) /* curl's copy of the Authorization header */
-		fca_secret_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(hdrs);
 	free(payload);
 	free(b);
 	json_decref(details);
@@ -423,70 +447,6 @@ static int uuid_ok(const char *u)
 		if (!isalnum((unsigned char)u[i]) && u[i] != '-')
 			return 0;
 	return 1;
-}
-
-/*
- * One request to {FLEET_URL}{path}: method "GET", "DELETE" or "POST" (with mime). Fills *b and
- * *status; the caller classifies the status. Only transport failures are errors here.
- */
-static int request(struct fca_fleet_api *a, const char *method, const char *path, curl_mime *mime,
-		   struct body *b, long *status)
-{
-	struct curl_slist *hdrs = NULL, *h;
-	char *url = NULL, errbuf[CURL_ERROR_SIZE];
-	size_t n = strlen(a->base) + strlen(path) + 1;
-	CURLcode c;
-	int r;
-
-	*status = 0;
-	errbuf[0] = '\0';
-	if (!(url = malloc(n)) || !(h = curl_slist_append(hdrs, (const char *)a->auth.data))) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
-	hdrs = h;
-	snprintf(url, n, "%s%s", a->base, path);
-	if (!(h = curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
-	    !(h = curl_slist_append(hdrs, "Expect:")) || !(hdrs = h)) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
-	curl_easy_reset(a->curl);
-	curl_easy_setopt(a->curl, CURLOPT_URL, url);
-	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (a->ca_file[0])
-		curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
-	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
-	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
-	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
-	if (mime)
-		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, mime);
-	else if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(a->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(a->curl, CURLOPT_USERAGENT, "fleetca/" FLEETCA_VERSION);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, errbuf);
-	if ((c = curl_easy_perform(a->curl)) != CURLE_OK) {
-		r = curl_failure(a, c, errbuf);
-		goto out;
-	}
-	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, status);
-	r = FCA_OK;
-out:
-	if (a->curl) {
-		curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, NULL);
-	}
-	for (h = hdrs; h; h = h->next)
-		fca_secret_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(hdrs);
-	free(url);
-	return r;
 }
 
 /* The statuses every profile call shares: token refused, server trouble, anything else. */
@@ -526,7 +486,7 @@ int fca_fleet_api_upload_profile(struct fca_fleet_api *a, const char *filename, 
 		goto out;
 	}
 	/* No team_id: the profile goes to Fleet's "no team" hosts (README "Trust profiles"). */
-	if ((r = request(a, "POST", "/api/v1/fleet/configuration_profiles", mime, b, &status)) != 0)
+	if ((r = request(a, "POST", "/api/v1/fleet/configuration_profiles", mime, NULL, NULL, b, &status)) != 0)
 		goto out;
 	if (status == 409) {
 		char msg[320];
@@ -572,7 +532,7 @@ int fca_fleet_api_delete_profile(struct fca_fleet_api *a, const char *profile_uu
 	if (!(b = calloc(1, sizeof(*b))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	snprintf(path, sizeof(path), "/api/v1/fleet/configuration_profiles/%s", profile_uuid);
-	if ((r = request(a, "DELETE", path, NULL, b, &status)) != 0)
+	if ((r = request(a, "DELETE", path, NULL, NULL, NULL, b, &status)) != 0)
 		goto out;
 	if (status == 200 || status == 204 || status == 404) /* 404: already gone */
 		r = FCA_OK;
@@ -609,7 +569,7 @@ int fca_fleet_api_profile_status(struct fca_fleet_api *a, const char *profile_uu
 	if (!(b = calloc(1, sizeof(*b))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	snprintf(path, sizeof(path), "/api/v1/fleet/configuration_profiles/%s/status", profile_uuid);
-	if ((r = request(a, "GET", path, NULL, b, &status)) != 0)
+	if ((r = request(a, "GET", path, NULL, NULL, NULL, b, &status)) != 0)
 		goto out;
 	if (status == 404) {
 		r = fca_error_set(FCA_ENOTFOUND, "Fleet has no configuration profile %s (HTTP 404): was it deleted?",
