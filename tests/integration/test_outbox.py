@@ -6,26 +6,18 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import urllib.request
 import ssl
 import uuid
 
-from fcalib import (SOURCE, TESTING, Failures, env_for, expect, live_rows, mariadb, new_db,
+from fcalib import (TESTING, Failures, env_for, expect, live_rows, mariadb, new_db,
                     reference_decrypt, run)
+from fakefleet import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-outbox-")
-FAKE = os.path.join(SOURCE, "tests", "fake_fleet", "fake_fleet.py")
-CERTS = os.path.join(TMP, "certs")
-subprocess.run([os.path.join(SOURCE, "tests", "fake_fleet", "make_certs.sh"), CERTS], check=True)
-CA_FILE = os.path.join(CERTS, "ca.pem")
-TOKEN = "tok-" + uuid.uuid4().hex
-TOKEN_FILE = os.path.join(TMP, "token")
-with open(TOKEN_FILE, "w") as f:
-    f.write(TOKEN + "\n")
 
 CA = "conditional_access_idp"
 ADOPT, STAGE = CA + ":1:adopt", CA + ":2:stage"
@@ -43,38 +35,6 @@ def yaml_file(name, sink):
 
 
 Y_API, Y_DB, Y_NONE = yaml_file("api.yml", "api"), yaml_file("db.yml", "db"), yaml_file("none.yml", "none")
-
-
-class Fake:
-    """One fake Fleet API process; stopped by stop() (every test stops its own)."""
-
-    def __init__(self, *args, http=False):
-        self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
-        cmd = ["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log] + list(args)
-        cmd += ["--http"] if http else ["--cert", os.path.join(CERTS, "server.pem"),
-                                        "--key", os.path.join(CERTS, "server.key")]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        port = self.proc.stdout.readline().strip()
-        expect(port.isdigit(), "fake Fleet did not start: %r" % port)
-        self.url = "%s://127.0.0.1:%s" % ("http" if http else "https", port)
-
-    def requests(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [json.loads(line) for line in f]
-
-    def seen(self):
-        """[(key, status)] in order."""
-        return [(r["idempotency_key"], r["status"]) for r in self.requests()]
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def api_env(db, fake=None, token=TOKEN, ca_file=CA_FILE, **extra):

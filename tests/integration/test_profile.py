@@ -6,26 +6,16 @@ import base64
 import json
 import os
 import plistlib
-import signal
-import ssl
 import subprocess
 import tempfile
 import urllib.request
 import uuid
 
-from fcalib import SOURCE, Failures, env_for, expect, live_rows, new_db, reference_decrypt, run
+from fcalib import Failures, env_for, expect, live_rows, new_db, reference_decrypt, run
+from fakefleet import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-profile-")
-FAKE = os.path.join(SOURCE, "tests", "fake_fleet", "fake_fleet.py")
-CERTS = os.path.join(TMP, "certs")
-subprocess.run([os.path.join(SOURCE, "tests", "fake_fleet", "make_certs.sh"), CERTS], check=True,
-               capture_output=True)
-CA_FILE = os.path.join(CERTS, "ca.pem")
-TOKEN = "tok-" + uuid.uuid4().hex
-TOKEN_FILE = os.path.join(TMP, "token")
-with open(TOKEN_FILE, "w") as f:
-    f.write(TOKEN + "\n")
 T0 = "2026-11-27T00:00:00Z"
 T8 = "2026-12-05T00:00:00Z"
 T16 = "2026-12-13T00:00:00Z"
@@ -40,45 +30,6 @@ def yaml_file(stage, min_verified="0.9"):
                 "cas:\n  apple_scep:\n    generation: 2\n    stage: %s\n"
                 "    distribute: profile\n    min_verified: %s\n" % (stage, min_verified))
     return path
-
-
-class Fake:
-    def __init__(self):
-        self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
-        self.proc = subprocess.Popen(["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log,
-                                      "--cert", os.path.join(CERTS, "server.pem"),
-                                      "--key", os.path.join(CERTS, "server.key")], stdout=subprocess.PIPE, text=True)
-        port = self.proc.stdout.readline().strip()
-        expect(port.isdigit(), "fake Fleet did not start: %r" % port)
-        self.url = "https://127.0.0.1:%s" % port
-        self.ctx = ssl.create_default_context(cafile=CA_FILE)
-
-    def control(self, path, body=None):
-        req = urllib.request.Request(self.url + path, method="POST" if body is not None else "GET",
-                                     data=json.dumps(body).encode() if body is not None else None)
-        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
-            return json.loads(r.read())
-
-    def profiles(self):
-        return self.control("/_fake/profiles")
-
-    def set_counts(self, verified, verifying=0, pending=0, failed=0):
-        self.control("/_fake/profile_status", {"verified": verified, "verifying": verifying, "pending": pending,
-                                               "failed": failed})
-
-    def requests(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [json.loads(line) for line in f]
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def api_env(db, fake, now):

@@ -1,0 +1,73 @@
+"""The local fake Fleet API for integration tests (tests/fake_fleet/fake_fleet.py): one test CA and
+server certificate, one API token, and a Fake that starts one server process and reads what it saw."""
+import atexit
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import tempfile
+import urllib.request
+import uuid
+
+from fcalib import SOURCE, expect
+
+TMP = tempfile.mkdtemp(prefix="fca-fake-fleet-")
+atexit.register(shutil.rmtree, TMP, True)
+FAKE = os.path.join(SOURCE, "tests", "fake_fleet", "fake_fleet.py")
+CERTS = os.path.join(TMP, "certs")
+subprocess.run([os.path.join(SOURCE, "tests", "fake_fleet", "make_certs.sh"), CERTS], check=True,
+               capture_output=True)
+CA_FILE = os.path.join(CERTS, "ca.pem")
+TOKEN = "tok-" + uuid.uuid4().hex
+TOKEN_FILE = os.path.join(TMP, "token")
+with open(TOKEN_FILE, "w") as f:
+    f.write(TOKEN + "\n")
+
+
+class Fake:
+    """One fake Fleet API process over HTTPS (or plain http); every test stops its own."""
+
+    def __init__(self, *args, http=False):
+        self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
+        cmd = ["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log] + list(args)
+        cmd += ["--http"] if http else ["--cert", os.path.join(CERTS, "server.pem"),
+                                        "--key", os.path.join(CERTS, "server.key")]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        port = self.proc.stdout.readline().strip()
+        expect(port.isdigit(), "fake Fleet did not start: %r" % port)
+        self.url = "%s://127.0.0.1:%s" % ("http" if http else "https", port)
+        self.ctx = ssl.create_default_context(cafile=CA_FILE)
+
+    def requests(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line) for line in f]
+
+    def seen(self):
+        """[(idempotency key, status)] of the activity requests, in order."""
+        return [(r["idempotency_key"], r["status"]) for r in self.requests()]
+
+    def control(self, path, body=None):
+        """The fake's own test endpoints (/_fake/…)."""
+        req = urllib.request.Request(self.url + path, method="POST" if body is not None else "GET",
+                                     data=json.dumps(body).encode() if body is not None else None)
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return json.loads(r.read())
+
+    def profiles(self):
+        return self.control("/_fake/profiles")
+
+    def set_counts(self, verified, verifying=0, pending=0, failed=0):
+        self.control("/_fake/profile_status", {"verified": verified, "verifying": verifying, "pending": pending,
+                                               "failed": failed})
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
