@@ -19,33 +19,12 @@
 
 #include "fleetca/crypto.h"
 #include "fleetca/error.h"
+#include "fixture.h"
 
 #define MAX_CERTS 64
 
 static char *certs[MAX_CERTS];
 static size_t ncerts;
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf)
-		buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* The certificate_pem string of each INSERT into the three issued-certificate tables. */
 static int load_certs(void **state)
@@ -53,12 +32,10 @@ static int load_certs(void **state)
 	static const char *const tables[] = { "INSERT INTO identity_certificates ",
 					      "INSERT INTO host_identity_scep_certificates ",
 					      "INSERT INTO conditional_access_scep_certificates " };
-	const char *shared = getenv("FCA_SHARED_DIR");
-	char path[1024], *sql;
+	char *sql;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/fleet/fixtures/fleet-dev/fleet-dev.sql", shared ? shared : "../shared");
-	if (!(sql = slurp(path)))
+	if (!(sql = fixture_read("fleet-dev.sql")))
 		return -1;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (char *p = sql; (p = strstr(p, tables[t])) && ncerts < MAX_CERTS; p++) {

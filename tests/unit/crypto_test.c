@@ -11,6 +11,7 @@
 
 #include "fleetca/crypto.h"
 #include "fleetca/timeutil.h"
+#include "fixture.h"
 
 #define FIXTURE_KEY "fixture-dev-private-key-0123456789abcdef"
 
@@ -27,42 +28,16 @@ static struct row rows[32];
 static size_t nrows;
 static struct fca_secret aes = FCA_SECRET_INIT;
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static int hexval(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 /* Picks "(id, 'name', X'hex', …, UNHEX('md5')" out of each mdm_config_assets INSERT. */
 static int load_rows(void **state)
 {
-	char path[1024], *sql, *p;
-	size_t len;
-	const char *shared = getenv("FCA_SHARED_DIR");
+	char *sql, *p;
 	struct fca_secret raw = FCA_SECRET_INIT;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/fleet/fixtures/fleet-dev/fleet-dev.sql", shared ? shared : "../shared");
-	if (!(sql = slurp(path, &len)))
+	if (!(sql = fixture_read("fleet-dev.sql")))
 		return -1;
 	for (p = sql; (p = strstr(p, "INSERT INTO mdm_config_assets")) && nrows < 32; p++) {
 		struct row *r = &rows[nrows];
