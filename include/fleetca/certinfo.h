@@ -19,9 +19,20 @@ const char *fca_defect_name(unsigned bit_index);
 /* One sentence: what it means and what to do. */
 const char *fca_defect_advice(unsigned bit_index);
 
+/* The longest subject or issuer Name kept as DER bytes; a longer one is kept as unknown (len 0). */
+#define FCA_NAME_DER_MAX 1024
+
 struct fca_cert_info {
 	char subject[512]; /* RFC 4514: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=" */
 	char issuer[512];
+	/* The Names as encoded in the certificate: what Go's chain building compares (FLEET-FACTS §14). */
+	unsigned char subject_der[FCA_NAME_DER_MAX];
+	size_t subject_der_len; /* 0 = unknown (longer than FCA_NAME_DER_MAX) */
+	unsigned char issuer_der[FCA_NAME_DER_MAX];
+	size_t issuer_der_len;
+	/* SHA-256 of the SubjectPublicKeyInfo DER: two certificates hold the same key when these match. */
+	unsigned char spki_sha256[32];
+	int has_spki;
 	unsigned char sha256[32];
 	char sha256_hex[65]; /* lowercase, no separators */
 	unsigned char ski[64];

@@ -46,6 +46,16 @@ int fca_crypto_cert_der(unsigned char **der, size_t *der_len, const char *pem, s
 /* Fleet's SKI of the certificate's public key: SHA-256(PKCS#1 RSAPublicKey DER)[0:20]. */
 int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len) FCA_MUST_USE;
 
+/* What the scans need of one issued certificate, from a lean parse (a fast DER walk for the shape
+ * Fleet writes, else OpenSSL's full parse; both give the same answers). */
+struct fca_issued_ids {
+	unsigned char aki[64];
+	size_t aki_len;				/* 0 when absent */
+	unsigned char issuer[FCA_NAME_DER_MAX]; /* the issuer Name's DER, as encoded */
+	size_t issuer_len;			/* 0 when longer than FCA_NAME_DER_MAX */
+	unsigned char sha256[32];		/* of the certificate's DER (want_sha256 only) */
+};
+int fca_crypto_cert_ids(struct fca_issued_ids *ids, const char *pem, size_t len, int want_sha256) FCA_MUST_USE;
 /* Lean parse for scans: the AKI of an issued certificate (aki_len 0 when absent). */
 int fca_crypto_cert_aki(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len) FCA_MUST_USE;
 /* 1 when cert_pem's signature verifies with ca_pem's public key, 0 when not. */
@@ -74,5 +84,22 @@ int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secr
 /* Counts FileVault escrows: 1 when the base64 CMS EnvelopedData has a recipient with the
  * certificate's issuer and serial, 0 when not, FCA_EINVALID when it is not CMS. */
 int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pem, size_t cert_len);
+
+/*
+ * FileVault escrows today's Fleet can decrypt (FLEET-FACTS §13.1, §14.1): with the current Apple CA
+ * key only, trying the first certificate of every ca_cert row (live or soft-deleted) whose public
+ * key is that key, the recipient found by issuer + serial. The keyring holds the parsed key (the
+ * caller wipes the PEM) and every row's certificate; free it as soon as the count is made.
+ */
+struct fca_escrow_keyring;
+int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const struct fca_secret *key_pem) FCA_MUST_USE;
+/* Adds one ca_cert row's first certificate: 1 when its key is the keyring's, 0 when not,
+ * FCA_EINVALID (no message) when it is not a certificate, FCA_ERROR when the keyring is full. */
+int fca_crypto_keyring_add_cert(struct fca_escrow_keyring *kr, const char *pem, size_t len);
+/* 1 when Fleet would decrypt the base64 CMS escrow, 0 when not, FCA_EINVALID when it is not CMS.
+ * Decrypts (into nothing) only when another row with another key has the recipient's issuer and
+ * serial, so that only a decryption can tell. */
+int fca_crypto_keyring_can_decrypt(const struct fca_escrow_keyring *kr, const char *b64, size_t len);
+void fca_crypto_keyring_free(struct fca_escrow_keyring *kr);
 
 #endif

@@ -16,8 +16,12 @@ struct fca_observe_opts {
 	int scan_issued;     /* count issued certificates per generation */
 	int scan_escrows;    /* count FileVault escrows per apple_scep generation */
 	FILE *progress;      /* a line per 250,000 issued certificates scanned, or NULL */
+	/* What an apple_scep step changing the first certificate would break (DESIGN §4.6), counted
+	 * only when one is planned: */
+	int scan_devices;	/* enrolled devices per generation (apple_scep's issued scan) */
+	int scan_escrows_today; /* escrows Fleet decrypts today with the signing ca_key */
 };
-#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL }
+#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL, 0, 0 }
 
 /*
  * Reads every CA row and the state document, decrypts and inspects the certificates, counts
@@ -26,6 +30,14 @@ struct fca_observe_opts {
  */
 int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
 		       const struct fca_observe_opts *opts) FCA_MUST_USE;
+
+/*
+ * Counts, on an observed state, what opts->scan_devices and opts->scan_escrows_today ask and it
+ * does not hold yet (fca_engine_observe calls it itself for those options). A table that cannot be
+ * read leaves its count not made, with the reason (devices_note, escrows_note): never an error.
+ */
+int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
+			      const struct fca_observe_opts *opts) FCA_MUST_USE;
 
 /* Reads FLEET_SERVER_PRIVATE_KEY / FLEETCA_SERVER_PRIVATE_KEY_PATH into the 32-byte AES key. */
 int fca_engine_load_server_key(struct fca_secret *aes_key) FCA_MUST_USE;

@@ -34,10 +34,15 @@ struct fca_obs_gen {
 	int cert_ok;                 /* the cert decrypted and parsed */
 	int key_check;               /* -1 not checked, 0 mismatch, 1 matches */
 	struct fca_cert_info cert;   /* valid when cert_ok */
-	/* Issued certificates whose AKI is this generation's SKI. */
+	/* Issued certificates whose AKI is this generation's SKI (and, when another live generation
+	 * has the same key, whose issuer is this generation's subject). */
 	uint64_t issued_live;        /* revoked = 0 and not_valid_after > now (status) */
+	uint64_t drain_unexpired;    /* revoked = 0 and not_valid_after > now - clock_skew (DESIGN §4.2) */
 	uint64_t drain_live;         /* revoked = 0 and not_valid_after > now - clock_skew (drain gate) */
 	int64_t drain_last_expiry;   /* latest not_valid_after among drain_live; 0 = none */
+	uint64_t devices;	     /* apple_scep: enrolled devices whose newest identity certificate is
+				      * one of drain_unexpired (every such certificate when there is no
+				      * nano_cert_auth_associations); valid when the CA's devices_counted */
 	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
 	size_t nblockers;
 	uint64_t escrows;            /* FileVault escrows encrypted to this generation's certificate */
@@ -53,6 +58,16 @@ struct fca_obs_ca {
 	char drift_detail[256];
 	int max_generation;          /* highest generation the document knows (incl. retired) */
 	int issued_scanned;          /* issued-certificate tables were scanned */
+	int by_enrollment;	     /* apple_scep: the scan knew each enrollment's newest certificate */
+	char assoc_note[320];	     /* why it did not, when nano_cert_auth_associations could not be read */
+	/* apple_scep: what a step that changes the first certificate of ca_cert (subject bytes or key)
+	 * would break on a Fleet that trusts one root (DESIGN §4.6); the engine counts it only when
+	 * such a step is planned. Not counted = the reason is in the note. */
+	int devices_counted; /* gens[].devices are counted */
+	char devices_note[320];
+	int escrows_counted;
+	uint64_t escrows_decryptable; /* FileVault escrows Fleet decrypts today with the signing ca_key */
+	char escrows_note[320];
 	/* distribute: profile (DESIGN §5.3): delivery of the recorded trust profile (state.profiles),
 	 * filled by the engine from the Fleet API; the planner reads it. */
 	int profile_api;             /* the Fleet API is configured */

@@ -37,6 +37,23 @@ struct fca_row_write {
 
 #define FCA_STEP_MAX_WRITES 8
 
+/*
+ * What an apple_scep step that changes the first certificate of ca_cert (its subject bytes or its
+ * key: activate, rollback) would break on a Fleet that trusts one root (DESIGN §4.6, FLEET-FACTS
+ * §14.2). A count not made says why; the step is then held.
+ */
+struct fca_disruption {
+	int applies;		  /* the step changes the subject bytes or the key */
+	int new_key, new_subject; /* what changes (1 when it cannot be known: fail closed) */
+	int devices_known;
+	uint64_t devices;      /* enrolled Apple devices that would fail check-in and re-enroll */
+	char devices_why[320]; /* why not counted */
+	int escrows_known;
+	uint64_t escrows; /* FileVault escrows that could no longer be decrypted */
+	char escrows_why[320];
+	int asserted; /* policy.fleet_server_trusts_previous: true (the admin's statement) */
+};
+
 struct fca_step {
 	enum fca_ca_id ca;
 	enum fca_step_kind kind;
@@ -60,6 +77,7 @@ struct fca_step {
 	uint64_t escrows;
 	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
 	size_t nblockers;
+	struct fca_disruption disruption; /* applies == 0 for every other step */
 };
 
 enum fca_plan_warning {
@@ -103,5 +121,17 @@ int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const stru
 
 /* 1 when the step is ready: its gate and every earlier gate of its CA are open. */
 int fca_plan_step_ready(const struct fca_plan *p, size_t i);
+
+/* 1 when a step changes the Apple CA's first certificate: the engine should count what it would
+ * break (fca_observe_opts scan_devices, scan_escrows_today) and plan again. */
+int fca_plan_wants_impact(const struct fca_plan *p);
+
+/*
+ * For status: what moving apple_scep's live _next (activate) or _previous (rollback) generation
+ * into ca_cert would break. Returns 1 and fills *d, *kind and *generation (the generation that would
+ * sign) when that changes the subject bytes or the key; 0 otherwise.
+ */
+int fca_plan_apple_disruption(struct fca_disruption *d, enum fca_step_kind *kind, int *generation,
+			      const struct fca_observed *o);
 
 #endif

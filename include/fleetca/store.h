@@ -101,6 +101,15 @@ typedef int (*fca_issued_cb)(void *ctx, const struct fca_issued_row *row);
 int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
 			  void *ctx) FCA_MUST_USE;
 
+/*
+ * Streams nano_cert_auth_associations: each row's sha256 (lowercase hex SHA-256 of the device's
+ * identity certificate DER) and whether it is its enrollment's newest certificate by Fleet's own
+ * rule. FCA_ENOTFOUND when the server says the table does not exist; FCA_EAUTH, naming the GRANT,
+ * without SELECT on it (information_schema hides such a table: the query itself tells them apart).
+ */
+typedef int (*fca_assoc_cb)(void *ctx, const char *sha256_hex, size_t len, int newest);
+int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx) FCA_MUST_USE;
+
 /* Streams the base64 CMS of macOS FileVault escrows (host_disk_encryption_keys of darwin hosts). */
 typedef int (*fca_escrow_cb)(void *ctx, uint64_t host_id, const char *b64, size_t len);
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx) FCA_MUST_USE;

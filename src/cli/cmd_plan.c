@@ -224,6 +224,13 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_fail();
 		goto out;
 	}
+	/* An Apple step that changes the first certificate: count what it would break, plan again. */
+	opts.scan_devices = opts.scan_escrows_today = 1;
+	if (fca_plan_wants_impact(p) &&
+	    (fca_engine_observe_impact(o, s, &key, &opts) != 0 || fca_plan_build(p, d, o, opts.now) != 0)) {
+		rc = cli_fail();
+		goto out;
+	}
 	if (ch && ((fmt == FMT_MARKDOWN && fca_render_change_markdown(stdout, ch, src.path) != 0) ||
 		   (fmt == FMT_TEXT && fca_render_change_text(stdout, ch, src.path, cli_use_color(stdout)) != 0))) {
 		rc = cli_fail();

@@ -5,6 +5,7 @@
 
 #include "cli/cmd.h"
 #include "fleetca/engine.h"
+#include "fleetca/plan.h"
 #include "fleetca/render_status.h"
 #include "fleetca/timeutil.h"
 
@@ -56,6 +57,21 @@ int cmd_status(int argc, char **argv)
 	    fca_engine_observe(o, s, &key, &opts) != 0) {
 		rc = cli_fail();
 		goto out;
+	}
+	/* apple_scep staged or active with another subject or key: what its next step would break */
+	if (opts.scan_issued) {
+		struct fca_disruption dd;
+		enum fca_step_kind kind;
+		int gen;
+		opts.scan_devices = opts.scan_escrows_today = 1;
+		if (fca_plan_apple_disruption(&dd, &kind, &gen, o) &&
+		    fca_engine_observe_impact(o, s, &key, &opts) != 0) {
+			rc = cli_fail();
+			goto out;
+		}
+	} else {
+		snprintf(o->cas[FCA_CA_APPLE_SCEP].devices_note, sizeof(o->cas[0].devices_note), "--no-scan");
+		snprintf(o->cas[FCA_CA_APPLE_SCEP].escrows_note, sizeof(o->cas[0].escrows_note), "--no-scan");
 	}
 	if (json)
 		fca_render_status_json(stdout, o, opts.now);

@@ -419,9 +419,20 @@ static void copy_profile_obs(struct fca_obs_ca *dst, const struct fca_obs_ca *sr
 }
 
 /*
- * Observes and plans. The issued-certificate and escrow scans matter only to a retire step's
- * drain gate, so they run only when the plan holds one: a converged or early-stage run skips them.
+ * The scans a plan needs: the issued-certificate and escrow scans for a retire step's drain gate;
+ * the device and escrow counts for an Apple step that changes the first certificate (DESIGN §4.6).
+ * A converged or early-stage run needs none. Returns 1 when some are needed.
  */
+static int wanted_scans(const struct fca_plan *p, struct fca_observe_opts *oo)
+{
+	if (has_retire(p))
+		oo->scan_issued = oo->scan_escrows = 1;
+	if (fca_plan_wants_impact(p))
+		oo->scan_devices = oo->scan_escrows_today = 1;
+	return oo->scan_issued || oo->scan_devices;
+}
+
+/* Observes and plans; observes again with the scans the first plan needs (wanted_scans). */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
 			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys,
 			    struct fca_fleet_api *api, const char *api_note)
@@ -449,9 +460,8 @@ static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct f
 				copy_profile_obs(&saved[i], &o->cas[i]);
 		if ((r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
 			return r;
-		if (pass == 1 || !has_retire(p))
+		if (pass == 1 || !wanted_scans(p, &oo))
 			break;
-		oo.scan_issued = oo.scan_escrows = 1;
 	}
 	if (p->has_error)
 		for (int i = 0; i < FCA_CA_COUNT; i++)

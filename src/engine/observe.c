@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/apple_impact.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 
@@ -90,15 +91,43 @@ struct scan_ctx {
 	const struct fca_observe_opts *opts;
 	struct fca_secret pems[FCA_SLOT_COUNT];
 	uint64_t rows; /* scanned so far in the current table, for progress */
+	const struct fca_assoc_map *assocs; /* apple_scep: each enrollment's newest certificate, or NULL */
+	int device_table;		    /* the table holds Apple device identity certificates */
+	int shared_key[FCA_SLOT_COUNT];	    /* another live generation has this generation's SKI */
 };
+
+/* The table Fleet keeps Apple device identity certificates in (FLEET-FACTS §7). */
+static int is_device_table(const char *t)
+{
+	return !strcmp(t, "identity_certificates") || !strcmp(t, "scep_certificates");
+}
+
+/* Generations with the same key (key: keep) have the same SKI: each issued certificate then
+ * belongs to the one whose subject is its issuer, byte for byte, as Go's chain building decides. */
+static void mark_shared_keys(struct scan_ctx *c)
+{
+	for (int a = 0; a < FCA_SLOT_COUNT; a++)
+		for (int b = 0; b < FCA_SLOT_COUNT; b++) {
+			const struct fca_obs_gen *ga = &c->ca->gens[a], *gb = &c->ca->gens[b];
+			if (a != b && ga->present && ga->cert_ok && gb->present && gb->cert_ok && ga->cert.ski_len &&
+			    ga->cert.ski_len == gb->cert.ski_len &&
+			    !memcmp(ga->cert.ski, gb->cert.ski, ga->cert.ski_len))
+				c->shared_key[a] = 1;
+		}
+}
+
+static int issuer_is(const struct fca_issued_ids *ids, const struct fca_obs_gen *g)
+{
+	return g->cert.subject_der_len && ids->issuer_len == g->cert.subject_der_len &&
+	       !memcmp(ids->issuer, g->cert.subject_der, ids->issuer_len);
+}
 
 #define PROGRESS_EVERY 250000
 
 static int on_issued(void *vctx, const struct fca_issued_row *row)
 {
 	struct scan_ctx *c = vctx;
-	unsigned char aki[64];
-	size_t aki_len = 0;
+	struct fca_issued_ids ids;
 
 	if (c->opts->progress && ++c->rows % PROGRESS_EVERY == 0) {
 		fprintf(c->opts->progress, "fleetca: %s: %llu certificates scanned…\n", row->table,
@@ -107,25 +136,33 @@ static int on_issued(void *vctx, const struct fca_issued_row *row)
 	}
 	if (row->revoked)
 		return 0;
-	if (fca_crypto_cert_aki(aki, &aki_len, row->pem, row->pem_len) != FCA_OK) {
+	if (fca_crypto_cert_ids(&ids, row->pem, row->pem_len, c->assocs != NULL) != FCA_OK) {
 		fca_error_clear();
 		return 0; /* unparseable rows are not Fleet's: they cannot keep a CA alive */
 	}
 	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
 		struct fca_obs_gen *g = &c->ca->gens[s];
+		const struct fca_assoc *a;
 		int match;
 		if (!g->present || !g->cert_ok)
 			continue;
-		if (aki_len)
-			match = aki_len == g->cert.ski_len && memcmp(aki, g->cert.ski, aki_len) == 0;
+		if (ids.aki_len)
+			match = ids.aki_len == g->cert.ski_len && memcmp(ids.aki, g->cert.ski, ids.aki_len) == 0;
 		else
 			match = c->pems[s].data && fca_crypto_cert_signed_by(row->pem, row->pem_len,
 									 (const char *)c->pems[s].data, c->pems[s].len);
+		if (match && c->shared_key[s])
+			match = issuer_is(&ids, g);
 		if (!match)
 			continue;
 		if (row->not_valid_after > c->opts->now)
 			g->issued_live++;
 		if (row->not_valid_after > c->opts->now - c->opts->clock_skew) {
+			/* Each enrollment whose newest certificate this is is one enrolled device. */
+			a = c->assocs ? fca_assoc_map_find(c->assocs, ids.sha256) : NULL;
+			g->drain_unexpired++;
+			if (c->device_table)
+				g->devices += c->assocs ? (a ? a->newest : 0) : 1;
 			g->drain_live++;
 			if (row->not_valid_after > g->drain_last_expiry)
 				g->drain_last_expiry = row->not_valid_after;
@@ -158,13 +195,86 @@ static int on_escrow(void *vctx, uint64_t host_id, const char *b64, size_t len)
 	return 0;
 }
 
+/* Forgets a scan that stopped half-way. */
+static void reset_issued(struct fca_obs_ca *ca)
+{
+	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
+		struct fca_obs_gen *g = &ca->gens[sl];
+		g->issued_live = g->drain_unexpired = g->drain_live = g->devices = 0;
+		g->drain_last_expiry = 0;
+		g->nblockers = 0;
+	}
+}
+
+/*
+ * The issued-certificate tables of one CA. For apple_scep, nano_cert_auth_associations first (each
+ * enrollment's newest certificate): without it (missing, unreadable) every unexpired certificate
+ * counts as in use, which only holds a retirement back longer, and no device is counted. strict:
+ * a failure is the run's error (the drain gate must not open on what could not be read); else it
+ * is the reason the devices were not counted.
+ */
+static int scan_issued_ca(struct scan_ctx *c, struct fca_store *s, enum fca_ca_id id, int strict)
+{
+	const char *tables[FCA_MAX_ISSUED_TABLES];
+	const struct fca_observe_opts *opts = c->opts;
+	int64_t after = opts->now - (opts->clock_skew > 0 ? opts->clock_skew : 0);
+	struct fca_assoc_map assocs;
+	int apple = id == FCA_CA_APPLE_SCEP, devices = 0, r = FCA_OK;
+	size_t nt;
+
+	fca_assoc_map_init(&assocs);
+	mark_shared_keys(c);
+	if (apple) {
+		if ((r = fca_assoc_map_load(&assocs, s)) == FCA_OK) {
+			c->assocs = &assocs;
+			c->ca->by_enrollment = 1;
+		} else if (r == FCA_ENOMEM) {
+			goto out;
+		} else if (r == FCA_ENOTFOUND) { /* an older schema: every live certificate is a device */
+			fca_error_clear();
+			r = FCA_OK;
+		} else {
+			snprintf(c->ca->assoc_note, sizeof(c->ca->assoc_note), "%s", fca_error_message());
+			fca_error_clear();
+			r = FCA_OK;
+		}
+	}
+	nt = fca_engine_issued_tables(s, id, tables);
+	for (size_t i = 0; i < nt; i++) {
+		c->rows = 0;
+		c->device_table = apple && is_device_table(tables[i]);
+		devices |= c->device_table;
+		if ((r = fca_store_scan_issued(s, tables[i], after, on_issued, c)) != 0)
+			goto out;
+	}
+	c->ca->issued_scanned = 1;
+	if (!apple)
+		goto out;
+	if (!devices)
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note),
+			 "neither identity_certificates nor scep_certificates exists");
+	else if (c->ca->assoc_note[0])
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", c->ca->assoc_note);
+	else
+		c->ca->devices_counted = 1;
+out:
+	c->assocs = NULL;
+	fca_assoc_map_dispose(&assocs);
+	if (r != FCA_OK && r != FCA_ENOMEM && !strict) {
+		reset_issued(c->ca);
+		c->ca->issued_scanned = 0;
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", fca_error_message());
+		fca_error_clear();
+		r = FCA_OK;
+	}
+	return r;
+}
+
 static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id id, const struct fca_asset_rows *rows,
 		   const struct fca_secret *aes_key, const struct fca_observe_opts *opts)
 {
 	struct scan_ctx c;
-	const char *tables[FCA_MAX_ISSUED_TABLES];
-	size_t nt;
-	int r = FCA_OK;
+	int apple = id == FCA_CA_APPLE_SCEP, r = FCA_OK;
 
 	memset(&c, 0, sizeof(c));
 	c.ca = &o->cas[id];
@@ -175,21 +285,44 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 		if (row && (r = fca_crypto_decrypt(&c.pems[sl], aes_key, row->value, row->value_len, g->cert_asset)) != 0)
 			goto out;
 	}
-	if (opts->scan_issued) {
-		int64_t after = opts->now - (opts->clock_skew > 0 ? opts->clock_skew : 0);
-		nt = fca_engine_issued_tables(s, id, tables);
-		for (size_t i = 0; i < nt; i++) {
-			c.rows = 0;
-			if ((r = fca_store_scan_issued(s, tables[i], after, on_issued, &c)) != 0)
-				goto out;
-		}
-		c.ca->issued_scanned = 1;
-	}
+	if ((opts->scan_issued || (apple && opts->scan_devices)) && !c.ca->issued_scanned &&
+	    (r = scan_issued_ca(&c, s, id, opts->scan_issued)) != 0)
+		goto out;
 	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows)
 		r = fca_store_scan_escrows(s, on_escrow, &c);
 out:
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 		fca_secret_dispose(&c.pems[sl]);
+	return r;
+}
+
+int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
+			      const struct fca_observe_opts *opts)
+{
+	const struct fca_ca_def *def = fca_catalog_get(FCA_CA_APPLE_SCEP);
+	struct fca_obs_ca *ca = &o->cas[FCA_CA_APPLE_SCEP];
+	struct fca_observe_opts oo = *opts;
+	struct fca_asset_rows rows = {NULL, 0};
+	char names[2 * FCA_SLOT_COUNT][FCA_ASSET_NAME_MAX];
+	const char *ptrs[2 * FCA_SLOT_COUNT];
+	int r;
+
+	if (!(opts->scan_devices && !ca->issued_scanned) && !(opts->scan_escrows_today && !ca->escrows_counted))
+		return FCA_OK;
+	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
+		for (int k = 0; k < 2; k++) {
+			fca_catalog_asset(names[sl * 2 + k], FCA_ASSET_NAME_MAX, def, k, (enum fca_slot)sl);
+			ptrs[sl * 2 + k] = names[sl * 2 + k];
+		}
+	if ((r = fca_store_read_live(s, &rows, ptrs, 2 * FCA_SLOT_COUNT, 0)) != 0)
+		return r;
+	oo.scan_issued = oo.scan_escrows = 0;
+	if (opts->scan_devices && (r = scan_ca(o, s, FCA_CA_APPLE_SCEP, &rows, aes_key, &oo)) != 0)
+		goto out;
+	if (opts->scan_escrows_today && !ca->escrows_counted)
+		r = fca_engine_count_escrows_today(ca, s, aes_key, &rows);
+out:
+	fca_asset_rows_dispose(&rows);
 	return r;
 }
 
@@ -226,6 +359,8 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 	for (int c = 0; c < FCA_CA_COUNT; c++)
 		if ((r = scan_ca(o, s, (enum fca_ca_id)c, &rows, aes_key, opts)) != 0)
 			goto out;
+	if (opts->scan_escrows_today && (r = fca_engine_observe_impact(o, s, aes_key, opts)) != 0)
+		goto out;
 	fca_observed_derive(o);
 	r = FCA_OK;
 out:

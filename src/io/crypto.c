@@ -4,6 +4,7 @@
  * translated here, once, into fca_error messages.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -243,6 +244,30 @@ static unsigned name_defects(const X509_NAME *name)
 	return d;
 }
 
+/* The Name's DER as the certificate holds it (OpenSSL keeps the parsed encoding); 0 when too long. */
+static size_t name_der(unsigned char out[FCA_NAME_DER_MAX], const X509_NAME *name)
+{
+	const unsigned char *der = NULL;
+	size_t n = 0;
+
+	if (!name || X509_NAME_get0_der(name, &der, &n) != 1 || n > FCA_NAME_DER_MAX)
+		return 0;
+	memcpy(out, der, n);
+	return n;
+}
+
+/* SHA-256 of the SubjectPublicKeyInfo DER. */
+static int spki_sha256(unsigned char md[32], X509 *x)
+{
+	unsigned char *der = NULL;
+	unsigned int l = 0;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der), ok;
+
+	ok = n > 0 && EVP_Digest(der, (size_t)n, md, &l, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(der);
+	return ok;
+}
+
 int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t len, int64_t now,
 			    const char *asset)
 {
@@ -266,6 +291,9 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 	}
 	name_rfc4514(info->subject, sizeof(info->subject), X509_get_subject_name(x));
 	name_rfc4514(info->issuer, sizeof(info->issuer), X509_get_issuer_name(x));
+	info->subject_der_len = name_der(info->subject_der, X509_get_subject_name(x));
+	info->issuer_der_len = name_der(info->issuer_der, X509_get_issuer_name(x));
+	info->has_spki = spki_sha256(info->spki_sha256, x);
 	X509_digest(x, EVP_sha256(), info->sha256, &mdlen);
 	hex(info->sha256_hex, info->sha256, 32, 0);
 	if ((ski = X509_get0_subject_key_id(x)) && (size_t)ASN1_STRING_length(ski) <= sizeof(info->ski)) {
@@ -341,12 +369,13 @@ out:
 	return r;
 }
 
-/* The fast path of fca_crypto_cert_aki: base64-decode one plain PEM certificate into a stack buffer
- * and walk its DER to the authorityKeyIdentifier's keyIdentifier. It only handles the strict,
+/* The fast path of fca_crypto_cert_ids: base64-decode one plain PEM certificate into a stack buffer
+ * and walk its DER to the issuer Name and the authorityKeyIdentifier's keyIdentifier (and hash the
+ * DER when asked). It only handles the strict,
  * canonical shape (one "CERTIFICATE" block, no PEM headers, minimal DER lengths, a well-formed
  * Certificate/TBSCertificate/Extensions structure, at most one AKI extension that decodes); on
  * anything else it returns -1 and the caller does the full OpenSSL parse, so its answers are the
- * full parse's answers. Returns 1 with the AKI (*aki_len 0 when absent) on success. */
+ * full parse's answers. Returns 1 with the AKI (aki_len 0 when absent) and the issuer on success. */
 #define AKI_PEM_MAX 8192
 #define AKI_DER_MAX (AKI_PEM_MAX / 4 * 3)
 
@@ -412,10 +441,11 @@ static int aki_from_ext_value(const struct der *ev, unsigned char aki[64], size_
 	return 1;
 }
 
-static int aki_from_der(const unsigned char *der, size_t len, unsigned char aki[64], size_t *aki_len)
+static int ids_from_der(const unsigned char *der, size_t len, struct fca_issued_ids *ids)
 {
 	static const unsigned char aki_oid[] = { 0x55, 0x1d, 0x23 };
 	struct der all = { der, der + len }, cert, tbs, v, exts, list, ext, oid, ev, found = { NULL, NULL };
+	const unsigned char *issuer = NULL;
 	unsigned char tag;
 
 	if (der_expect(&all, 0x30, &cert) != 0 || all.p != all.end)
@@ -431,11 +461,21 @@ static int aki_from_der(const unsigned char *der, size_t len, unsigned char aki[
 	}
 	if (tag != 0x02)
 		return -1;
-	/* signature, issuer, validity, subject, subjectPublicKeyInfo */
-	for (int i = 0; i < 5; i++)
+	/* signature, issuer, validity, subject, subjectPublicKeyInfo; the issuer kept whole (tag and
+	 * length too), as X509_NAME_get0_der gives it */
+	for (int i = 0; i < 5; i++) {
+		const unsigned char *start = tbs.p;
 		if (der_expect(&tbs, 0x30, &v) != 0)
 			return -1;
-	*aki_len = 0;
+		if (i == 1) {
+			if ((size_t)(v.end - start) > FCA_NAME_DER_MAX)
+				return -1;
+			issuer = start;
+			ids->issuer_len = (size_t)(v.end - start);
+		}
+	}
+	memcpy(ids->issuer, issuer, ids->issuer_len);
+	ids->aki_len = 0;
 	while (tbs.p != tbs.end) {
 		if (der_next(&tbs, &tag, &exts) != 0)
 			return -1;
@@ -461,10 +501,10 @@ static int aki_from_der(const unsigned char *der, size_t len, unsigned char aki[
 			}
 		}
 	}
-	return found.p ? aki_from_ext_value(&found, aki, aki_len) : 1;
+	return found.p ? aki_from_ext_value(&found, ids->aki, &ids->aki_len) : 1;
 }
 
-static int aki_fast(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len)
+static int ids_fast(struct fca_issued_ids *ids, const char *pem, size_t len, int want_sha256)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
 	unsigned char b64[AKI_PEM_MAX + 4], der[AKI_DER_MAX + 4];
@@ -508,28 +548,67 @@ static int aki_fast(unsigned char aki[64], size_t *aki_len, const char *pem, siz
 	b64[n] = '\0';
 	if ((dl = EVP_DecodeBlock(der, b64, (int)n)) < 0 || (size_t)dl < pad)
 		return -1;
-	return aki_from_der(der, (size_t)dl - pad, aki, aki_len);
+	if (ids_from_der(der, (size_t)dl - pad, ids) != 1)
+		return -1;
+	if (want_sha256 && !EVP_Digest(der, (size_t)dl - pad, ids->sha256, NULL, EVP_sha256(), NULL))
+		return -1;
+	return 1;
+}
+
+/* The full parse: the first certificate block as OpenSSL's PEM reader finds it, its bytes hashed as
+ * they are (the fast path hashes the same bytes), then decoded. */
+static int ids_full(struct fca_issued_ids *ids, const char *pem, size_t len, int want_sha256)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	unsigned char *data = NULL;
+	const unsigned char *p;
+	long dlen = 0;
+	X509 *x = NULL;
+	const ASN1_OCTET_STRING *a;
+	int r = FCA_EINVALID;
+
+	if (!b || PEM_bytes_read_bio(&data, &dlen, NULL, PEM_STRING_X509, b, NULL, NULL) != 1 || dlen <= 0)
+		goto out;
+	p = data;
+	if (!(x = d2i_X509(NULL, &p, dlen)))
+		goto out;
+	if (want_sha256 && !EVP_Digest(data, (size_t)dlen, ids->sha256, NULL, EVP_sha256(), NULL))
+		goto out;
+	if ((a = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(a) <= sizeof(ids->aki)) {
+		ids->aki_len = (size_t)ASN1_STRING_length(a);
+		memcpy(ids->aki, ASN1_STRING_get0_data(a), ids->aki_len);
+	}
+	ids->issuer_len = name_der(ids->issuer, X509_get_issuer_name(x));
+	r = FCA_OK;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	OPENSSL_free(data);
+	BIO_free(b);
+	return r;
+}
+
+int fca_crypto_cert_ids(struct fca_issued_ids *ids, const char *pem, size_t len, int want_sha256)
+{
+	memset(ids, 0, sizeof(*ids));
+	if (ids_fast(ids, pem, len, want_sha256) == 1)
+		return FCA_OK;
+	memset(ids, 0, sizeof(*ids));
+	if (ids_full(ids, pem, len, want_sha256) != FCA_OK) {
+		memset(ids, 0, sizeof(*ids));
+		return fca_error_set(FCA_EINVALID, "issued certificate does not parse as PEM");
+	}
+	return FCA_OK;
 }
 
 int fca_crypto_cert_aki(unsigned char aki[64], size_t *aki_len, const char *pem, size_t len)
 {
-	X509 *x;
-	const ASN1_OCTET_STRING *a;
+	struct fca_issued_ids ids;
+	int r = fca_crypto_cert_ids(&ids, pem, len, 0);
 
-	*aki_len = 0;
-	if (aki_fast(aki, aki_len, pem, len) == 1)
-		return FCA_OK;
-	*aki_len = 0;
-	if (!(x = parse_cert(pem, len))) {
-		ERR_clear_error();
-		return fca_error_set(FCA_EINVALID, "issued certificate does not parse as PEM");
-	}
-	if ((a = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(a) <= 64) {
-		*aki_len = (size_t)ASN1_STRING_length(a);
-		memcpy(aki, ASN1_STRING_get0_data(a), *aki_len);
-	}
-	X509_free(x);
-	return FCA_OK;
+	*aki_len = ids.aki_len;
+	memcpy(aki, ids.aki, ids.aki_len);
+	return r;
 }
 
 int fca_crypto_cert_signed_by(const char *cert_pem, size_t cert_len, const char *ca_pem, size_t ca_len)
@@ -837,4 +916,134 @@ out:
 	free(buf);
 	X509_free(x);
 	return r;
+}
+
+/* ---- FileVault escrows Fleet can decrypt today (FLEET-FACTS §13.1, §14.1) --------------------- */
+
+#define KEYRING_MAX_CERTS 1024
+
+struct fca_escrow_keyring {
+	EVP_PKEY *key;
+	X509 *certs[KEYRING_MAX_CERTS];	 /* every ca_cert row's first certificate */
+	int same_key[KEYRING_MAX_CERTS]; /* its public key is `key`: Fleet tries it */
+	size_t n;
+};
+
+int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const struct fca_secret *key_pem)
+{
+	struct fca_escrow_keyring *kr;
+
+	*out = NULL;
+	if (!(kr = calloc(1, sizeof(*kr))))
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	if (!(kr->key = parse_key(key_pem))) {
+		ERR_clear_error();
+		free(kr);
+		return fca_error_set(FCA_EINVALID, "the Apple CA key does not parse as a PEM private key");
+	}
+	*out = kr;
+	return FCA_OK;
+}
+
+int fca_crypto_keyring_add_cert(struct fca_escrow_keyring *kr, const char *pem, size_t len)
+{
+	X509 *x = parse_cert(pem, len);
+
+	if (!x) {
+		ERR_clear_error();
+		return FCA_EINVALID;
+	}
+	if (kr->n >= KEYRING_MAX_CERTS) {
+		X509_free(x);
+		return fca_error_set(FCA_ERROR, "more than %d ca_cert rows", KEYRING_MAX_CERTS);
+	}
+	kr->same_key[kr->n] = EVP_PKEY_eq(X509_get0_pubkey(x), kr->key) == 1;
+	kr->certs[kr->n++] = x;
+	ERR_clear_error();
+	return kr->same_key[kr->n - 1];
+}
+
+/* Go's CMS reader matches a recipient by the exact bytes of the certificate's issuer and its serial. */
+static int recipient_is(CMS_RecipientInfo *ri, X509 *x)
+{
+	ASN1_OCTET_STRING *keyid = NULL;
+	X509_NAME *issuer = NULL;
+	ASN1_INTEGER *sno = NULL;
+	const unsigned char *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+
+	if (CMS_RecipientInfo_type(ri) != CMS_RECIPINFO_TRANS ||
+	    CMS_RecipientInfo_ktri_get0_signer_id(ri, &keyid, &issuer, &sno) != 1 || !issuer || !sno)
+		return 0;
+	if (X509_NAME_get0_der(issuer, &a, &alen) != 1 || X509_NAME_get0_der(X509_get_issuer_name(x), &b, &blen) != 1)
+		return 0;
+	return alen == blen && memcmp(a, b, alen) == 0 && ASN1_INTEGER_cmp(sno, X509_get0_serialNumber(x)) == 0;
+}
+
+/*
+ * Whether the certificate the escrow names as its recipient can tell the rows apart: when another
+ * ca_cert row (with another key) has the same issuer and serial (every Fleet-made CA is serial 1
+ * with the same subject), only a decryption can say which key the escrow was made for.
+ */
+static int ambiguous(const struct fca_escrow_keyring *kr, CMS_RecipientInfo *ri)
+{
+	for (size_t i = 0; i < kr->n; i++)
+		if (!kr->same_key[i] && recipient_is(ri, kr->certs[i]))
+			return 1;
+	return 0;
+}
+
+int fca_crypto_keyring_can_decrypt(const struct fca_escrow_keyring *kr, const char *b64, size_t len)
+{
+	BIO *src = NULL, *dec = NULL, *sink = NULL;
+	CMS_ContentInfo *cms = NULL;
+	STACK_OF(CMS_RecipientInfo) * ris;
+	int r = FCA_EINVALID;
+
+	if (!(src = BIO_new_mem_buf(b64, (int)len)) || !(dec = BIO_new(BIO_f_base64())))
+		goto out;
+	BIO_set_flags(dec, BIO_FLAGS_BASE64_NO_NL);
+	src = BIO_push(dec, src);
+	dec = NULL;
+	if (!(cms = d2i_CMS_bio(src, NULL)) || !(ris = CMS_get0_RecipientInfos(cms)))
+		goto out;
+	r = 0;
+	for (size_t c = 0; c < kr->n && r == 0; c++) {
+		if (!kr->same_key[c])
+			continue;
+		for (int i = 0; i < sk_CMS_RecipientInfo_num(ris) && r == 0; i++) {
+			CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+			if (!recipient_is(ri, kr->certs[c]))
+				continue;
+			if (!ambiguous(kr, ri)) {
+				r = 1; /* made for this certificate, whose key is the current one */
+				break;
+			}
+			/* Decrypt as Fleet would (key transport, then the content and its padding), into a
+			 * sink that keeps nothing: the recovery key is never held. CMS_DEBUG_DECRYPT makes a
+			 * wrong key an error instead of a random content key. */
+			if (!sink && !(sink = BIO_new(BIO_s_null()))) {
+				r = fca_error_set(FCA_ENOMEM, "out of memory");
+				goto out;
+			}
+			r = CMS_decrypt(cms, kr->key, kr->certs[c], NULL, sink, CMS_BINARY | CMS_DEBUG_DECRYPT) == 1;
+		}
+	}
+out:
+	ERR_clear_error();
+	CMS_ContentInfo_free(cms);
+	BIO_free(sink);
+	BIO_free_all(src);
+	BIO_free(dec);
+	return r;
+}
+
+void fca_crypto_keyring_free(struct fca_escrow_keyring *kr)
+{
+	if (!kr)
+		return;
+	for (size_t i = 0; i < kr->n; i++)
+		X509_free(kr->certs[i]);
+	EVP_PKEY_free(kr->key);
+	free(kr);
 }

@@ -618,6 +618,47 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 	return r;
 }
 
+int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
+{
+	/* Fleet's own rule for an enrollment's newest certificate (RenewSCEPCertificates' query,
+	 * GetHostCertAssociationsToExpire): the latest created_at, ties broken by the smaller sha256,
+	 * evaluated by the server with its collation, as Fleet evaluates it. */
+	const char *sql = "SELECT a.sha256, a.sha256 = (SELECT b.sha256 FROM nano_cert_auth_associations b "
+			  "WHERE b.id = a.id ORDER BY b.created_at DESC, b.sha256 ASC LIMIT 1) "
+			  "FROM nano_cert_auth_associations a";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	int r = FCA_OK, cbr;
+
+	/* Asked of the server, not of information_schema: a table this user may not read is hidden
+	 * there, and must not pass for one this schema lacks. */
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db))) {
+		unsigned int e = mysql_errno(s->db);
+		if (e == ER_NO_SUCH_TABLE)
+			return fca_error_set(
+			    FCA_ENOTFOUND, "table nano_cert_auth_associations not found in database '%s'", s->database);
+		if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR)
+			return fca_error_set(FCA_EAUTH,
+					     "reading nano_cert_auth_associations: fleetca needs GRANT SELECT ON "
+					     "`%s`.`nano_cert_auth_associations` (%s)",
+					     s->database, mysql_error(s->db));
+		return db_error(s, "reading nano_cert_auth_associations");
+	}
+	while ((row = mysql_fetch_row(res))) {
+		lens = mysql_fetch_lengths(res);
+		if ((cbr = cb(ctx, row[0] ? row[0] : "", row[0] ? lens[0] : 0, row[1] && strcmp(row[1], "1") == 0)) !=
+		    0) {
+			r = cbr;
+			break;
+		}
+	}
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, "reading nano_cert_auth_associations");
+	mysql_free_result(res);
+	return r;
+}
+
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 {
 	MYSQL_RES *res;

@@ -30,6 +30,8 @@ struct walk {
 	int64_t staged_at;     /* staged: when `other` was staged (0 unknown) */
 	int64_t activated_at;  /* active: when `sign` was activated (0 unknown) */
 	int64_t t;             /* when the last step is assumed to happen */
+	int sign_observed;     /* `sign` is the generation the observed ca_cert row holds (no activate
+				* or rollback planned before) */
 };
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -225,6 +227,125 @@ static void gate_profile(struct walk *w, struct fca_step *s, int old, int n)
 	}
 }
 
+/* ---- what an Apple SCEP CA step would break (DESIGN §4.6) ---------------------------------- */
+
+static int same_key(const struct fca_obs_gen *a, const struct fca_obs_gen *b)
+{
+	return a->cert_ok && b->cert_ok && a->cert.has_spki && b->cert.has_spki &&
+	       memcmp(a->cert.spki_sha256, b->cert.spki_sha256, sizeof(a->cert.spki_sha256)) == 0;
+}
+
+static int same_subject(const struct fca_obs_gen *a, const struct fca_obs_gen *b)
+{
+	return a->cert_ok && b->cert_ok && a->cert.subject_der_len &&
+	       a->cert.subject_der_len == b->cert.subject_der_len &&
+	       memcmp(a->cert.subject_der, b->cert.subject_der, a->cert.subject_der_len) == 0;
+}
+
+/*
+ * from: the observed generation in ca_cert now, or NULL when the step follows an activation or
+ * rollback of this plan (its counts are made once that one is done); to: the observed generation
+ * the step puts there, or NULL when this plan stages it (to_keeps_key: with key: keep). What cannot
+ * be known counts as changed, and a count not made as not made.
+ */
+static void disruption_compute(struct fca_disruption *d, const struct fca_obs_ca *oc, const struct fca_obs_gen *from,
+			       int from_gen, const struct fca_obs_gen *to, int to_keeps_key)
+{
+	memset(d, 0, sizeof(*d));
+	d->new_key = 1;
+	d->new_subject = 1;
+	if (from && to) {
+		d->new_key = !same_key(from, to);
+		d->new_subject = !same_subject(from, to);
+	} else if (!to && to_keeps_key) {
+		d->new_key = 0;
+	}
+	d->applies = d->new_key || d->new_subject;
+	if (!d->applies)
+		return;
+	if (!from) {
+		snprintf(d->devices_why, sizeof(d->devices_why), "counted once gen %d signs", from_gen);
+	} else if (!oc->devices_counted) {
+		snprintf(d->devices_why, sizeof(d->devices_why), "%s",
+			 oc->devices_note[0] ? oc->devices_note : "identity_certificates was not scanned");
+	} else {
+		d->devices_known = 1;
+		d->devices = from->devices;
+	}
+	if (!d->new_key) {
+		d->escrows_known = 1; /* the same key: Fleet decrypts every escrow it decrypts today */
+	} else if (!from) {
+		snprintf(d->escrows_why, sizeof(d->escrows_why), "counted once gen %d signs", from_gen);
+	} else if (!oc->escrows_counted) {
+		snprintf(d->escrows_why, sizeof(d->escrows_why), "%s",
+			 oc->escrows_note[0] ? oc->escrows_note : "the escrows were not scanned");
+	} else {
+		d->escrows_known = 1;
+		d->escrows = oc->escrows_decryptable;
+	}
+}
+
+/*
+ * The gate of an apple_scep step that puts generation `to` into ca_cert (activate, rollback): held
+ * for a human unless the policy states the server trusts the _previous rows, and closed on a count
+ * that could not be made.
+ */
+static void gate_apple_verifier(struct walk *w, struct fca_step *s, int to, int to_keeps_key)
+{
+	const struct fca_obs_gen *from = w->sign_observed ? &w->oc->gens[FCA_SLOT_CURRENT] : NULL;
+	struct fca_disruption *d = &s->disruption;
+
+	disruption_compute(d, w->oc, from, w->sign, observed_gen(w, to), to_keeps_key);
+	d->asserted = w->pol->fleet_server_trusts_previous;
+	if (!d->applies)
+		return;
+	w->pc->warnings |= FCA_WARN_APPLE_VERIFIER;
+	if (!w->pol->fleet_server_trusts_previous)
+		gate_close(
+		    s, FCA_GATE_HUMAN, 0,
+		    "today's Fleet verifies Apple device identity certificates against %s alone (its exact "
+		    "subject and key) and decrypts FileVault escrows with the current %s only: a human must "
+		    "confirm the server honours %s_previous/%s_previous (policy.fleet_server_trusts_previous: true)",
+		    w->def->cert_asset, w->def->key_asset, w->def->cert_asset, w->def->key_asset);
+	if (!d->devices_known || !d->escrows_known)
+		gate_close(s, FCA_GATE_CLOSED, 0,
+			   "what it would break is not counted (%s; the impact line says why): fleetca does not change "
+			   "the subject or key of %s on a count it could not make",
+			   !d->devices_known && !d->escrows_known ? "devices and escrows"
+			   : !d->devices_known			  ? "enrolled devices"
+								  : "FileVault escrows",
+			   w->def->cert_asset);
+}
+
+int fca_plan_wants_impact(const struct fca_plan *p)
+{
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++)
+		if (p->steps[i].disruption.applies)
+			return 1;
+	return 0;
+}
+
+int fca_plan_apple_disruption(struct fca_disruption *d, enum fca_step_kind *kind, int *generation,
+			      const struct fca_observed *o)
+{
+	const struct fca_obs_ca *oc = &o->cas[FCA_CA_APPLE_SCEP];
+	const struct fca_obs_gen *cur = &oc->gens[FCA_SLOT_CURRENT], *to;
+
+	memset(d, 0, sizeof(*d));
+	if (oc->stage == FCA_STAGE_STAGED) {
+		*kind = FCA_STEP_ACTIVATE;
+		to = &oc->gens[FCA_SLOT_NEXT];
+	} else if (oc->stage == FCA_STAGE_ACTIVE) {
+		*kind = FCA_STEP_ROLLBACK;
+		to = &oc->gens[FCA_SLOT_PREVIOUS];
+	} else {
+		return 0;
+	}
+	*generation = to->generation;
+	disruption_compute(d, oc, cur, cur->generation, to, 0);
+	return d->applies;
+}
+
 static int step_activate(struct walk *w)
 {
 	int n = w->other, old = w->sign;
@@ -239,13 +360,7 @@ static int step_activate(struct walk *w)
 	gate_overlap(w, s, w->staged_at, "staged", n);
 	switch (w->def->trust) {
 	case FCA_TRUST_APPLE_VERIFIER:
-		w->pc->warnings |= FCA_WARN_APPLE_VERIFIER;
-		if (!w->pol->fleet_server_trusts_previous)
-			gate_close(s, FCA_GATE_HUMAN, 0,
-				   "today's Fleet verifies Apple device identity certificates against %s alone "
-				   "and decrypts FileVault escrows with the current %s only: a human must confirm "
-				   "the server honours %s_previous/%s_previous (policy.fleet_server_trusts_previous: true)",
-				   w->def->cert_asset, w->def->key_asset, w->def->cert_asset, w->def->key_asset);
+		gate_apple_verifier(w, s, n, 0);
 		break;
 	case FCA_TRUST_HUMAN:
 		/* The YAML asking for active is the human's statement that the bundle is uploaded. */
@@ -260,6 +375,7 @@ static int step_activate(struct walk *w)
 	w->stage = FCA_STAGE_ACTIVE;
 	w->sign = n;
 	w->other = old;
+	w->sign_observed = 0;
 	return 0;
 }
 
@@ -331,10 +447,14 @@ static int step_rollback(struct walk *w)
 	write_pair(s, '~', FCA_SLOT_CURRENT, old, w->def);
 	write_pair(s, '-', FCA_SLOT_PREVIOUS, old, w->def);
 	write_pair(s, '+', FCA_SLOT_NEXT, n, w->def);
+	/* putting the old generation back into ca_cert is as much a change of root as activating it */
+	if (w->def->trust == FCA_TRUST_APPLE_VERIFIER)
+		gate_apple_verifier(w, s, old, 0);
 	step_done(w, s);
 	w->stage = FCA_STAGE_STAGED;
 	w->sign = old;
 	w->other = n;
+	w->sign_observed = 0;
 	w->staged_at = g ? g->staged_at : w->t;
 	return 0;
 }
@@ -462,6 +582,7 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 	w.pc = &p->cas[id];
 	w.first = p->nsteps;
 	w.t = p->now;
+	w.sign_observed = 1;
 	w.pc->considered = 1;
 
 	if (w.dca->suspend) {

@@ -4,6 +4,7 @@
 
 #include "fleetca/render_apply.h"
 #include "fleetca/timeutil.h"
+#include "render/render_int.h"
 
 int fca_render_apply_json(FILE *f, const char (*done)[FCA_STEP_ID_MAX], size_t ndone, const struct fca_plan *p,
 			  const struct fca_observed *o)
@@ -27,6 +28,9 @@ int fca_render_apply_json(FILE *f, const char (*done)[FCA_STEP_ID_MAX], size_t n
 		} else {
 			json_object_set_new(w, "opens_at", json_null());
 		}
+		json_object_set_new(w, "disruption",
+				    s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1)
+							  : json_null());
 		json_array_append_new(waiting, w);
 	}
 	json_object_set_new(root, "format_version", json_integer(1));

@@ -92,6 +92,28 @@ static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, 
 	return obj;
 }
 
+json_t *fca_render__disruption_json(const struct fca_disruption *d, int with_asserted)
+{
+	json_t *o = json_object();
+	int fail = !o;
+
+	if (!o)
+		return NULL;
+	put(o, "new_key", json_boolean(d->new_key), &fail);
+	put(o, "new_subject", json_boolean(d->new_subject), &fail);
+	put(o, "devices", d->devices_known ? json_integer((json_int_t)d->devices) : json_null(), &fail);
+	put(o, "devices_not_counted", d->devices_known ? json_null() : STR(d->devices_why), &fail);
+	put(o, "escrows", d->escrows_known ? json_integer((json_int_t)d->escrows) : json_null(), &fail);
+	put(o, "escrows_not_counted", d->escrows_known ? json_null() : STR(d->escrows_why), &fail);
+	if (with_asserted)
+		put(o, "asserted_trusts_previous", json_boolean(d->asserted), &fail);
+	if (fail) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static const char *op_name(char op)
 {
 	switch (op) {
@@ -189,6 +211,8 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	} else {
 		put(obj, "drain", json_null(), fail);
 	}
+	put(obj, "disruption", s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1) : json_null(),
+	    fail);
 	return obj;
 }
 

@@ -64,6 +64,29 @@ static void table_row(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
 	fputs(" |\n", f);
 }
 
+/* What an Apple step that changes the first certificate would break: outside the folded details. */
+static void disruption_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++) {
+		const struct fca_step *s = &p->steps[i];
+		if (s->ca != ca || !s->disruption.applies)
+			continue;
+		fca_render__disruption(line, sizeof(line), &s->disruption);
+		fputs("\n> [!CAUTION]\n> **", f);
+		put_escaped(f, s->step_id);
+		fputs("**: ", f);
+		put_escaped(f, line);
+		fputs("\n", f);
+		if (s->disruption.asserted) {
+			fputs(">\n> ", f);
+			put_escaped(f, fca_render__asserted);
+			fputs("\n", f);
+		}
+	}
+}
+
 static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char line[600];
@@ -79,6 +102,7 @@ static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observe
 			put_escaped(f, pc->error);
 			fputs("\n", f);
 		}
+		disruption_callouts(f, p, (enum fca_ca_id)ca);
 		if (!pc->warnings)
 			continue;
 		fputs("\n> [!WARNING]\n", f);

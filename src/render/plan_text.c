@@ -147,6 +147,45 @@ void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct
 	}
 }
 
+const char fca_render__asserted[] = "fleet_server_trusts_previous: true — your statement that this Fleet trusts "
+				    "ca_cert_previous; no released Fleet does";
+
+void fca_render__disruption(char *buf, size_t n, const struct fca_disruption *d)
+{
+	size_t off = 0;
+
+	if (n == 0)
+		return;
+	buf[0] = '\0';
+	if (d->devices_known)
+		off += (size_t)snprintf(buf + off, n - off,
+					"%" PRIu64 " enrolled Apple device%s would fail check-in on a "
+					"Fleet that trusts one root and would have to re-enroll",
+					d->devices, d->devices == 1 ? "" : "s");
+	else
+		off += (size_t)snprintf(buf + off, n - off,
+					"enrolled Apple devices that would fail check-in on a Fleet "
+					"that trusts one root and would have to re-enroll: not counted (%.*s)",
+					(int)sizeof(d->devices_why), d->devices_why);
+	if (off >= n)
+		return;
+	if (d->escrows_known)
+		off += (size_t)snprintf(buf + off, n - off,
+					", and %" PRIu64 " FileVault escrow%s could no longer be decrypted", d->escrows,
+					d->escrows == 1 ? "" : "s");
+	else
+		off += (size_t)snprintf(buf + off, n - off,
+					", and FileVault escrows that could no longer be decrypted: "
+					"not counted (%.*s)",
+					(int)sizeof(d->escrows_why), d->escrows_why);
+	if (off >= n)
+		return;
+	snprintf(buf + off, n - off, " (%s)",
+		 d->new_key && d->new_subject ? "new key and subject"
+		 : d->new_key		      ? "new key, same subject"
+					      : "new subject, same key");
+}
+
 static const char *const warning_names[FCA_RENDER_WARN_COUNT] = {
 	"drift", "apple_verifier", "forced_drain", "human_trust", "corrupt", "escrow",
 };
@@ -179,11 +218,13 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 			 oc && oc->drift_detail[0] ? ")" : "");
 		break;
 	case FCA_WARN_APPLE_VERIFIER:
-		snprintf(buf, n,
-			 "Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against ca_cert alone; "
-			 "activating a new key disconnects enrolled devices unless the server honours ca_cert_previous, "
-			 "and strands FileVault escrows unless it also decrypts with ca_key_previous "
-			 "(policy.fleet_server_trusts_previous states that it does)");
+		snprintf(
+		    buf, n,
+		    "Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against the first "
+		    "certificate of ca_cert alone, by its exact subject and key; a new key or subject there "
+		    "disconnects every enrolled device the old one issued a certificate to (it must re-enroll) "
+		    "unless the server honours ca_cert_previous, and a new key strands FileVault escrows unless it "
+		    "also decrypts with ca_key_previous (policy.fleet_server_trusts_previous states that it does)");
 		break;
 	case FCA_WARN_FORCED_DRAIN:
 		s = find_step(p, ca, FCA_STEP_RETIRE);
@@ -328,6 +369,16 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 		}
 		if (s->kind == FCA_STEP_RETIRE)
 			render_drain(f, s, indent + 4);
+		if (s->disruption.applies) {
+			char line[1024];
+			fca_render__disruption(line, sizeof(line), &s->disruption);
+			put_label(f, indent + 4, "impact");
+			fprintf(f, "%s\n", line);
+			if (s->disruption.asserted) {
+				put_label(f, indent + 4, "asserted");
+				fprintf(f, "%s\n", fca_render__asserted);
+			}
+		}
 	}
 }
 

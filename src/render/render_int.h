@@ -40,6 +40,18 @@ const char *fca_render__warning_name(unsigned bit_index);
 void fca_render__warning_text(char *buf, size_t n, unsigned bit_index, const struct fca_plan *p,
 			      const struct fca_observed *o, enum fca_ca_id ca);
 
+/*
+ * What a step that changes the Apple CA's first certificate would break, as one sentence: "14
+ * enrolled Apple devices would fail check-in on a Fleet that trusts one root and would have to
+ * re-enroll, and 8 FileVault escrows could no longer be decrypted (new key and subject)".
+ */
+void fca_render__disruption(char *buf, size_t n, const struct fca_disruption *d);
+/* What policy.fleet_server_trusts_previous: true claims, for the line after it. */
+extern const char fca_render__asserted[];
+/* The same as JSON (schemas/plan.schema.json step.disruption); NULL when out of memory. */
+struct json_t;
+struct json_t *fca_render__disruption_json(const struct fca_disruption *d, int with_asserted);
+
 /* The widest step id of the plan (for aligned columns); ca < 0 means every CA. */
 int fca_render__id_width(const struct fca_plan *p, int ca);
 

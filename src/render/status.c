@@ -4,8 +4,10 @@
 
 #include <jansson.h>
 
+#include "fleetca/plan.h"
 #include "fleetca/render_status.h"
 #include "fleetca/timeutil.h"
+#include "render/render_int.h"
 
 static const char *c_on(int color, const char *code) { return color ? code : ""; }
 #define BOLD(c) c_on(c, "\033[1m")
@@ -73,6 +75,21 @@ static void text_gen(FILE *f, const struct fca_obs_gen *g, enum fca_role role, i
 				fca_defect_advice(i));
 }
 
+/* What moving apple_scep's _next or _previous generation into ca_cert would break (DESIGN §4.6). */
+static void text_disruption(FILE *f, const struct fca_observed *o, int color)
+{
+	struct fca_disruption d;
+	enum fca_step_kind kind;
+	char line[1024];
+	int gen = 0;
+
+	if (!fca_plan_apple_disruption(&d, &kind, &gen, o))
+		return;
+	fca_render__disruption(line, sizeof(line), &d);
+	fprintf(f, "  %simpact%s    %s gen %d: %s\n", YEL(color), OFF(color),
+		kind == FCA_STEP_ACTIVATE ? "activating" : "rolling back to", gen, line);
+}
+
 int fca_render_status_text(FILE *f, const struct fca_observed *o, int64_t now, int color)
 {
 	char t[40];
@@ -101,6 +118,8 @@ int fca_render_status_text(FILE *f, const struct fca_observed *o, int64_t now, i
 			else if (c->gens[s].has_key)
 				fprintf(f, "  %-9s %s%s has no certificate row %s%s\n", fca_role_name((enum fca_role)s),
 					RED(color), c->gens[s].key_asset, c->gens[s].cert_asset, OFF(color));
+		if (i == FCA_CA_APPLE_SCEP)
+			text_disruption(f, o, color);
 	}
 	return FCA_OK;
 }
@@ -151,6 +170,20 @@ static json_t *json_gen(const struct fca_obs_gen *g, enum fca_role role)
 	return j;
 }
 
+static json_t *json_disruption(const struct fca_observed *o)
+{
+	struct fca_disruption d;
+	enum fca_step_kind kind;
+	json_t *j;
+	int gen = 0;
+
+	if (!fca_plan_apple_disruption(&d, &kind, &gen, o) || !(j = fca_render__disruption_json(&d, 0)))
+		return json_null();
+	json_object_set_new(j, "step", json_string(fca_step_kind_name(kind)));
+	json_object_set_new(j, "generation", json_integer(gen));
+	return j;
+}
+
 int fca_render_status_json(FILE *f, const struct fca_observed *o, int64_t now)
 {
 	json_t *root = json_object(), *cas = json_array();
@@ -172,6 +205,7 @@ int fca_render_status_json(FILE *f, const struct fca_observed *o, int64_t now)
 			if (c->gens[s].present)
 				json_array_append_new(gens, json_gen(&c->gens[s], (enum fca_role)s));
 		json_object_set_new(jc, "generations", gens);
+		json_object_set_new(jc, "disruption", i == FCA_CA_APPLE_SCEP ? json_disruption(o) : json_null());
 		json_array_append_new(cas, jc);
 	}
 	json_object_set_new(root, "cas", cas);

@@ -1,6 +1,7 @@
-/* fca_crypto_cert_aki (the drain scan's per-row parse) answers exactly what a full OpenSSL parse
- * answers: for every issued device certificate in the fleet-dev fixture, for certificates
- * without an AKI, for shapes its fast path leaves to OpenSSL, and for garbage. */
+/* fca_crypto_cert_aki and fca_crypto_cert_ids (the drain scan's per-row parse) answer exactly what
+ * a full OpenSSL parse answers (AKI, issuer Name bytes, SHA-256 of the DER): for every issued device
+ * certificate in the fleet-dev fixture, for certificates without an AKI, for shapes its fast path
+ * leaves to OpenSSL, and for garbage. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 
 static char *certs[MAX_CERTS];
 static size_t ncerts;
+static char *fixture_sql; /* fleet-dev.sql, for the nano_cert_auth_associations digests */
 
 /* The certificate_pem string of each INSERT into the three issued-certificate tables. */
 static int load_certs(void **state)
@@ -49,7 +51,7 @@ static int load_certs(void **state)
 			ncerts++;
 		}
 	}
-	free(sql);
+	fixture_sql = sql;
 	return ncerts >= 20 + 10 + 10 ? 0 : -1;
 }
 
@@ -58,6 +60,7 @@ static int free_certs(void **state)
 	(void)state;
 	for (size_t i = 0; i < ncerts; i++)
 		free(certs[i]);
+	free(fixture_sql);
 	return 0;
 }
 
@@ -80,22 +83,48 @@ static int full_parse_aki(unsigned char aki[64], size_t *aki_len, const char *pe
 	return 0;
 }
 
+/* The reference issuer bytes (i2d of the parsed Name) and SHA-256 fingerprint of the certificate. */
+static int full_parse_ids(unsigned char *issuer, int *issuer_len, unsigned char sha[32], const char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	unsigned int l = 0;
+
+	BIO_free(b);
+	if (!x)
+		return -1;
+	*issuer_len = i2d_X509_NAME(X509_get_issuer_name(x), &issuer);
+	X509_digest(x, EVP_sha256(), sha, &l);
+	X509_free(x);
+	return 0;
+}
+
 static void assert_same_as_full_parse(const char *pem, size_t len)
 {
-	unsigned char want[64], got[64];
+	unsigned char want[64], got[64], issuer[FCA_NAME_DER_MAX], sha[32];
 	size_t want_len = 99, got_len = 99;
-	int ref = full_parse_aki(want, &want_len, pem, len);
+	int ref = full_parse_aki(want, &want_len, pem, len), ilen = 0;
 	int r = fca_crypto_cert_aki(got, &got_len, pem, len);
+	struct fca_issued_ids ids;
 
 	if (ref < 0) {
 		assert_int_equal(r, FCA_EINVALID);
 		assert_int_equal(got_len, 0);
+		fca_error_clear();
+		assert_int_equal(fca_crypto_cert_ids(&ids, pem, len, 1), FCA_EINVALID);
 		fca_error_clear();
 		return;
 	}
 	assert_int_equal(r, FCA_OK);
 	assert_int_equal(got_len, want_len);
 	assert_memory_equal(got, want, want_len);
+	assert_int_equal(fca_crypto_cert_ids(&ids, pem, len, 1), FCA_OK);
+	assert_int_equal(ids.aki_len, want_len);
+	assert_memory_equal(ids.aki, want, want_len);
+	assert_int_equal(full_parse_ids(issuer, &ilen, sha, pem, len), 0);
+	assert_int_equal(ids.issuer_len, (size_t)ilen);
+	assert_memory_equal(ids.issuer, issuer, (size_t)ilen);
+	assert_memory_equal(ids.sha256, sha, 32);
 }
 
 static void every_fixture_device_cert_matches_full_parse(void **state)
@@ -109,6 +138,24 @@ static void every_fixture_device_cert_matches_full_parse(void **state)
 		/* Fleet's issued certificates all carry a 20-byte AKI */
 		assert_int_equal(fca_crypto_cert_aki(aki, &n, certs[i], strlen(certs[i])), FCA_OK);
 		assert_int_equal(n, 20);
+	}
+}
+
+/* The digest is the one nano_cert_auth_associations holds for the device (lowercase hex of the
+ * SHA-256 of the DER): every Apple identity certificate of the fixture is found there. */
+static void identity_cert_digests_are_the_associations(void **state)
+{
+	struct fca_issued_ids ids;
+	char hex[65], quoted[68];
+
+	(void)state;
+	for (size_t i = 0; i < 20; i++) {
+		assert_int_equal(fca_crypto_cert_ids(&ids, certs[i], strlen(certs[i]), 1), FCA_OK);
+		for (size_t k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", ids.sha256[k]);
+		snprintf(quoted, sizeof(quoted), "'%s'", hex);
+		if (!strstr(strstr(fixture_sql, "INSERT INTO nano_cert_auth_associations"), quoted))
+			fail_msg("identity certificate %zu: sha256 %s is not in nano_cert_auth_associations", i, hex);
 	}
 }
 
@@ -254,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_fixture_device_cert_matches_full_parse),
+		cmocka_unit_test(identity_cert_digests_are_the_associations),
 		cmocka_unit_test(fixture_variants_match_full_parse),
 		cmocka_unit_test(cert_without_aki_gives_empty_aki),
 		cmocka_unit_test(generated_aki_forms_match_full_parse),

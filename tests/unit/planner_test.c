@@ -54,6 +54,11 @@ struct pcase {
 	int64_t age;             /* since staging / activation; 0 = 30 days */
 	int trusts, force, adopt, suspend;
 	uint64_t drain, escrows; /* on the generation a retire would remove */
+	/* apple_scep: what changing ca_cert would break (DESIGN §4.6). By default every generation has
+	 * its own key and subject and the counts are made (devices, escrows_today, 0 unless given). */
+	int same_key, same_subject; /* the non-signing live generation has the signing one's */
+	int uncounted;              /* the engine could not count devices and escrows */
+	uint64_t devices, escrows_today;
 	int64_t drain_exp;       /* relative to NOW; UNKNOWN = not known */
 	int64_t renew_before, not_after; /* not_after relative to NOW; 0 = 5 years */
 	struct xstep steps[FCA_PLAN_MAX_STEPS];
@@ -254,6 +259,32 @@ static const struct pcase cases[] = {
 	{ "apple, complete to complete, not confirmed: later steps still dated", AS, OBS_COMPLETE, 1, 2, CPL,
 	  .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN), S(RETIRE, 2, WAIT) }, .warn = FCA_WARN_APPLE_VERIFIER,
 	  .rstep = 3, .opens = 14 * DAY },
+	{ "apple, same key and subject: nothing changes for Fleet, not held", AS, OBS_STAGED, 1, 2, ACT,
+	  .same_key = 1, .same_subject = 1, .steps = { S(ACTIVATE, 2, OPEN) } },
+	{ "apple, same key, new subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_key = 1, .devices = 14,
+	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+	  .reason = "ca_cert alone (its exact subject and key)" },
+	{ "apple, new key, same subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_subject = 1,
+	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
+	{ "apple, not counted: closed even with the statement", AS, OBS_STAGED, 1, 2, ACT, .trusts = 1, .uncounted = 1,
+	  .steps = { S(ACTIVATE, 2, CLOSED) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+	  .reason = "what it would break is not counted (devices and escrows; the impact line says why): fleetca "
+		    "does not change the subject or key of ca_cert on a count it could not make" },
+	{ "apple, not counted and not confirmed: human, both reasons", AS, OBS_STAGED, 1, 2, ACT, .uncounted = 1,
+	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+	  .reason = "policy.fleet_server_trusts_previous: true", .reason2 = "is not counted" },
+	{ "apple, same key and subject, not counted: nothing to count, open", AS, OBS_STAGED, 1, 2, ACT,
+	  .same_key = 1, .same_subject = 1, .uncounted = 1, .steps = { S(ACTIVATE, 2, OPEN) } },
+	{ "apple, rollback puts the old root back: held", AS, OBS_ACTIVE, 3, 2, STG,
+	  .steps = { S(ROLLBACK, 3, HUMAN), S(ABANDON, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+	  .reason = "policy.fleet_server_trusts_previous: true" },
+	{ "apple, rollback with the statement", AS, OBS_ACTIVE, 3, 3, STG, .trusts = 1,
+	  .steps = { S(ROLLBACK, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER },
+	{ "apple, rollback of the same key and subject", AS, OBS_ACTIVE, 3, 3, STG, .same_key = 1, .same_subject = 1,
+	  .steps = { S(ROLLBACK, 3, OPEN) } },
+	{ "apple, a second activation in one plan is counted once the first is done", AS, OBS_STAGED, 1, 3, ACT,
+	  .trusts = 1, .steps = { S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT), S(STAGE, 3, OPEN), S(ACTIVATE, 3, CLOSED) },
+	  .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 4, .reason = "is not counted (devices and escrows" },
 	{ "apple, staged target: no activation, no warning", AS, OBS_COMPLETE, 1, 2, STG,
 	  .steps = { S(STAGE, 2, OPEN) }, .writes = "+ca_cert_next 2, +ca_key_next 2" },
 	{ "conditional access, YAML says active", CA, OBS_STAGED, 1, 2, ACT, .steps = { S(ACTIVATE, 2, OPEN) },
@@ -373,6 +404,10 @@ static struct fca_obs_gen *live(struct fca_observed *o, enum fca_ca_id ca, enum 
 	else
 		memset(g->cert.sha256_hex, 'f', 64);
 	g->cert.not_after = NOW + 5 * YEAR;
+	/* its own key and subject: the generation's number in both */
+	g->cert.has_spki = 1;
+	memset(g->cert.spki_sha256, 0x40 + gen, sizeof(g->cert.spki_sha256));
+	g->cert.subject_der_len = (size_t)snprintf((char *)g->cert.subject_der, sizeof(g->cert.subject_der), "gen %d", gen);
 	return g;
 }
 
@@ -450,6 +485,26 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	}
 	if (c->not_after && o->cas[c->ca].gens[FCA_SLOT_CURRENT].present)
 		o->cas[c->ca].gens[FCA_SLOT_CURRENT].cert.not_after = NOW + c->not_after;
+	{
+		struct fca_obs_ca *oc = &o->cas[c->ca];
+		struct fca_obs_gen *cur = &oc->gens[FCA_SLOT_CURRENT];
+		for (int sl = FCA_SLOT_NEXT; sl < FCA_SLOT_COUNT; sl++) {
+			struct fca_obs_gen *g = &oc->gens[sl];
+			if (c->same_key)
+				memcpy(g->cert.spki_sha256, cur->cert.spki_sha256, sizeof(g->cert.spki_sha256));
+			if (c->same_subject) {
+				memcpy(g->cert.subject_der, cur->cert.subject_der, sizeof(g->cert.subject_der));
+				g->cert.subject_der_len = cur->cert.subject_der_len;
+			}
+		}
+		cur->devices = c->devices;
+		oc->devices_counted = oc->escrows_counted = !c->uncounted;
+		oc->escrows_decryptable = c->escrows_today;
+		if (c->uncounted) {
+			snprintf(oc->devices_note, sizeof(oc->devices_note), "no SELECT on nano_cert_auth_associations");
+			snprintf(oc->escrows_note, sizeof(oc->escrows_note), "no SELECT on host_disk_encryption_keys");
+		}
+	}
 	if (old) {
 		old->drain_live = c->drain;
 		old->drain_last_expiry = c->drain_exp == UNKNOWN ? 0 : c->drain_exp ? NOW + c->drain_exp : 0;
@@ -823,6 +878,92 @@ static void test_invalid_input(void **unused)
 	fca_observed_dispose(&o);
 }
 
+/* What an Apple step changing ca_cert would break (DESIGN §4.6): the numbers the step carries. */
+static void test_disruption_counts(void **unused)
+{
+	struct pcase c = { "apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8 };
+	const struct fca_disruption *dd;
+	struct fca_disruption sd;
+	enum fca_step_kind kind;
+	int gen = 0;
+
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 1);
+	dd = &p.steps[0].disruption;
+	assert_true(dd->applies && dd->new_key && dd->new_subject && !dd->asserted);
+	assert_true(dd->devices_known && dd->escrows_known);
+	assert_int_equal(dd->devices, 14);
+	assert_int_equal(dd->escrows, 8);
+	assert_true(fca_plan_wants_impact(&p));
+	/* status: the same numbers for the staged generation's activation */
+	assert_int_equal(fca_plan_apple_disruption(&sd, &kind, &gen, &o), 1);
+	assert_int_equal(kind, FCA_STEP_ACTIVATE);
+	assert_int_equal(gen, 2);
+	assert_int_equal(sd.devices, 14);
+	assert_int_equal(sd.escrows, 8);
+	fca_observed_dispose(&o);
+
+	/* key: keep: every escrow stays decryptable; the devices still fail on the new subject */
+	c.same_key = 1;
+	c.trusts = 1;
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	dd = &p.steps[0].disruption;
+	assert_int_equal(p.steps[0].gate, FCA_GATE_OPEN);
+	assert_true(dd->applies && !dd->new_key && dd->new_subject && dd->asserted);
+	assert_int_equal(dd->devices, 14);
+	assert_true(dd->escrows_known);
+	assert_int_equal(dd->escrows, 0);
+	fca_observed_dispose(&o);
+
+	/* not counted: null with the reason, never a 0 */
+	c.same_key = 0;
+	c.uncounted = 1;
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	dd = &p.steps[0].disruption;
+	assert_false(dd->devices_known || dd->escrows_known);
+	assert_int_equal(dd->devices, 0);
+	assert_string_equal(dd->devices_why, "no SELECT on nano_cert_auth_associations");
+	assert_string_equal(dd->escrows_why, "no SELECT on host_disk_encryption_keys");
+	fca_observed_dispose(&o);
+
+	/* a second activation in one plan: counted once the first is done */
+	c = (struct pcase){ "apple +2", AS, OBS_STAGED, 1, 3, ACT, .trusts = 1 };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 4);
+	assert_string_equal(p.steps[3].disruption.devices_why, "counted once gen 2 signs");
+	assert_string_equal(p.steps[3].disruption.escrows_why, "counted once gen 2 signs");
+	fca_observed_dispose(&o);
+
+	/* active: status shows the rollback to the previous generation */
+	c = (struct pcase){ "apple active", AS, OBS_ACTIVE, 3, 3, ACT, .devices = 5, .escrows_today = 2 };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_apple_disruption(&sd, &kind, &gen, &o), 1);
+	assert_int_equal(kind, FCA_STEP_ROLLBACK);
+	assert_int_equal(gen, 2);
+	assert_int_equal(sd.devices, 5);
+	assert_int_equal(sd.escrows, 2);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 0);
+	assert_false(fca_plan_wants_impact(&p));
+	fca_observed_dispose(&o);
+
+	/* complete, and the other CAs: nothing */
+	c = (struct pcase){ "apple complete", AS, OBS_COMPLETE, 1, 1, CPL };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_apple_disruption(&sd, &kind, &gen, &o), 0);
+	fca_observed_dispose(&o);
+	c = (struct pcase){ "host identity", HI, OBS_STAGED, 1, 2, ACT };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_false(p.steps[0].disruption.applies);
+	assert_false(fca_plan_wants_impact(&p));
+	fca_observed_dispose(&o);
+}
+
 /* The plan is a function of its inputs: the same inputs give the same bytes. */
 static void test_pure(void **unused)
 {
@@ -842,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
 		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
+		cmocka_unit_test(test_disruption_counts),
 		cmocka_unit_test(test_profile_share_below_target),
 		cmocka_unit_test(test_profile_share_at_or_above_target_opens),
 		cmocka_unit_test(test_profile_missing_or_stale),

@@ -92,6 +92,10 @@ static void plan_rotation(void)
 	add_write(s, '~', "ca_key", 2);
 	add_write(s, '+', "ca_cert_previous", 1);
 	add_write(s, '+', "ca_key_previous", 1);
+	s->disruption.applies = s->disruption.new_key = s->disruption.new_subject = 1;
+	s->disruption.devices_known = s->disruption.escrows_known = 1;
+	s->disruption.devices = 14;
+	s->disruption.escrows = 8;
 
 	s = add_step(FCA_CA_HOST_IDENTITY, FCA_STEP_RENEW, 1, FCA_GATE_OPEN);
 	s->from_generation = 1;
@@ -209,10 +213,11 @@ static void test_text_rotation(void **st)
 		"3 steps: 2 ready, 1 waiting\n"
 		"\n"
 		"apple_scep     gen 1 complete → gen 2 active\n"
-		"  warning: Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against ca_cert alone; "
-		"activating a new key disconnects enrolled devices unless the server honours ca_cert_previous, and "
-		"strands FileVault escrows unless it also decrypts with ca_key_previous "
-		"(policy.fleet_server_trusts_previous states that it does)\n"
+		"  warning: Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against the first "
+		"certificate of ca_cert alone, by its exact subject and key; a new key or subject there disconnects "
+		"every enrolled device the old one issued a certificate to (it must re-enroll) unless the server "
+		"honours ca_cert_previous, and a new key strands FileVault escrows unless it also decrypts with "
+		"ca_key_previous (policy.fleet_server_trusts_previous states that it does)\n"
 		"  + apple_scep:2:stage     ready\n"
 		"      + ca_cert_next  (gen 2)\n"
 		"      + ca_key_next   (gen 2)\n"
@@ -226,6 +231,8 @@ static void test_text_rotation(void **st)
 		"      ~ ca_key            (gen 2)\n"
 		"      + ca_cert_previous  (gen 1)\n"
 		"      + ca_key_previous   (gen 1)\n"
+		"      impact    14 enrolled Apple devices would fail check-in on a Fleet that trusts one root and "
+		"would have to re-enroll, and 8 FileVault escrows could no longer be decrypted (new key and subject)\n"
 		"\n"
 		"host_identity  gen 1 complete → gen 1 complete\n"
 		"  ~ host_identity:1:renew  ready\n"
@@ -343,6 +350,10 @@ static void test_json_rotation(void **st)
 	assert_int_equal(count(out, "\"ready\": true"), 2);
 	assert_int_equal(count(out, "\"ready\": false"), 1);
 	assert_int_equal(count(out, "\"drain\": null"), 3);
+	assert_contains(out, "\"disruption\": {\n        \"new_key\": true,\n        \"new_subject\": true,\n"
+			     "        \"devices\": 14,\n        \"devices_not_counted\": null,\n        \"escrows\": 8,\n"
+			     "        \"escrows_not_counted\": null,\n        \"asserted_trusts_previous\": false\n      }");
+	assert_int_equal(count(out, "\"disruption\": null"), 2);
 	assert_int_equal(out[strlen(out) - 1], '\n');
 
 	assert_int_equal(fca_render_plan_json_string(&s2, &plan, &obs), FCA_OK);
@@ -387,6 +398,10 @@ static void test_markdown_rotation(void **st)
 	assert_contains(out, "| apple_scep | gen 1 complete | gen 2 active | apple_scep:2:stage | ready |\n");
 	assert_contains(out, "| host_identity | gen 1 complete | gen 1 complete | host_identity:1:renew | ready |\n");
 	assert_contains(out, "> [!WARNING]\n> **apple_scep**: Apple SCEP verifier (DESIGN §4.6)");
+	assert_contains(out, "> [!CAUTION]\n> **apple_scep:2:activate**: 14 enrolled Apple devices would fail check-in "
+			     "on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault escrows could "
+			     "no longer be decrypted (new key and subject)\n");
+	assert_contains(out, "    impact    14 enrolled Apple devices would fail check-in");
 	assert_contains(out, "<details><summary>apple_scep: gen 1 complete → gen 2 active, 2 steps</summary>\n\n"
 			     "```text\n+ apple_scep:2:stage     ready\n");
 	assert_contains(out, "~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n");
@@ -470,6 +485,59 @@ static void test_forced_drain_and_human_trust(void **st)
 	free(out);
 }
 
+/* The impact line's words: not counted, the admin's statement, a kept key, one of each. */
+static void test_disruption_words(void **st)
+{
+	struct fca_disruption *dd;
+	char *out;
+
+	(void)st;
+	plan_rotation();
+	dd = &plan.steps[1].disruption;
+	dd->devices_known = dd->escrows_known = 0;
+	snprintf(dd->devices_why, sizeof(dd->devices_why), "reading nano_cert_auth_associations: denied");
+	snprintf(dd->escrows_why, sizeof(dd->escrows_why), "the host_disk_encryption_keys or hosts table is missing");
+	out = render(TEXT);
+	assert_contains(out, "      impact    enrolled Apple devices that would fail check-in on a Fleet that trusts one "
+			     "root and would have to re-enroll: not counted (reading nano_cert_auth_associations: denied), "
+			     "and FileVault escrows that could no longer be decrypted: not counted (the "
+			     "host_disk_encryption_keys or hosts table is missing) (new key and subject)\n");
+	assert_null(strstr(out, "asserted"));
+	free(out);
+	out = render(JSON);
+	assert_contains(out, "\"devices\": null,\n        \"devices_not_counted\": \"reading "
+			     "nano_cert_auth_associations: denied\",\n        \"escrows\": null,");
+	free(out);
+
+	dd->devices_known = dd->escrows_known = 1;
+	dd->devices = 1;
+	dd->escrows = 0;
+	dd->new_key = 0;
+	dd->asserted = 1;
+	out = render(TEXT);
+	assert_contains(out, "      impact    1 enrolled Apple device would fail check-in on a Fleet that trusts one root "
+			     "and would have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new "
+			     "subject, same key)\n"
+			     "      asserted  fleet_server_trusts_previous: true — your statement that this Fleet trusts "
+			     "ca_cert_previous; no released Fleet does\n");
+	free(out);
+	out = render(MARKDOWN);
+	assert_contains(out, "**: 1 enrolled Apple device would fail check-in on a Fleet that trusts one root and would "
+			     "have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new subject, same "
+			     "key)\n>\n> fleet_server_trusts_previous: true — your statement that this Fleet trusts "
+			     "ca_cert_previous; no released Fleet does\n");
+	free(out);
+	out = render(JSON);
+	assert_contains(out, "\"new_key\": false");
+	assert_contains(out, "\"asserted_trusts_previous\": true");
+	free(out);
+	dd->new_key = 1;
+	dd->new_subject = 0;
+	out = render(TEXT);
+	assert_contains(out, "could no longer be decrypted (new key, same subject)\n");
+	free(out);
+}
+
 /* Writes the JSON of hand-made plans for tests/integration/test_plan_schema.py to validate. */
 static void write_sample(const char *name)
 {
@@ -493,6 +561,11 @@ static void test_write_schema_samples(void **st)
 	write_sample("rotation");
 	plan_retire();
 	write_sample("retire");
+	plan_rotation();
+	plan.steps[1].disruption.devices_known = 0;
+	snprintf(plan.steps[1].disruption.devices_why, sizeof(plan.steps[1].disruption.devices_why), "not scanned");
+	plan.steps[1].disruption.asserted = 1;
+	write_sample("disruption-not-counted");
 	plan_empty();
 	write_sample("empty");
 }
@@ -510,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_markdown_escapes),
 		cmocka_unit_test(test_markdown_empty),
 		cmocka_unit_test(test_forced_drain_and_human_trust),
+		cmocka_unit_test(test_disruption_words),
 		cmocka_unit_test(test_write_schema_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

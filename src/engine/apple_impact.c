@@ -1,0 +1,218 @@
+/*
+ * What an Apple SCEP CA step would break (DESIGN §4.2, §4.6; FLEET-FACTS §13.1, §14): which
+ * certificate is each enrollment's newest (nano_cert_auth_associations), and how many FileVault
+ * escrows Fleet decrypts today with the signing ca_key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/apple_impact.h"
+#include "fleetca/crypto.h"
+
+void fca_assoc_map_init(struct fca_assoc_map *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void fca_assoc_map_dispose(struct fca_assoc_map *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	fca_assoc_map_init(m);
+}
+
+/* The digests are uniform: their first bytes are a good hash. */
+static size_t slot_of(const struct fca_assoc_map *m, const unsigned char sha256[32])
+{
+	uint64_t h;
+
+	memcpy(&h, sha256, sizeof(h));
+	return (size_t)h & (m->cap - 1);
+}
+
+static struct fca_assoc *probe(const struct fca_assoc_map *m, const unsigned char sha256[32])
+{
+	for (size_t i = slot_of(m, sha256);; i = (i + 1) & (m->cap - 1))
+		if (!m->v[i].used || memcmp(m->v[i].sha256, sha256, 32) == 0)
+			return &m->v[i];
+}
+
+static int grow(struct fca_assoc_map *m)
+{
+	struct fca_assoc_map bigger;
+
+	bigger.cap = m->cap ? m->cap * 2 : 1024;
+	bigger.n = m->n;
+	if (!(bigger.v = calloc(bigger.cap, sizeof(*bigger.v))))
+		return fca_error_set(FCA_ENOMEM, "out of memory reading nano_cert_auth_associations");
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->v[i].used)
+			*probe(&bigger, m->v[i].sha256) = m->v[i];
+	free(m->v);
+	*m = bigger;
+	return FCA_OK;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int on_assoc(void *ctx, const char *hex, size_t len, int newest)
+{
+	struct fca_assoc_map *m = ctx;
+	unsigned char sha[32];
+	struct fca_assoc *a;
+	int r;
+
+	if (len != 64)
+		return 0; /* not a SHA-256: names no certificate fleetca can find */
+	for (size_t i = 0; i < 32; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return 0;
+		sha[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if ((m->n + 1) * 4 > m->cap * 3) {
+		if (m->n >= FCA_ASSOC_MAX)
+			return fca_error_set(FCA_EINVALID, "nano_cert_auth_associations has more than %u certificates",
+					     FCA_ASSOC_MAX);
+		if ((r = grow(m)) != 0)
+			return r;
+	}
+	a = probe(m, sha);
+	if (!a->used) {
+		memcpy(a->sha256, sha, 32);
+		a->used = 1;
+		m->n++;
+	}
+	if (newest)
+		a->newest++;
+	return 0;
+}
+
+int fca_assoc_map_load(struct fca_assoc_map *m, struct fca_store *s)
+{
+	int r;
+
+	fca_assoc_map_dispose(m);
+	if ((r = grow(m)) != 0)
+		return r;
+	if ((r = fca_store_scan_cert_assocs(s, on_assoc, m)) != 0)
+		fca_assoc_map_dispose(m);
+	return r;
+}
+
+const struct fca_assoc *fca_assoc_map_find(const struct fca_assoc_map *m, const unsigned char sha256[32])
+{
+	const struct fca_assoc *a;
+
+	if (!m->cap)
+		return NULL;
+	a = probe(m, sha256);
+	return a->used ? a : NULL;
+}
+
+/* ---- escrows ---------------------------------------------------------------------------- */
+
+struct escrow_ctx {
+	const struct fca_escrow_keyring *kr;
+	uint64_t decryptable;
+};
+
+static int on_escrow(void *vctx, uint64_t host_id, const char *b64, size_t len)
+{
+	struct escrow_ctx *c = vctx;
+	int r = fca_crypto_keyring_can_decrypt(c->kr, b64, len);
+
+	(void)host_id;
+	if (r == FCA_ENOMEM)
+		return r;
+	if (r == 1)
+		c->decryptable++;
+	return 0; /* not CMS (a LUKS or BitLocker value on a darwin host): nothing Fleet decrypts */
+}
+
+/* The reason the count could not be made, from the current error; out-of-memory stays an error. */
+static int not_counted(struct fca_obs_ca *ca, int r, const char *what)
+{
+	if (r == FCA_ENOMEM)
+		return r;
+	snprintf(ca->escrows_note, sizeof(ca->escrows_note), "%s: %s", what, fca_error_message());
+	fca_error_clear();
+	return FCA_OK;
+}
+
+int fca_engine_count_escrows_today(struct fca_obs_ca *ca, struct fca_store *s, const struct fca_secret *aes_key,
+				   const struct fca_asset_rows *rows)
+{
+	const struct fca_ca_def *def = fca_catalog_get(FCA_CA_APPLE_SCEP);
+	const char *names[1] = {def->cert_asset};
+	const struct fca_asset_row *kr_row = fca_asset_rows_find(rows, def->key_asset);
+	struct fca_secret key = FCA_SECRET_INIT, pem = FCA_SECRET_INIT;
+	struct fca_asset_rows hist = {NULL, 0};
+	struct fca_escrow_keyring *kr = NULL;
+	struct escrow_ctx ec = {NULL, 0};
+	int r;
+
+	ca->escrows_counted = 0;
+	ca->escrows_decryptable = 0;
+	ca->escrows_note[0] = '\0';
+	if (!kr_row) {
+		snprintf(ca->escrows_note, sizeof(ca->escrows_note), "no live %s row", def->key_asset);
+		return FCA_OK;
+	}
+	if (!fca_store_has_table(s, "host_disk_encryption_keys") || !fca_store_has_table(s, "hosts")) {
+		snprintf(ca->escrows_note, sizeof(ca->escrows_note),
+			 "the host_disk_encryption_keys or hosts table is missing");
+		return FCA_OK;
+	}
+	/* The key is decrypted to tell escrows apart exactly as Fleet would decrypt them; it is parsed
+	 * into the keyring and its PEM wiped at once. */
+	r = fca_crypto_decrypt(&key, aes_key, kr_row->value, kr_row->value_len, def->key_asset);
+	if (r == FCA_OK)
+		r = fca_crypto_keyring_new(&kr, &key);
+	fca_secret_dispose(&key);
+	if (r != FCA_OK) {
+		r = not_counted(ca, r, def->key_asset);
+		goto out;
+	}
+	if ((r = fca_store_read_history(s, &hist, names, 1)) != 0) {
+		r = not_counted(ca, r, "reading the ca_cert history");
+		goto out;
+	}
+	/* Every ca_cert row, live and soft-deleted; one that does not decrypt or parse is no
+	 * candidate (Fleet could not use it either). */
+	for (size_t i = 0; i < hist.n; i++) {
+		int added = FCA_EINVALID;
+		if (fca_crypto_decrypt(&pem, aes_key, hist.v[i].value, hist.v[i].value_len, def->cert_asset) == FCA_OK)
+			added = fca_crypto_keyring_add_cert(kr, (const char *)pem.data, pem.len);
+		fca_secret_dispose(&pem);
+		if (added == FCA_ERROR) {
+			r = not_counted(ca, added, def->cert_asset);
+			goto out;
+		}
+		fca_error_clear();
+	}
+	ec.kr = kr;
+	if ((r = fca_store_scan_escrows(s, on_escrow, &ec)) != 0) {
+		r = not_counted(ca, r, "reading FileVault escrows");
+		goto out;
+	}
+	ca->escrows_decryptable = ec.decryptable;
+	ca->escrows_counted = 1;
+	r = FCA_OK;
+out:
+	fca_secret_dispose(&pem);
+	fca_crypto_keyring_free(kr);
+	fca_asset_rows_dispose(&hist);
+	return r;
+}
