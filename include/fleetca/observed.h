@@ -38,7 +38,9 @@ struct fca_obs_gen {
 	 * has the same key, whose issuer is this generation's subject). */
 	uint64_t issued_live;        /* revoked = 0 and not_valid_after > now (status) */
 	uint64_t drain_unexpired;    /* revoked = 0 and not_valid_after > now - clock_skew (DESIGN §4.2) */
-	uint64_t drain_live;         /* revoked = 0 and not_valid_after > now - clock_skew (drain gate) */
+	uint64_t drain_live;	     /* those of drain_unexpired still in use (drain gate): for apple_scep
+				      * with by_enrollment, only an enrollment's newest certificate or one
+				      * no enrollment names; otherwise all of them */
 	int64_t drain_last_expiry;   /* latest not_valid_after among drain_live; 0 = none */
 	uint64_t devices;	     /* apple_scep: enrolled devices whose newest identity certificate is
 				      * one of drain_unexpired (every such certificate when there is no

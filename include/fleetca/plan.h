@@ -72,7 +72,9 @@ struct fca_step {
 	int key_bits;
 	int64_t validity;
 	/* drain facts for retire */
-	uint64_t drain_live;
+	uint64_t drain_live; /* in use: what holds the retirement back */
+	uint64_t drain_unexpired;
+	int by_enrollment; /* in use = an enrollment's newest certificate (apple_scep) */
 	int64_t drain_last_expiry;
 	uint64_t escrows;
 	struct fca_blocker blockers[FCA_MAX_BLOCKERS];

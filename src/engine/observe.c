@@ -158,11 +158,16 @@ static int on_issued(void *vctx, const struct fca_issued_row *row)
 		if (row->not_valid_after > c->opts->now)
 			g->issued_live++;
 		if (row->not_valid_after > c->opts->now - c->opts->clock_skew) {
-			/* Each enrollment whose newest certificate this is is one enrolled device. */
+			/* Where enrollments are known, a certificate an enrollment has replaced (it renewed,
+			 * perhaps under a newer generation) no longer depends on this generation; one that
+			 * no enrollment names still counts (fail closed). Each enrollment whose newest
+			 * certificate this is is one enrolled device. */
 			a = c->assocs ? fca_assoc_map_find(c->assocs, ids.sha256) : NULL;
 			g->drain_unexpired++;
 			if (c->device_table)
 				g->devices += c->assocs ? (a ? a->newest : 0) : 1;
+			if (c->assocs && a && a->newest == 0)
+				break;
 			g->drain_live++;
 			if (row->not_valid_after > g->drain_last_expiry)
 				g->drain_last_expiry = row->not_valid_after;

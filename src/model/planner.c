@@ -387,6 +387,8 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 	if (!g)
 		return; /* made by this plan: it has issued nothing yet */
 	s->drain_live = g->drain_live;
+	s->drain_unexpired = g->drain_unexpired;
+	s->by_enrollment = w->oc->by_enrollment;
 	s->drain_last_expiry = g->drain_last_expiry;
 	s->escrows = g->escrows;
 	s->nblockers = g->nblockers < FCA_MAX_BLOCKERS ? g->nblockers : FCA_MAX_BLOCKERS;
@@ -402,7 +404,15 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 		return;
 	}
 	if (g->drain_live > 0) {
-		if (g->drain_last_expiry > 0) {
+		if (g->drain_last_expiry > 0 && w->oc->by_enrollment) {
+			/* DESIGN §4.2: a device that renewed under a newer generation no longer holds it */
+			fca_time_human(when, sizeof(when), g->drain_last_expiry);
+			gate_close(
+			    s, FCA_GATE_WAIT, g->drain_last_expiry + w->pol->clock_skew,
+			    "live certificates issued by gen %d: %llu in use, %llu unexpired (one its enrollment "
+			    "has replaced is not in use); the last in use expires %s",
+			    old, (unsigned long long)g->drain_live, (unsigned long long)g->drain_unexpired, when);
+		} else if (g->drain_last_expiry > 0) {
 			fca_time_human(when, sizeof(when), g->drain_last_expiry);
 			gate_close(s, FCA_GATE_WAIT, g->drain_last_expiry + w->pol->clock_skew,
 				   "%llu live certificates issued by gen %d; the last expires %s",

@@ -190,6 +190,8 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 			*fail = 1;
 		} else {
 			put(d, "live", json_integer((json_int_t)s->drain_live), fail);
+			put(d, "unexpired", json_integer((json_int_t)s->drain_unexpired), fail);
+			put(d, "by_enrollment", json_boolean(s->by_enrollment), fail);
 			put(d, "last_expiry", time_or_null(s->drain_last_expiry), fail);
 			put(d, "escrows", json_integer((json_int_t)s->escrows), fail);
 			for (size_t k = 0; k < nb; k++) {

@@ -288,7 +288,16 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	int wt = 5, ws = 6, ww = 3;
 
 	put_label(f, indent, "drain");
-	if (s->drain_live == 0) {
+	if (s->by_enrollment) {
+		/* DESIGN §4.2: only an enrollment's newest certificate is in use */
+		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of the old generation",
+			s->drain_live, s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s");
+		if (s->drain_live > 0 && s->drain_last_expiry > 0) {
+			fca_time_human(when, sizeof(when), s->drain_last_expiry);
+			fprintf(f, ", the last in use expires %s", when);
+		}
+		fprintf(f, "\n");
+	} else if (s->drain_live == 0) {
 		fprintf(f, "no live certificate of the old generation remains\n");
 	} else {
 		fprintf(f, "%" PRIu64 " live certificate%s of the old generation", s->drain_live,

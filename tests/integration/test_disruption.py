@@ -266,4 +266,76 @@ def a_count_not_made_holds_even_with_the_statement():
            str(d))
 
 
+# ---- §2.6: drain by what is in use --------------------------------------------------------------
+
+def sign_device_cert(ca_pem, ca_key, serial, cn):
+    """A device identity certificate as Fleet's SCEP signer makes one (AKI = the CA's SKI, clientAuth)."""
+    with tempfile.TemporaryDirectory() as d:
+        p = lambda n: os.path.join(d, n)
+        open(p("ca.pem"), "wb").write(ca_pem)
+        open(p("ca.key"), "wb").write(ca_key)
+        open(p("ext.cnf"), "w").write("authorityKeyIdentifier = keyid:always\nsubjectKeyIdentifier = hash\n"
+                                      "keyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth\n")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", p("dev.key"),
+                        "-out", p("dev.csr"), "-subj", "/O=Fleet/CN=%s" % cn], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", p("dev.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                        "-set_serial", str(serial), "-days", "365", "-extfile", p("ext.cnf"), "-out", p("dev.pem")],
+                       check=True, capture_output=True)
+        pem = open(p("dev.pem"), "rb").read()
+    der = x509.load_pem_x509_certificate(pem).public_bytes(Encoding.DER)
+    return pem.decode(), hashlib.sha256(der).hexdigest()
+
+
+def drain_by_enrollment(schema, fixture, table, serials):
+    db = new_db("disrdrain", schema=schema, fixtures=(fixture,))
+    for stage, now in (("staged", T0), ("active", T8)):
+        run(["apply", "-f", yaml_file(2, stage, trusts=True)], env_for(db, now=now), check_rc=0)
+    gen1 = reference_decrypt(live_rows(db)["ca_cert_previous"][1])
+    y = yaml_file(2, "complete", trusts=True)
+    r = step(plan(db, y, T16, "json"), "apple_scep:2:retire")
+    expect(r["drain"]["live"] == 14 and r["drain"]["unexpired"] == 14 and r["drain"]["by_enrollment"] is True,
+           str(r["drain"]))
+    expect("live certificates issued by gen 1: 14 in use, 14 unexpired" in r["gate"]["reason"], r["gate"]["reason"])
+
+    # one enrollment renews under gen 2: its gen 1 certificate is unexpired, but no longer in use
+    newest = newest_per_enrollment(db)
+    in_use = live_by_ca(db, table, gen1, epoch(T16))
+    ids = sorted(i for i, sha in newest.items() if sha in in_use)
+    expect(len(ids) == 14, "14 enrollments on gen 1: %s" % ids)
+    cert2, key2 = signing_pems(db)
+    pem, sha = sign_device_cert(cert2, key2, 9001, "Fleet Identity")
+    mariadb(db, "INSERT INTO %s (serial) VALUES (9001)" % serials)
+    mariadb(db, "INSERT INTO %s (serial, name, not_valid_before, not_valid_after, certificate_pem, revoked) VALUES "
+                "(9001, 'Fleet Identity', '2026-12-10 00:00:00', '2027-12-10 00:00:00', '%s', 0)" % (table, pem))
+    mariadb(db, "INSERT INTO nano_cert_auth_associations (id, sha256, created_at, updated_at, cert_not_valid_after) "
+                "VALUES ('%s', '%s', '2026-12-10 00:00:00', '2026-12-10 00:00:00', '2027-12-10 00:00:00')"
+                % (ids[0].upper(), sha))
+    out = plan(db, y, T16)
+    expect("live certificates issued by gen 1: 13 in use, 14 unexpired" in out, out)
+    expect("      drain     13 in use, 14 unexpired certificates of the old generation, the last in use expires" in out,
+           out)
+    r = step(plan(db, y, T16, "json"), "apple_scep:2:retire")
+    expect(r["drain"]["live"] == 13 and r["drain"]["unexpired"] == 14, str(r["drain"]))
+    rc, out, err = run(["status", "--format", "json"], env_for(db, now=T16), check_rc=0)
+    gens = {g["role"]: g for g in json.loads(out)["cas"][0]["generations"]}
+    expect(gens["signing"]["live_issued_certificates"] == 1 and gens["previous"]["live_issued_certificates"] == 14,
+           str(gens))
+
+    # every other enrollment has a newer certificate too: nothing holds gen 1 back
+    for i in ids[1:]:
+        mariadb(db, "INSERT INTO nano_cert_auth_associations (id, sha256, created_at, updated_at) VALUES "
+                    "('%s', '%s', '2026-12-11 00:00:00', '2026-12-11 00:00:00')" % (i.upper(), uuid.uuid4().hex * 2))
+    r = step(plan(db, y, T16, "json"), "apple_scep:2:retire")
+    expect(r["drain"]["live"] == 0 and r["drain"]["unexpired"] == 14 and r["gate"]["state"] == "open", str(r))
+    rc, out, err = run(["apply", "-f", y], env_for(db, now=T16))
+    expect(rc == 0 and "applied apple_scep:2:retire" in out, "retire: exit %d: %s %s" % (rc, out, err))
+
+
+for _schema, _fixture, _table, _serials in SCHEMAS:
+    def _case(schema=_schema, fixture=_fixture, table=_table, serials=_serials):
+        drain_by_enrollment(schema, fixture, table, serials)
+    _case.__name__ = "drain_by_enrollment_on_%s" % _schema.replace(".sql", "")
+    T.case(_case)
+
+
 T.done()

@@ -59,6 +59,8 @@ struct pcase {
 	int same_key, same_subject; /* the non-signing live generation has the signing one's */
 	int uncounted;              /* the engine could not count devices and escrows */
 	uint64_t devices, escrows_today;
+	int by_enrollment;          /* apple_scep: drain counts an enrollment's newest certificates only */
+	uint64_t unexpired;         /* on the generation a retire would remove; 0 = drain */
 	int64_t drain_exp;       /* relative to NOW; UNKNOWN = not known */
 	int64_t renew_before, not_after; /* not_after relative to NOW; 0 = 5 years */
 	struct xstep steps[FCA_PLAN_MAX_STEPS];
@@ -329,6 +331,12 @@ static const struct pcase cases[] = {
 	  .reason = "3 live certificates issued by gen 1", .reason2 = "FileVault escrows", .opens = 23 * DAY },
 	{ "escrows forced", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 4, .force = 1, .steps = { S(RETIRE, 2, OPEN) },
 	  .warn = FCA_WARN_ESCROW | FCA_WARN_FORCED_DRAIN, .rstep = 1, .forced = 1 },
+	{ "apple retire by enrollment: what is in use holds it back", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
+	  .drain = 7, .unexpired = 9, .drain_exp = 20 * DAY, .steps = { S(RETIRE, 2, WAIT) }, .rstep = 1,
+	  .reason = "live certificates issued by gen 1: 7 in use, 9 unexpired (one its enrollment has replaced is not "
+		    "in use); the last in use expires", .opens = 23 * DAY },
+	{ "apple retire by enrollment: unexpired but replaced opens", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
+	  .drain = 0, .unexpired = 9, .steps = { S(RETIRE, 2, OPEN) } },
 	{ "apple retire, nothing live", AS, OBS_ACTIVE, 2, 2, CPL, .steps = { S(RETIRE, 2, OPEN) },
 	  .writes = "-ca_cert_previous 1, -ca_key_previous 1" },
 	{ "drain of the signing gen when activate is in the plan", HI, OBS_STAGED, 3, 4, CPL, .drain = 5,
@@ -507,6 +515,8 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	}
 	if (old) {
 		old->drain_live = c->drain;
+		old->drain_unexpired = c->unexpired ? c->unexpired : c->drain;
+		o->cas[c->ca].by_enrollment = c->by_enrollment;
 		old->drain_last_expiry = c->drain_exp == UNKNOWN ? 0 : c->drain_exp ? NOW + c->drain_exp : 0;
 		old->escrows = c->escrows;
 		if (c->drain) {
@@ -661,6 +671,8 @@ static void test_drain_facts_copied(void **unused)
 	assert_int_equal(p.nsteps, 1);
 	s = &p.steps[0];
 	assert_int_equal(s->drain_live, 5);
+	assert_int_equal(s->drain_unexpired, 5);
+	assert_false(s->by_enrollment);
 	assert_int_equal(s->drain_last_expiry, NOW + 10 * DAY);
 	assert_int_equal(s->nblockers, 1);
 	assert_string_equal(s->blockers[0].serial, "0a1b");

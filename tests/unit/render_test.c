@@ -148,7 +148,7 @@ static void plan_retire(void)
 	s->opens_at = fca_time_from_utc(2027, 3, 1, 0, 0, 0);
 	add_write(s, '-', "ca_cert_previous", 1);
 	add_write(s, '-', "ca_key_previous", 1);
-	s->drain_live = 12;
+	s->drain_live = s->drain_unexpired = 12;
 	s->drain_last_expiry = s->opens_at;
 	s->escrows = 2;
 	for (int i = 0; i < 3; i++) {
@@ -271,6 +271,7 @@ static void test_text_retire_suspended_error(void **st)
 	assert_contains(out, "      drain     12 live certificates of the old generation, the last expires "
 			     "2027-03-01 00:00 UTC\n");
 	assert_contains(out, "      escrows   2 FileVault recovery keys encrypted to the old generation\n");
+	assert_null(strstr(out, "in use"));
 	assert_contains(out, "      blockers  table                  serial  who       not valid after\n"
 			     "                identity_certificates  1a      host 100  2027-01-01 00:00 UTC\n"
 			     "                wstep_certificates     1b      host 101  2027-02-01 00:00 UTC\n"
@@ -287,6 +288,30 @@ static void test_text_retire_suspended_error(void **st)
 
 	out = render(TEXT_COLOR);
 	assert_contains(out, "\033[31merror:\033[0m generation 2");
+	free(out);
+}
+
+/* DESIGN §4.2: by enrollment, the drain says what is in use and what is merely unexpired. */
+static void test_drain_by_enrollment(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_retire();
+	plan.steps[0].by_enrollment = 1;
+	plan.steps[0].drain_live = 7;
+	plan.steps[0].drain_unexpired = 9;
+	out = render(TEXT);
+	assert_contains(out, "      drain     7 in use, 9 unexpired certificates of the old generation, the last in use "
+			     "expires 2027-03-01 00:00 UTC\n");
+	free(out);
+	out = render(JSON);
+	assert_contains(out, "\"live\": 7,\n        \"unexpired\": 9,\n        \"by_enrollment\": true,");
+	free(out);
+	plan.steps[0].drain_live = 0;
+	plan.steps[0].nblockers = 0;
+	out = render(TEXT);
+	assert_contains(out, "      drain     0 in use, 9 unexpired certificates of the old generation\n");
 	free(out);
 }
 
@@ -374,7 +399,7 @@ static void test_json_retire(void **st)
 	assert_contains(out, "\"drift\": true");
 	assert_contains(out, "\"suspended\": true");
 	assert_contains(out, "\"error\": \"generation 2 < 3: the old key is retired\"");
-	assert_contains(out, "\"live\": 12");
+	assert_contains(out, "\"live\": 12,\n        \"unexpired\": 12,\n        \"by_enrollment\": false,");
 	assert_contains(out, "\"last_expiry\": \"2027-03-01T00:00:00Z\"");
 	assert_contains(out, "\"who\": \"host 101\"");
 	assert_contains(out, "\"new_certificate\": null");
@@ -576,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_text_rotation),
 		cmocka_unit_test(test_text_retire_suspended_error),
 		cmocka_unit_test(test_text_empty),
+		cmocka_unit_test(test_drain_by_enrollment),
 		cmocka_unit_test(test_text_gates),
 		cmocka_unit_test(test_json_rotation),
 		cmocka_unit_test(test_json_retire),
