@@ -75,6 +75,12 @@ struct fca_ca_spec {
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
 			   const struct fca_ca_spec *spec) FCA_MUST_USE;
 /*
+ * key: keep: a new self-signed CA certificate of spec (new subject, fresh random serial, its own
+ * validity) on the key of old_cert, with old_cert's SKI bytes. The key must be old_cert's.
+ */
+int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
+			       const char *old_cert_pem, size_t old_len, const struct fca_ca_spec *spec) FCA_MUST_USE;
+/*
  * Reissues old_cert with the same key, subject, SKI, key usage and basic constraints, a fresh
  * serial and the given validity.
  */

@@ -45,6 +45,7 @@ struct fca_desired_ca {
 	enum fca_stage stage; /* staged | active | complete; default complete */
 	struct fca_subject subject;
 	int key_bits;         /* RSA; default 2048 ("rsa-2048", "rsa-3072", "rsa-4096") */
+	int key_keep;         /* key: keep: a new generation's certificate is made on the signing key */
 	int64_t validity;     /* seconds; default 10y */
 	int64_t renew_before; /* seconds; 0 = never renew */
 	int distribute_profile; /* distribute: profile */

@@ -69,7 +69,8 @@ struct fca_step {
 	int forced;          /* drain: force opened the gate */
 	/* stage / renew: what the new certificate will be */
 	struct fca_subject subject;
-	int key_bits;
+	int key_bits; /* 0: the signing key (renew; stage with key_keep) */
+	int key_keep; /* stage: key: keep, a new certificate on the signing generation's key */
 	int64_t validity;
 	/* drain facts for retire */
 	uint64_t drain_live; /* in use: what holds the retirement back */

@@ -66,7 +66,7 @@ static int write_file(const char *path, const char *data)
 
 static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
 {
-	char v[32], rb[32];
+	char v[32], rb[32], key[32];
 
 	if (fmt == FMT_MARKDOWN)
 		fprintf(f, "### fleetca plan (offline: what `%s` asks for)\n\n| CA | target | key | validity | notes |\n"
@@ -80,13 +80,17 @@ static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
 			continue;
 		fca_duration_format(v, sizeof(v), c->validity);
 		fca_duration_format(rb, sizeof(rb), c->renew_before);
+		if (c->key_keep)
+			snprintf(key, sizeof(key), "the signing key (keep)");
+		else
+			snprintf(key, sizeof(key), "RSA-%d", c->key_bits);
 		if (fmt == FMT_MARKDOWN)
-			fprintf(f, "| `%s` | gen %d %s | RSA-%d | %s | %s%s%s |\n", def->name, c->generation,
-				fca_stage_name(c->stage), c->key_bits, v, c->suspend ? "suspended " : "",
+			fprintf(f, "| `%s` | gen %d %s | %s | %s | %s%s%s |\n", def->name, c->generation,
+				fca_stage_name(c->stage), key, v, c->suspend ? "suspended " : "",
 				c->adopt ? "adopt " : "", c->renew_before ? "renews before expiry" : "");
 		else
-			fprintf(f, "  %-24s gen %d %-9s RSA-%d, validity %s%s%s%s%s\n", def->name, c->generation,
-				fca_stage_name(c->stage), c->key_bits, v, c->renew_before ? ", renew_before " : "",
+			fprintf(f, "  %-24s gen %d %-9s %s, validity %s%s%s%s%s\n", def->name, c->generation,
+				fca_stage_name(c->stage), key, v, c->renew_before ? ", renew_before " : "",
 				c->renew_before ? rb : "", c->suspend ? ", suspended" : "", c->adopt ? ", adopt" : "");
 	}
 }

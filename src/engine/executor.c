@@ -147,6 +147,38 @@ static int do_adopt(struct step_ctx *c)
 	return fca_state_add_gen(&c->state, &ng);
 }
 
+/*
+ * key: keep: the new certificate is made on the signing generation's key, decrypted only to sign it
+ * (and wiped); the _next key row is the signing key row's ciphertext, copied as it is.
+ */
+static int stage_same_key(struct step_ctx *c, const struct fca_ca_spec *spec, char **pem, size_t *pem_len,
+			  unsigned char **kct, size_t *kct_len)
+{
+	const struct fca_asset_row *cr = row_of(c, 0, FCA_SLOT_CURRENT), *kr = row_of(c, 1, FCA_SLOT_CURRENT);
+	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT;
+	int r;
+
+	if (!cr || !kr)
+		return fca_error_set(FCA_ECONFLICT, "%s: the signing rows are missing", c->def->name);
+	if ((r = fca_crypto_decrypt(&cert, c->aes, cr->value, cr->value_len, cr->name)) != 0)
+		goto out;
+	r = fca_crypto_decrypt(&key, c->aes, kr->value, kr->value_len, kr->name);
+	if (r == FCA_OK)
+		r = fca_crypto_new_ca_same_key(pem, pem_len, &key, (const char *)cert.data, cert.len, spec);
+	fca_secret_dispose(&key);
+	if (r != FCA_OK)
+		goto out;
+	if (!(*kct = malloc(kr->value_len ? kr->value_len : 1))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*kct, kr->value, kr->value_len);
+	*kct_len = kr->value_len;
+out:
+	fca_secret_dispose(&cert);
+	return r;
+}
+
 static int do_stage(struct step_ctx *c)
 {
 	struct fca_ca_spec spec;
@@ -163,11 +195,15 @@ static int do_stage(struct step_ctx *c)
 	spec.key_bits = c->st->key_bits;
 	spec.not_before = c->opts->now - 600; /* as Fleet's device certificates: tolerate slow clocks */
 	spec.not_after = c->opts->now + c->st->validity;
-	/* The key exists only in a secret buffer, and only until it is encrypted. */
-	r = fca_crypto_generate_ca(&key, &pem, &pem_len, &spec);
-	if (r == FCA_OK)
-		r = fca_crypto_encrypt(&kct, &kct_len, c->aes, key.data, key.len);
-	fca_secret_dispose(&key);
+	if (c->st->key_keep) {
+		r = stage_same_key(c, &spec, &pem, &pem_len, &kct, &kct_len);
+	} else {
+		/* The key exists only in a secret buffer, and only until it is encrypted. */
+		r = fca_crypto_generate_ca(&key, &pem, &pem_len, &spec);
+		if (r == FCA_OK)
+			r = fca_crypto_encrypt(&kct, &kct_len, c->aes, key.data, key.len);
+		fca_secret_dispose(&key);
+	}
 	if (r != FCA_OK ||
 	    (r = fca_crypto_encrypt(&cct, &cct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
 	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, slot_name(c, 0, FCA_SLOT_NEXT))) != 0)

@@ -761,12 +761,53 @@ static int set_validity(X509 *x, int64_t nb, int64_t na)
 	return ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
 }
 
+/* SKI and AKI (keyIdentifier) set to given bytes: a new certificate on a key that already has one. */
+static int set_ski_bytes(X509 *x, const ASN1_OCTET_STRING *ski)
+{
+	AUTHORITY_KEYID *akid = NULL;
+	int ok = 0;
+
+	if (!X509_add1_ext_i2d(x, NID_subject_key_identifier, (ASN1_OCTET_STRING *)ski, 0, X509V3_ADD_REPLACE))
+		goto out;
+	if (!(akid = AUTHORITY_KEYID_new()) || !(akid->keyid = ASN1_OCTET_STRING_dup(ski)) ||
+	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE))
+		goto out;
+	ok = 1;
+out:
+	AUTHORITY_KEYID_free(akid);
+	return ok;
+}
+
+/* A self-signed CA certificate of spec on key k, as Fleet makes them (FLEET-FACTS §0, §4), with a
+ * fresh random serial; ski NULL: Fleet's SKI of the key. */
+static X509 *build_ca_cert(EVP_PKEY *k, const struct fca_ca_spec *spec, const ASN1_OCTET_STRING *ski)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	int ok = x && name;
+
+	ok = ok && add_name(name, "C", spec->subject.c, MBSTRING_ASC) &&
+	     add_name(name, "O", spec->subject.o, MBSTRING_UTF8) &&
+	     add_name(name, "OU", spec->subject.ou, MBSTRING_UTF8) &&
+	     add_name(name, "CN", spec->subject.cn, MBSTRING_UTF8);
+	ok = ok && X509_set_version(x, X509_VERSION_3) && set_random_serial(x) && X509_set_subject_name(x, name) &&
+	     X509_set_issuer_name(x, name) && set_validity(x, spec->not_before, spec->not_after) &&
+	     X509_set_pubkey(x, k) && add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
+	     add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") &&
+	     (ski ? set_ski_bytes(x, ski) : set_fleet_ski(x)) && X509_sign(x, k, EVP_sha256());
+	X509_NAME_free(name);
+	if (!ok) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
 			   const struct fca_ca_spec *spec)
 {
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
-	X509_NAME *name = NULL;
 	int r = FCA_ERROR;
 
 	key_pem->data = NULL;
@@ -777,30 +818,64 @@ int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *
 		r = fca_error_set(FCA_ERROR, "RSA key generation failed: %s", ossl_reason());
 		goto out;
 	}
-	if (!(x = X509_new()) || !(name = X509_NAME_new()))
-		goto fail;
-	if (!add_name(name, "C", spec->subject.c, MBSTRING_ASC) ||
-	    !add_name(name, "O", spec->subject.o, MBSTRING_UTF8) ||
-	    !add_name(name, "OU", spec->subject.ou, MBSTRING_UTF8) ||
-	    !add_name(name, "CN", spec->subject.cn, MBSTRING_UTF8))
-		goto fail;
-	if (!X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) || !X509_set_subject_name(x, name) ||
-	    !X509_set_issuer_name(x, name) || !set_validity(x, spec->not_before, spec->not_after) ||
-	    !X509_set_pubkey(x, k) || !add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-	    !add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") || !set_fleet_ski(x) ||
-	    !X509_sign(x, k, EVP_sha256()))
-		goto fail;
+	if (!(x = build_ca_cert(k, spec, NULL))) {
+		r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
+		goto out;
+	}
 	if ((r = key_to_pem(key_pem, k)) != 0 || (r = cert_to_pem(cert_pem, cert_len, x)) != 0)
 		goto out;
 	r = FCA_OK;
-	goto out;
-fail:
-	r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
 out:
 	if (r != FCA_OK)
 		fca_secret_dispose(key_pem);
-	X509_NAME_free(name);
 	X509_free(x);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
+			       const char *old_cert_pem, size_t old_len, const struct fca_ca_spec *spec)
+{
+	X509 *old = NULL, *x = NULL;
+	EVP_PKEY *k = NULL;
+	ASN1_OCTET_STRING *fleet = NULL;
+	const ASN1_OCTET_STRING *ski;
+	unsigned char md[32];
+	int r = FCA_ERROR;
+
+	*cert_pem = NULL;
+	if (!(old = parse_cert(old_cert_pem, old_len))) {
+		ERR_clear_error();
+		return fca_error_set(FCA_EINVALID, "key: keep: the signing certificate does not parse");
+	}
+	if (!(k = parse_key(key_pem))) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not parse");
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
+		ERR_clear_error();
+		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not match the signing certificate");
+		goto out;
+	}
+	/* the same key, the same SKI bytes (Fleet's SKI of the key when the old one has none) */
+	if (!(ski = X509_get0_subject_key_id(old))) {
+		if (!fleet_ski(md, old) || !(fleet = ASN1_OCTET_STRING_new()) ||
+		    !ASN1_OCTET_STRING_set(fleet, md, 20)) {
+			r = fca_error_set(FCA_ERROR, "key: keep: cannot compute the SKI: %s", ossl_reason());
+			goto out;
+		}
+		ski = fleet;
+	}
+	if (!(x = build_ca_cert(k, spec, ski))) {
+		r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
+		goto out;
+	}
+	r = cert_to_pem(cert_pem, cert_len, x);
+out:
+	ASN1_OCTET_STRING_free(fleet);
+	X509_free(x);
+	X509_free(old);
 	EVP_PKEY_free(k);
 	return r;
 }

@@ -70,8 +70,8 @@ static const char *const stage_names[] = { "staged", "active", "complete" };
 static const enum fca_stage stage_values[] = { FCA_STAGE_STAGED, FCA_STAGE_ACTIVE, FCA_STAGE_COMPLETE };
 static const char *const drain_names[] = { "wait", "force" };
 static const char *const sink_names[] = { "api", "db", "none" };
-static const char *const key_names[] = { "rsa-2048", "rsa-3072", "rsa-4096" };
-static const int key_bits[] = { 2048, 3072, 4096 };
+static const char *const key_names[] = { "rsa-2048", "rsa-3072", "rsa-4096", "keep" };
+static const int key_bits[] = { 2048, 3072, 4096, 0 }; /* keep: the signing generation's key */
 static const char *const distribute_names[] = { "profile", "none" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -667,6 +667,10 @@ static void on_ca_field(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark
 	case CA_KEY:
 		if (take_enum(ps, key_names, NELEM(key_names), &e))
 			break;
+		if (key_bits[e] == 0) {
+			dca->key_keep = 1;
+			break;
+		}
 		if (dc->cur_ca == FCA_CA_APPLE_SCEP && key_bits[e] != 2048) {
 			describe_found(found, sizeof(found), &ps->ev);
 			diag_at(ps, vm, "expected rsa-2048 for apple_scep (Apple requires a 2048-bit RSA SCEP CA); found %s",

@@ -34,7 +34,7 @@ static unsigned ca_fields(const struct fca_desired_ca *b, const struct fca_desir
 	f |= b->generation != h->generation ? FCA_CHANGE_GENERATION : 0;
 	f |= b->stage != h->stage ? FCA_CHANGE_STAGE : 0;
 	f |= memcmp(&b->subject, &h->subject, sizeof(b->subject)) != 0 ? FCA_CHANGE_SUBJECT : 0;
-	f |= b->key_bits != h->key_bits ? FCA_CHANGE_KEY : 0;
+	f |= b->key_bits != h->key_bits || b->key_keep != h->key_keep ? FCA_CHANGE_KEY : 0;
 	f |= b->validity != h->validity ? FCA_CHANGE_VALIDITY : 0;
 	f |= b->renew_before != h->renew_before ? FCA_CHANGE_RENEW_BEFORE : 0;
 	f |= b->distribute_profile != h->distribute_profile ? FCA_CHANGE_DISTRIBUTE : 0;

@@ -166,6 +166,10 @@ static int step_stage(struct walk *w)
 		return -1;
 	write_pair(s, '+', FCA_SLOT_NEXT, n, w->def);
 	new_cert_spec(w, s);
+	if (w->dca->key_keep) { /* a new certificate on the signing generation's key */
+		s->key_keep = 1;
+		s->key_bits = 0;
+	}
 	w->staged_at = step_done(w, s);
 	w->stage = FCA_STAGE_STAGED;
 	w->other = n;
@@ -360,7 +364,7 @@ static int step_activate(struct walk *w)
 	gate_overlap(w, s, w->staged_at, "staged", n);
 	switch (w->def->trust) {
 	case FCA_TRUST_APPLE_VERIFIER:
-		gate_apple_verifier(w, s, n, 0);
+		gate_apple_verifier(w, s, n, w->dca->key_keep);
 		break;
 	case FCA_TRUST_HUMAN:
 		/* The YAML asking for active is the human's statement that the bundle is uploaded. */
@@ -381,11 +385,15 @@ static int step_activate(struct walk *w)
 
 static void gate_drain(struct walk *w, struct fca_step *s, int old)
 {
-	const struct fca_obs_gen *g = observed_gen(w, old);
+	const struct fca_obs_gen *g = observed_gen(w, old), *sg = observed_gen(w, w->sign);
+	uint64_t stranded;
 	char when[40];
 
 	if (!g)
 		return; /* made by this plan: it has issued nothing yet */
+	/* Fleet decrypts with the signing key, trying every ca_cert row (history too) with that key:
+	 * escrows to an old generation on the same key (key: keep) stay decryptable after retire. */
+	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
 	s->drain_live = g->drain_live;
 	s->drain_unexpired = g->drain_unexpired;
 	s->by_enrollment = w->oc->by_enrollment;
@@ -394,10 +402,10 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 	s->nblockers = g->nblockers < FCA_MAX_BLOCKERS ? g->nblockers : FCA_MAX_BLOCKERS;
 	memcpy(s->blockers, g->blockers, s->nblockers * sizeof(s->blockers[0]));
 
-	if (g->escrows > 0)
+	if (stranded > 0)
 		w->pc->warnings |= FCA_WARN_ESCROW;
 	if (w->pol->drain == FCA_DRAIN_FORCE) {
-		if (g->drain_live > 0 || g->escrows > 0) {
+		if (g->drain_live > 0 || stranded > 0) {
 			s->forced = 1;
 			w->pc->warnings |= FCA_WARN_FORCED_DRAIN;
 		}
@@ -423,7 +431,7 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 				   (unsigned long long)g->drain_live, old);
 		}
 	}
-	if (g->escrows > 0)
+	if (stranded > 0)
 		gate_close(s, FCA_GATE_CLOSED, 0,
 			   "%llu FileVault escrows are encrypted to gen %d and decryptable only with its key; "
 			   "re-escrow them or set drain: force with a reason",

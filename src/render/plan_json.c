@@ -174,6 +174,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 			put(nc, "subject", str_n(buf, sizeof(buf)), fail);
 			fca_render__key(buf, sizeof(buf), s, o);
 			put(nc, "key", str_or_null(buf, sizeof(buf)), fail);
+			put(nc, "key_kept", json_boolean(s->kind == FCA_STEP_RENEW || s->key_keep), fail);
 			put(nc, "validity_seconds", json_integer(s->validity), fail);
 			put(obj, "new_certificate", nc, fail);
 		}

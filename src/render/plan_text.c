@@ -140,7 +140,7 @@ void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct
 		return;
 	}
 	buf[0] = '\0';
-	if (o && s->kind == FCA_STEP_RENEW && (unsigned)s->ca < FCA_CA_COUNT) {
+	if (o && (s->kind == FCA_STEP_RENEW || s->key_keep) && (unsigned)s->ca < FCA_CA_COUNT) {
 		g = &o->cas[s->ca].gens[FCA_ROLE_SIGNING];
 		if (g->cert_ok && g->cert.key_type[0] && g->cert.key_bits > 0)
 			snprintf(buf, n, "%s-%d", g->cert.key_type, g->cert.key_bits);
@@ -371,7 +371,9 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 			fca_render__key(buf, sizeof(buf), s, o);
 			put_label(f, indent + 4, "key");
 			fprintf(f, "%s%s\n", buf[0] ? buf : "the current key",
-				s->kind == FCA_STEP_RENEW && buf[0] ? " (same key)" : "");
+				s->key_keep ? (buf[0] ? ", the signing generation's (key: keep)" : " (key: keep)")
+				: s->kind == FCA_STEP_RENEW && buf[0] ? " (same key)"
+								      : "");
 			fca_duration_format(buf, sizeof(buf), s->validity);
 			put_label(f, indent + 4, "validity");
 			fprintf(f, "%s\n", buf);

@@ -30,7 +30,7 @@ void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage st
 /* The subject a stage or renew step's certificate gets (renew: the current one, unchanged). */
 void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);
 
-/* "RSA-2048"; for renew without key_bits, the signing certificate's key; "" when unknown. */
+/* "RSA-2048"; for renew and key: keep, the signing certificate's key; "" when unknown. */
 void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);
 
 /* Number of warning bits (enum fca_plan_warning) and the JSON name of bit i. */

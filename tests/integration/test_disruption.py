@@ -338,4 +338,75 @@ for _schema, _fixture, _table, _serials in SCHEMAS:
     T.case(_case)
 
 
+# ---- §2.7: key: keep ------------------------------------------------------------------------------
+
+def openssl_x509(pem, *args):
+    return subprocess.run(["openssl", "x509", "-noout"] + list(args), input=pem, capture_output=True,
+                          check=True).stdout
+
+
+def key_keep(schema, fixture, table):
+    db = new_db("disrkeep", schema=schema, fixtures=(fixture, "filevault-dev.sql"))
+    old_cert, old_key = signing_pems(db)
+    devices = expected_devices(db, table, old_cert, epoch(T8))
+    y = yaml_file(2, "staged", key="keep")
+    doc = plan(db, y, T0, "json")
+    nc = step(doc, "apple_scep:2:stage")["new_certificate"]
+    expect(nc["key_kept"] is True and nc["subject"] == "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US", str(nc))
+    expect("      key       RSA-2048, the signing generation's (key: keep)\n" in plan(db, y, T0), "text key line")
+    run(["apply", "-f", y], env_for(db, now=T0), check_rc=0)
+    rows = live_rows(db)
+    new_cert = reference_decrypt(rows["ca_cert_next"][1])
+    expect(rows["ca_key_next"][1] == rows["ca_key"][1], "ca_key_next is the signing key row's ciphertext, copied")
+    expect(openssl_x509(new_cert, "-pubkey") == openssl_x509(old_cert, "-pubkey"), "the same public key")
+    expect(openssl_x509(new_cert, "-serial") != openssl_x509(old_cert, "-serial"), "a new serial")
+    subj = openssl_x509(new_cert, "-subject", "-nameopt", "RFC2253").decode()
+    expect(subj.strip() == "subject=CN=Fleet,OU=SCEP CA,O=scep-ca,C=US", subj)
+    ski = lambda p: openssl_x509(p, "-ext", "subjectKeyIdentifier").splitlines()[-1]
+    expect(ski(new_cert) == ski(old_cert), "the same SKI bytes")
+    with tempfile.NamedTemporaryFile(suffix=".pem") as f:
+        f.write(new_cert)
+        f.flush()
+        p = subprocess.run(["openssl", "verify", "-CAfile", f.name, f.name], capture_output=True)
+        expect(p.returncode == 0, "the new certificate is a root: %s %s" % (p.stdout, p.stderr))
+    # staged: both schemas' status, per generation (the same SKI: the issuer bytes tell them apart)
+    rc, out, err = run(["status", "--format", "json"], env_for(db, now=T8), check_rc=0)
+    sdoc = json.loads(out)
+    jsonschema.Draft202012Validator(STATUS_SCHEMA).validate(sdoc)
+    gens = {g["role"]: g for g in sdoc["cas"][0]["generations"]}
+    expect(gens["signing"]["live_issued_certificates"] == 14 and gens["next"]["live_issued_certificates"] == 0,
+           str(gens))
+    expect(gens["signing"]["filevault_escrows"] == 10 and gens["next"]["filevault_escrows"] == 0, str(gens))
+    sd = sdoc["cas"][0]["disruption"]
+    expect(sd["new_key"] is False and sd["new_subject"] is True and sd["devices"] == devices and sd["escrows"] == 0,
+           str(sd))
+    # the activation: the devices still fail on the new subject, no escrow is lost
+    yt = yaml_file(2, "active", trusts=True, key="keep")
+    out = plan(db, yt, T8)
+    expect("      impact    %s\n" % impact_line(devices, 0, "new subject, same key") in out, out)
+    run(["apply", "-f", yt], env_for(db, now=T8), check_rc=0)
+    rows = live_rows(db)
+    expect(reference_decrypt(rows["ca_key"][1]) == old_key, "the key row's plaintext is unchanged")
+    expect(reference_decrypt(rows["ca_cert"][1]) == new_cert, "gen 2 signs")
+    expect(expected_escrows(db, old_key) == 8, "every escrow decryptable before is decryptable now")
+    rc, out, err = run(["status", "--format", "json"], env_for(db, now=T8), check_rc=0)
+    sdoc = json.loads(out)
+    jsonschema.Draft202012Validator(STATUS_SCHEMA).validate(sdoc)
+    gens = {g["role"]: (g["generation"], g["live_issued_certificates"], g["filevault_escrows"])
+            for g in sdoc["cas"][0]["generations"]}
+    expect(gens == {"signing": (2, 0, 0), "previous": (1, 14, 10)}, str(gens))
+    # retire: escrows to gen 1 do not hold it back, its key is still the signing one
+    rc, out, err = run(["apply", "-f", yaml_file(2, "complete", trusts=True, key="keep")],
+                       env_for(db, now="2028-01-05T00:00:00Z"))
+    expect(rc == 0 and "applied apple_scep:2:retire" in out, "retire: exit %d: %s %s" % (rc, out, err))
+    expect(expected_escrows(db, old_key) == 8, "still decryptable after retire")
+
+
+for _schema, _fixture, _table, _serials in SCHEMAS:
+    def _case(schema=_schema, fixture=_fixture, table=_table):
+        key_keep(schema, fixture, table)
+    _case.__name__ = "key_keep_on_%s" % _schema.replace(".sql", "")
+    T.case(_case)
+
+
 T.done()

@@ -277,6 +277,100 @@ static void fleet_ski_method_matches_fixture(void **state)
 	fca_secret_dispose(&key);
 }
 
+/* key: keep on the fixture's Apple CA: the Country fixed, the same key and SKI, a fresh serial. */
+static void new_certificate_on_the_same_key(void **state)
+{
+	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT, other = FCA_SECRET_INIT;
+	struct fca_ca_spec spec;
+	struct fca_cert_info a, b;
+	char *pem = NULL;
+	size_t len = 0;
+	int64_t now = fca_time_from_utc(2026, 11, 27, 0, 0, 0);
+
+	(void)state;
+	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "c"), 0);
+	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "k"), 0);
+	memset(&spec, 0, sizeof(spec));
+	strcpy(spec.subject.cn, "Fleet");
+	strcpy(spec.subject.o, "scep-ca");
+	strcpy(spec.subject.ou, "SCEP CA");
+	strcpy(spec.subject.c, "US");
+	spec.not_before = now - 600;
+	spec.not_after = now + (int64_t)10 * 365 * 86400;
+	assert_int_equal(fca_crypto_new_ca_same_key(&pem, &len, &key, (char *)cert.data, cert.len, &spec), FCA_OK);
+	assert_int_equal(fca_crypto_cert_inspect(&a, (char *)cert.data, cert.len, now, "old"), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&b, pem, len, now, "new"), 0);
+	assert_string_equal(b.subject, "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US");
+	assert_false(b.defects & FCA_DEFECT_EMPTY_COUNTRY);
+	assert_true(b.subject_der_len > 0);
+	assert_false(b.subject_der_len == a.subject_der_len && !memcmp(b.subject_der, a.subject_der, a.subject_der_len));
+	assert_memory_equal(b.issuer_der, b.subject_der, b.subject_der_len);
+	assert_true(a.has_spki && b.has_spki);
+	assert_memory_equal(b.spki_sha256, a.spki_sha256, 32); /* the same key */
+	assert_int_equal(b.ski_len, a.ski_len);
+	assert_memory_equal(b.ski, a.ski, a.ski_len);
+	assert_int_equal(b.aki_len, b.ski_len);
+	assert_memory_equal(b.aki, b.ski, b.ski_len);
+	assert_string_not_equal(b.serial_hex, a.serial_hex);
+	assert_string_not_equal(b.serial_hex, "1");
+	assert_true(b.is_ca && b.self_signed);
+	assert_int_equal(b.not_before, now - 600);
+	assert_int_equal(b.not_after, spec.not_after);
+	assert_int_equal(fca_crypto_key_matches(&key, pem, len, "new"), FCA_OK);
+	free(pem);
+	/* another generation's key is refused */
+	assert_int_equal(fca_crypto_decrypt(&other, &aes, find("host_identity_ca_key", 0)->value,
+					    find("host_identity_ca_key", 0)->len, "o"), 0);
+	assert_int_equal(fca_crypto_new_ca_same_key(&pem, &len, &other, (char *)cert.data, cert.len, &spec), FCA_EINVALID);
+	assert_null(pem);
+	assert_non_null(strstr(fca_error_message(), "does not match the signing certificate"));
+	fca_secret_dispose(&cert);
+	fca_secret_dispose(&key);
+	fca_secret_dispose(&other);
+}
+
+/* The escrows of filevault-dev.sql, as Fleet decrypts them: hosts 101-108 (the live ca_cert) yes;
+ * 109-110 (the soft-deleted ca_cert of another key, same issuer and serial) no; 111 is not CMS. */
+static void escrows_decryptable_with_the_current_key(void **state)
+{
+	struct fca_secret cert = FCA_SECRET_INIT, hist = FCA_SECRET_INIT, key = FCA_SECRET_INIT;
+	struct fca_escrow_keyring *kr = NULL;
+	char *sql = fixture_read("filevault-dev.sql"), *p;
+	int host = 101;
+
+	(void)state;
+	assert_non_null(sql);
+	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "c"), 0);
+	assert_int_equal(fca_crypto_decrypt(&hist, &aes, find("ca_cert", 1)->value, find("ca_cert", 1)->len, "h"), 0);
+	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "k"), 0);
+	assert_int_equal(fca_crypto_keyring_new(&kr, &key), FCA_OK);
+	fca_secret_dispose(&key);
+	assert_int_equal(fca_crypto_keyring_add_cert(kr, (char *)hist.data, hist.len), 0); /* another key */
+	assert_int_equal(fca_crypto_keyring_add_cert(kr, (char *)cert.data, cert.len), 1);
+	assert_int_equal(fca_crypto_keyring_add_cert(kr, "not a certificate", 17), FCA_EINVALID);
+	for (p = sql; (p = strstr(p, "INSERT INTO host_disk_encryption_keys")); p++, host++) {
+		char *b = strstr(p, ", '") + 3, *e = strchr(b, '\'');
+		int want = host <= 108 ? 1 : host <= 110 ? 0 : FCA_EINVALID;
+		int got = fca_crypto_keyring_can_decrypt(kr, b, (size_t)(e - b));
+		if (got != want)
+			fail_msg("host %d: can_decrypt %d, expected %d", host, got, want);
+	}
+	assert_int_equal(host, 112);
+	/* without the history row nothing is ambiguous: the recipient's certificate has the key */
+	fca_crypto_keyring_free(kr);
+	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "k"), 0);
+	assert_int_equal(fca_crypto_keyring_new(&kr, &key), FCA_OK);
+	fca_secret_dispose(&key);
+	assert_int_equal(fca_crypto_keyring_add_cert(kr, (char *)cert.data, cert.len), 1);
+	p = strstr(strstr(sql, "INSERT INTO host_disk_encryption_keys (host_id, base64_encrypted, base64_encrypted_salt, "
+			       "key_slot, decryptable) VALUES (110, '"), "(110, '") + 7;
+	assert_int_equal(fca_crypto_keyring_can_decrypt(kr, p, (size_t)(strchr(p, '\'') - p)), 1);
+	fca_crypto_keyring_free(kr);
+	fca_secret_dispose(&cert);
+	fca_secret_dispose(&hist);
+	free(sql);
+}
+
 static void durations_parse_with_ranges(void **state)
 {
 	int64_t v;
@@ -328,6 +422,8 @@ int main(void)
 		cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
 		cmocka_unit_test(generated_ca_has_fleet_parameters),
 		cmocka_unit_test(fleet_ski_method_matches_fixture),
+		cmocka_unit_test(new_certificate_on_the_same_key),
+		cmocka_unit_test(escrows_decryptable_with_the_current_key),
 		cmocka_unit_test(durations_parse_with_ranges),
 	};
 	return cmocka_run_group_tests(tests, load_rows, free_rows);

@@ -58,6 +58,7 @@ struct pcase {
 	 * its own key and subject and the counts are made (devices, escrows_today, 0 unless given). */
 	int same_key, same_subject; /* the non-signing live generation has the signing one's */
 	int uncounted;              /* the engine could not count devices and escrows */
+	int keep;                   /* the YAML says key: keep */
 	uint64_t devices, escrows_today;
 	int by_enrollment;          /* apple_scep: drain counts an enrollment's newest certificates only */
 	uint64_t unexpired;         /* on the generation a retire would remove; 0 = drain */
@@ -287,6 +288,12 @@ static const struct pcase cases[] = {
 	{ "apple, a second activation in one plan is counted once the first is done", AS, OBS_STAGED, 1, 3, ACT,
 	  .trusts = 1, .steps = { S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT), S(STAGE, 3, OPEN), S(ACTIVATE, 3, CLOSED) },
 	  .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 4, .reason = "is not counted (devices and escrows" },
+	{ "apple, key: keep staged and activated in one plan: held for the new subject", AS, OBS_COMPLETE, 1, 2, ACT,
+	  .keep = 1, .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
+	{ "host identity, key: keep", HI, OBS_COMPLETE, 1, 2, ACT, .keep = 1,
+	  .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT) } },
+	{ "apple retire, key kept: escrows to gen 1 stay decryptable", AS, OBS_ACTIVE, 2, 2, CPL, .same_key = 1,
+	  .escrows = 4, .steps = { S(RETIRE, 2, OPEN) } },
 	{ "apple, staged target: no activation, no warning", AS, OBS_COMPLETE, 1, 2, STG,
 	  .steps = { S(STAGE, 2, OPEN) }, .writes = "+ca_cert_next 2, +ca_key_next 2" },
 	{ "conditional access, YAML says active", CA, OBS_STAGED, 1, 2, ACT, .steps = { S(ACTIVATE, 2, OPEN) },
@@ -441,6 +448,7 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	dc->adopt = c->adopt;
 	dc->suspend = c->suspend;
 	dc->renew_before = c->renew_before;
+	dc->key_keep = c->keep;
 	d->policy.fleet_server_trusts_previous = c->trusts;
 	if (c->force) {
 		d->policy.drain = FCA_DRAIN_FORCE;
@@ -584,7 +592,8 @@ static void check_case(size_t ci, const struct pcase *c)
 		if (s->gate == FCA_GATE_WAIT && s->opens_at <= NOW)
 			fail_msg("case %zu \"%s\" step %zu: waits for a time already past", ci, c->name, i + 1);
 		if (s->kind == FCA_STEP_STAGE || s->kind == FCA_STEP_RENEW) {
-			assert_int_equal(s->key_bits, 2048);
+			assert_int_equal(s->key_bits, c->keep && s->kind == FCA_STEP_STAGE ? 0 : 2048);
+			assert_int_equal(s->key_keep, c->keep && s->kind == FCA_STEP_STAGE);
 			assert_string_equal(s->subject.c, "US");
 			assert_string_equal(s->subject.cn, fca_catalog_get(c->ca)->cn);
 		}
@@ -928,6 +937,20 @@ static void test_disruption_counts(void **unused)
 	assert_true(dd->escrows_known);
 	assert_int_equal(dd->escrows, 0);
 	fca_observed_dispose(&o);
+
+	/* key: keep staged by this very plan: no key change, no escrow lost, the devices still fail */
+	c = (struct pcase){ "apple keep", AS, OBS_COMPLETE, 1, 2, ACT, .devices = 14, .escrows_today = 8, .keep = 1 };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 2);
+	assert_true(p.steps[0].key_keep);
+	dd = &p.steps[1].disruption;
+	assert_true(dd->applies && !dd->new_key && dd->new_subject);
+	assert_int_equal(dd->devices, 14);
+	assert_true(dd->escrows_known);
+	assert_int_equal(dd->escrows, 0);
+	fca_observed_dispose(&o);
+	c = (struct pcase){ "apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8 };
 
 	/* not counted: null with the reason, never a 0 */
 	c.same_key = 0;

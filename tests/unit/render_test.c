@@ -563,6 +563,32 @@ static void test_disruption_words(void **st)
 	free(out);
 }
 
+static void write_sample(const char *name);
+
+/* key: keep: the stage step names the signing key it keeps. */
+static void test_key_keep_words(void **st)
+{
+	struct fca_obs_gen *g = &obs.cas[FCA_CA_APPLE_SCEP].gens[FCA_ROLE_SIGNING];
+	char *out;
+
+	(void)st;
+	plan_rotation();
+	plan.steps[0].key_keep = 1;
+	plan.steps[0].key_bits = 0;
+	g->cert_ok = 1;
+	snprintf(g->cert.key_type, sizeof(g->cert.key_type), "RSA");
+	g->cert.key_bits = 2048;
+	out = render(TEXT);
+	assert_contains(out, "      subject   CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\n"
+			     "      key       RSA-2048, the signing generation's (key: keep)\n");
+	free(out);
+	out = render(JSON);
+	assert_contains(out, "\"key\": \"RSA-2048\",\n        \"key_kept\": true,");
+	assert_contains(out, "\"key\": \"RSA-2048\",\n        \"key_kept\": true,\n        \"validity_seconds\": 315360000");
+	free(out);
+	write_sample("key-keep");
+}
+
 /* Writes the JSON of hand-made plans for tests/integration/test_plan_schema.py to validate. */
 static void write_sample(const char *name)
 {
@@ -610,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_markdown_empty),
 		cmocka_unit_test(test_forced_drain_and_human_trust),
 		cmocka_unit_test(test_disruption_words),
+		cmocka_unit_test(test_key_keep_words),
 		cmocka_unit_test(test_write_schema_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

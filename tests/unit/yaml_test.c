@@ -431,12 +431,20 @@ static void test_key(void **state)
 {
 	(void)state;
 	expect_one("version: 1\ncas:\n  host_identity: { generation: 2, key: ec-p256 }\n", 3, 40, "cas.host_identity.key",
-		   "expected one of rsa-2048, rsa-3072, rsa-4096; found \"ec-p256\"");
+		   "expected one of rsa-2048, rsa-3072, rsa-4096, keep; found \"ec-p256\"");
 	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, key: rsa-4096 }\n", 3, 37, "cas.apple_scep.key",
 		   "expected rsa-2048 for apple_scep", "Apple", "found \"rsa-4096\"");
 	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].key_bits, 2048);
 	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, key: rsa-3072 }\n", 3, 37, "cas.apple_scep.key",
 		   "expected rsa-2048 for apple_scep");
+	/* keep: the signing generation's key, on every CA, Apple's too */
+	expect_ok("version: 1\ncas:\n  apple_scep: { generation: 2, key: keep }\n  host_identity: { generation: 2 }\n");
+	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].key_keep, 1);
+	assert_int_equal(d.cas[FCA_CA_HOST_IDENTITY].key_keep, 0);
+	expect_ok("version: 1\ncas:\n  conditional_access: { generation: 3, key: keep }\n");
+	assert_int_equal(d.cas[FCA_CA_CONDITIONAL_ACCESS].key_keep, 1);
+	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, key: Keep }\n", 3, 37, "cas.apple_scep.key",
+		   "found \"Keep\"");
 }
 
 static void test_subject(void **state)
