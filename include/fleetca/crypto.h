@@ -94,17 +94,22 @@ int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pe
 /*
  * FileVault escrows today's Fleet can decrypt (FLEET-FACTS §13.1, §14.1): with the current Apple CA
  * key only, trying the first certificate of every ca_cert row (live or soft-deleted) whose public
- * key is that key, the recipient found by issuer + serial. The keyring holds the parsed key (the
- * caller wipes the PEM) and every row's certificate; free it as soon as the count is made.
+ * key is that key, the recipient found by issuer + serial. The keyring starts from the signing
+ * certificate's public key and every row's certificate; the private key is needed only where two
+ * rows with different keys share an issuer and serial (every Fleet-made CA is serial 1 with the
+ * same subject), and only then does can_decrypt ask for it. Free the keyring once the count is made.
  */
 struct fca_escrow_keyring;
-int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const struct fca_secret *key_pem) FCA_MUST_USE;
+#define FCA_KEYRING_NEEDS_KEY 2
+int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const char *cert_pem, size_t len) FCA_MUST_USE;
+/* The signing key (its PEM stays the caller's, to wipe); FCA_EINVALID when it is not the certificate's. */
+int fca_crypto_keyring_set_key(struct fca_escrow_keyring *kr, const struct fca_secret *key_pem) FCA_MUST_USE;
 /* Adds one ca_cert row's first certificate: 1 when its key is the keyring's, 0 when not,
  * FCA_EINVALID (no message) when it is not a certificate, FCA_ERROR when the keyring is full. */
 int fca_crypto_keyring_add_cert(struct fca_escrow_keyring *kr, const char *pem, size_t len);
-/* 1 when Fleet would decrypt the base64 CMS escrow, 0 when not, FCA_EINVALID when it is not CMS.
- * Decrypts (into nothing) only when another row with another key has the recipient's issuer and
- * serial, so that only a decryption can tell. */
+/* 1 when Fleet would decrypt the base64 CMS escrow, 0 when not, FCA_EINVALID when it is not CMS,
+ * FCA_KEYRING_NEEDS_KEY when only a decryption (into nothing) can tell and the key is not set yet:
+ * set it and ask again. */
 int fca_crypto_keyring_can_decrypt(const struct fca_escrow_keyring *kr, const char *b64, size_t len);
 void fca_crypto_keyring_free(struct fca_escrow_keyring *kr);
 

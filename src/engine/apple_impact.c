@@ -124,9 +124,23 @@ const struct fca_assoc *fca_assoc_map_find(const struct fca_assoc_map *m, const 
 /* ---- escrows ---------------------------------------------------------------------------- */
 
 struct escrow_ctx {
-	const struct fca_escrow_keyring *kr;
+	struct fca_escrow_keyring *kr;
+	const struct fca_secret *aes_key;
+	const struct fca_asset_row *key_row;
 	uint64_t decryptable;
 };
+
+/* The signing key, decrypted only when an escrow needs it, parsed into the keyring, wiped. */
+static int load_key(struct escrow_ctx *c)
+{
+	struct fca_secret key = FCA_SECRET_INIT;
+	int r = fca_crypto_decrypt(&key, c->aes_key, c->key_row->value, c->key_row->value_len, c->key_row->name);
+
+	if (r == FCA_OK)
+		r = fca_crypto_keyring_set_key(c->kr, &key);
+	fca_secret_dispose(&key);
+	return r;
+}
 
 static int on_escrow(void *vctx, uint64_t host_id, const char *b64, size_t len)
 {
@@ -134,8 +148,13 @@ static int on_escrow(void *vctx, uint64_t host_id, const char *b64, size_t len)
 	int r = fca_crypto_keyring_can_decrypt(c->kr, b64, len);
 
 	(void)host_id;
-	if (r == FCA_ENOMEM)
-		return r;
+	if (r == FCA_KEYRING_NEEDS_KEY) {
+		if ((r = load_key(c)) != FCA_OK)
+			return r;
+		r = fca_crypto_keyring_can_decrypt(c->kr, b64, len);
+	}
+	if (r == FCA_ENOMEM || r == FCA_KEYRING_NEEDS_KEY)
+		return r == FCA_ENOMEM ? r : fca_error_set(FCA_ERROR, "the escrow keyring has no key");
 	if (r == 1)
 		c->decryptable++;
 	return 0; /* not CMS (a LUKS or BitLocker value on a darwin host): nothing Fleet decrypts */
@@ -157,17 +176,19 @@ int fca_engine_count_escrows_today(struct fca_obs_ca *ca, struct fca_store *s, c
 	const struct fca_ca_def *def = fca_catalog_get(FCA_CA_APPLE_SCEP);
 	const char *names[1] = {def->cert_asset};
 	const struct fca_asset_row *kr_row = fca_asset_rows_find(rows, def->key_asset);
-	struct fca_secret key = FCA_SECRET_INIT, pem = FCA_SECRET_INIT;
-	struct fca_asset_rows hist = {NULL, 0};
+	const struct fca_asset_row *cr_row = fca_asset_rows_find(rows, def->cert_asset);
+	struct fca_secret pem = FCA_SECRET_INIT;
+	struct fca_asset_rows hist = { NULL, 0 };
 	struct fca_escrow_keyring *kr = NULL;
-	struct escrow_ctx ec = {NULL, 0};
+	struct escrow_ctx ec = { NULL, aes_key, kr_row, 0 };
 	int r;
 
 	ca->escrows_counted = 0;
 	ca->escrows_decryptable = 0;
 	ca->escrows_note[0] = '\0';
-	if (!kr_row) {
-		snprintf(ca->escrows_note, sizeof(ca->escrows_note), "no live %s row", def->key_asset);
+	if (!kr_row || !cr_row) {
+		snprintf(ca->escrows_note, sizeof(ca->escrows_note), "no live %s or %s row", def->cert_asset,
+			 def->key_asset);
 		return FCA_OK;
 	}
 	if (!fca_store_has_table(s, "host_disk_encryption_keys") || !fca_store_has_table(s, "hosts")) {
@@ -175,14 +196,12 @@ int fca_engine_count_escrows_today(struct fca_obs_ca *ca, struct fca_store *s, c
 			 "the host_disk_encryption_keys or hosts table is missing");
 		return FCA_OK;
 	}
-	/* The key is decrypted to tell escrows apart exactly as Fleet would decrypt them; it is parsed
-	 * into the keyring and its PEM wiped at once. */
-	r = fca_crypto_decrypt(&key, aes_key, kr_row->value, kr_row->value_len, def->key_asset);
+	r = fca_crypto_decrypt(&pem, aes_key, cr_row->value, cr_row->value_len, def->cert_asset);
 	if (r == FCA_OK)
-		r = fca_crypto_keyring_new(&kr, &key);
-	fca_secret_dispose(&key);
+		r = fca_crypto_keyring_new(&kr, (const char *)pem.data, pem.len);
+	fca_secret_dispose(&pem);
 	if (r != FCA_OK) {
-		r = not_counted(ca, r, def->key_asset);
+		r = not_counted(ca, r, def->cert_asset);
 		goto out;
 	}
 	if ((r = fca_store_read_history(s, &hist, names, 1)) != 0) {
@@ -203,6 +222,7 @@ int fca_engine_count_escrows_today(struct fca_obs_ca *ca, struct fca_store *s, c
 		fca_error_clear();
 	}
 	ec.kr = kr;
+	/* the key is decrypted only if an escrow needs it to be told apart (load_key) */
 	if ((r = fca_store_scan_escrows(s, on_escrow, &ec)) != 0) {
 		r = not_counted(ca, r, "reading FileVault escrows");
 		goto out;

@@ -998,25 +998,44 @@ out:
 #define KEYRING_MAX_CERTS 1024
 
 struct fca_escrow_keyring {
-	EVP_PKEY *key;
-	X509 *certs[KEYRING_MAX_CERTS];	 /* every ca_cert row's first certificate */
-	int same_key[KEYRING_MAX_CERTS]; /* its public key is `key`: Fleet tries it */
+	EVP_PKEY *pub;                   /* the signing certificate's key */
+	EVP_PKEY *key;                   /* its private half, only once an escrow needs a decryption */
+	X509 *certs[KEYRING_MAX_CERTS];  /* every ca_cert row's first certificate */
+	int same_key[KEYRING_MAX_CERTS]; /* its public key is `pub`: Fleet tries it */
 	size_t n;
 };
 
-int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const struct fca_secret *key_pem)
+int fca_crypto_keyring_new(struct fca_escrow_keyring **out, const char *cert_pem, size_t len)
 {
 	struct fca_escrow_keyring *kr;
+	X509 *x = parse_cert(cert_pem, len);
 
 	*out = NULL;
-	if (!(kr = calloc(1, sizeof(*kr))))
-		return fca_error_set(FCA_ENOMEM, "out of memory");
-	if (!(kr->key = parse_key(key_pem))) {
+	if (!x) {
 		ERR_clear_error();
-		free(kr);
-		return fca_error_set(FCA_EINVALID, "the Apple CA key does not parse as a PEM private key");
+		return fca_error_set(FCA_EINVALID, "the signing Apple CA certificate does not parse");
 	}
+	if (!(kr = calloc(1, sizeof(*kr))) || !(kr->pub = X509_get_pubkey(x))) {
+		free(kr);
+		X509_free(x);
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	}
+	X509_free(x);
 	*out = kr;
+	return FCA_OK;
+}
+
+int fca_crypto_keyring_set_key(struct fca_escrow_keyring *kr, const struct fca_secret *key_pem)
+{
+	EVP_PKEY *k = parse_key(key_pem);
+
+	if (!k || EVP_PKEY_eq(k, kr->pub) != 1) {
+		ERR_clear_error();
+		EVP_PKEY_free(k);
+		return fca_error_set(FCA_EINVALID, "the Apple CA key does not parse or is not the signing certificate's");
+	}
+	EVP_PKEY_free(kr->key);
+	kr->key = k;
 	return FCA_OK;
 }
 
@@ -1032,7 +1051,7 @@ int fca_crypto_keyring_add_cert(struct fca_escrow_keyring *kr, const char *pem, 
 		X509_free(x);
 		return fca_error_set(FCA_ERROR, "more than %d ca_cert rows", KEYRING_MAX_CERTS);
 	}
-	kr->same_key[kr->n] = EVP_PKEY_eq(X509_get0_pubkey(x), kr->key) == 1;
+	kr->same_key[kr->n] = EVP_PKEY_eq(X509_get0_pubkey(x), kr->pub) == 1;
 	kr->certs[kr->n++] = x;
 	ERR_clear_error();
 	return kr->same_key[kr->n - 1];
@@ -1094,6 +1113,10 @@ int fca_crypto_keyring_can_decrypt(const struct fca_escrow_keyring *kr, const ch
 				r = 1; /* made for this certificate, whose key is the current one */
 				break;
 			}
+			if (!kr->key) {
+				r = FCA_KEYRING_NEEDS_KEY;
+				goto out;
+			}
 			/* Decrypt as Fleet would (key transport, then the content and its padding), into a
 			 * sink that keeps nothing: the recovery key is never held. CMS_DEBUG_DECRYPT makes a
 			 * wrong key an error instead of a random content key. */
@@ -1120,5 +1143,6 @@ void fca_crypto_keyring_free(struct fca_escrow_keyring *kr)
 	for (size_t i = 0; i < kr->n; i++)
 		X509_free(kr->certs[i]);
 	EVP_PKEY_free(kr->key);
+	EVP_PKEY_free(kr->pub);
 	free(kr);
 }
