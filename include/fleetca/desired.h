@@ -18,7 +18,8 @@ enum fca_stage {
 const char *fca_stage_name(enum fca_stage s); /* "staged", … "none", "corrupt" */
 
 enum fca_drain { FCA_DRAIN_WAIT = 0, FCA_DRAIN_FORCE };
-enum fca_sink { FCA_SINK_API = 0, FCA_SINK_DB, FCA_SINK_NONE };
+/* Where activities go: db (default) = Fleet's own activity table, in the step's transaction. */
+enum fca_sink { FCA_SINK_DB = 0, FCA_SINK_API, FCA_SINK_NONE };
 
 #define FCA_REASON_MAX 512
 #define FCA_SUBJECT_FIELD_MAX 65 /* RFC 5280 ub-common-name 64 + NUL */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleetca/activity.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/engine_profile.h"
@@ -252,13 +253,17 @@ static int do_renew(struct step_ctx *c)
 
 	if (!cr || !kr)
 		return fca_error_set(FCA_ECONFLICT, "%s: the signing rows are missing", c->def->name);
+	if (!c->ca->gens[FCA_SLOT_CURRENT].cert_ok)
+		return fca_error_set(FCA_EINVALID, "%s: the signing certificate could not be read", c->def->name);
 	if ((r = fca_crypto_decrypt(&cert, c->aes, cr->value, cr->value_len, cr->name)) != 0)
 		goto out;
 	/* The key is decrypted only to sign, and wiped right after. */
 	r = fca_crypto_decrypt(&key, c->aes, kr->value, kr->value_len, kr->name);
 	if (r == FCA_OK)
-		r = fca_crypto_renew_ca(&pem, &pem_len, &key, (const char *)cert.data, cert.len, c->opts->now - 600,
-					c->opts->now + c->st->validity);
+		/* As Fleet's own rollover: the NotBefore stays. Fleet verifies an expired device
+		 * certificate at its own NotAfter, so the root must have been valid since then. */
+		r = fca_crypto_renew_ca(&pem, &pem_len, &key, (const char *)cert.data, cert.len,
+					c->ca->gens[FCA_SLOT_CURRENT].cert.not_before, c->opts->now + c->st->validity);
 	fca_secret_dispose(&key);
 	if (r != FCA_OK || (r = fca_crypto_encrypt(&ct, &ct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
 	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, cr->name)) != 0)
@@ -278,7 +283,11 @@ out:
 	return r;
 }
 
-/* The transition, its activity in the outbox, and the document itself, in the step's transaction. */
+/*
+ * The transition, its activity and the document itself, in the step's transaction. Sink db: the
+ * activity goes straight into Fleet's activity table (exactly once, with the step); sink api: into
+ * the document's outbox, delivered after commit; sink none: into the outbox, never delivered.
+ */
 static int write_state(struct step_ctx *c)
 {
 	struct fca_activity a;
@@ -290,6 +299,7 @@ static int write_state(struct step_ctx *c)
 	snprintf(idem, sizeof(idem), "%s#%d", c->st->step_id, n);
 	memset(&a, 0, sizeof(a));
 	a.ca = c->def->name;
+	a.ca_title = c->def->title;
 	for (size_t i = 0; i < c->nwritten; i++)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
@@ -306,8 +316,15 @@ static int write_state(struct step_ctx *c)
 	a.reason = c->st->forced ? c->opts->desired->policy.reason : NULL;
 	if ((r = fca_activity_details_json(&details, &a)) != 0)
 		return r;
-	if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details, c->opts->now)) != 0)
+	if (c->opts->desired->sink == FCA_SINK_DB) {
+		r = fca_store_insert_activity(c->s, fca_step_activity_type(c->st->kind), details, c->opts->now);
+		free(details);
+		if (r != FCA_OK)
+			return r;
+	} else if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details,
+					     c->opts->now)) != 0) {
 		return r; /* outbox_add owns details, even on failure */
+	}
 	c->state.updated_at = c->opts->now;
 	return fca_engine_save_state(c->s, c->aes, &c->state, fca_asset_rows_find(&c->rows, FCA_STATE_ASSET) != NULL);
 }

@@ -319,11 +319,13 @@ static int classify(const struct fca_fleet_api *a, long status, const struct bod
 	if (status >= 500 && status <= 599)
 		return fca_error_set(FCA_ECONNECT, "the Fleet API at %s answered HTTP %ld: %s; will retry later",
 				     a->origin, status, msg);
-	if (status == 404)
+	if (status == 404 || status == 405)
 		return fca_error_set(FCA_EINVALID,
-				     "the Fleet API at %s answered HTTP 404 for POST /api/v1/fleet/activities (%s): this "
-				     "Fleet server has no activities endpoint; use 'activities: {sink: db}'",
-				     a->origin, msg);
+				     "the Fleet API at %s answered HTTP %ld for POST /api/v1/fleet/activities (%s): this "
+				     "Fleet server has no endpoint that creates activities (no released Fleet has one); "
+				     "use 'activities: {sink: db}', the default, which writes them into Fleet's own "
+				     "activity table",
+				     a->origin, status, msg);
 	return fca_error_set(FCA_EINVALID, "the Fleet API at %s answered HTTP %ld to activity %s: %s", a->origin,
 			     status, key, msg);
 }

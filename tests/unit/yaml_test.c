@@ -91,7 +91,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(d.policy.drain, FCA_DRAIN_WAIT);
 	assert_string_equal(d.policy.reason, "");
 	assert_int_equal(d.policy.fleet_server_trusts_previous, 0);
-	assert_int_equal(d.sink, FCA_SINK_API);
+	assert_int_equal(d.sink, FCA_SINK_DB); /* Fleet's own activity table */
 	assert_string_equal(d.path, "t.yml");
 	for (int i = 0; i < FCA_CA_COUNT; i++)
 		assert_int_equal(d.cas[i].present, 0);
