@@ -48,8 +48,6 @@ struct fca_desired_ca {
 	int key_bits;         /* RSA; default 2048 ("rsa-2048", "rsa-3072", "rsa-4096") */
 	int64_t validity;     /* seconds; default 10y */
 	int64_t renew_before; /* seconds; 0 = never renew */
-	int distribute_profile; /* distribute: profile */
-	double min_verified;  /* 0..1, default 1.0 */
 	int adopt;            /* accept drifted rows as the next generation */
 	int suspend;          /* plan nothing for this CA */
 	int line;             /* where the CA's block starts in the file, for messages */

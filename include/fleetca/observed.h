@@ -53,12 +53,6 @@ struct fca_obs_ca {
 	char drift_detail[256];
 	int max_generation;          /* highest generation the document knows (incl. retired) */
 	int issued_scanned;          /* issued-certificate tables were scanned */
-	/* distribute: profile (DESIGN §5.3): delivery of the recorded trust profile (state.profiles),
-	 * filled by the engine from the Fleet API; the planner reads it. */
-	int profile_api;             /* the Fleet API is configured */
-	int profile_status_known;    /* the counts come from Fleet */
-	uint64_t profile_verified, profile_verifying, profile_pending, profile_failed;
-	char profile_note[320];      /* why the API or the counts are missing */
 };
 
 struct fca_observed {

@@ -12,7 +12,6 @@
 #include "fleetca/activity.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
-#include "fleetca/engine_profile.h"
 #include "fleetca/executor.h"
 #include "fleetca/fault.h"
 
@@ -424,28 +423,15 @@ static int has_retire(const struct fca_plan *p)
 	return 0;
 }
 
-static void copy_profile_obs(struct fca_obs_ca *dst, const struct fca_obs_ca *src)
-{
-	dst->profile_api = src->profile_api;
-	dst->profile_status_known = src->profile_status_known;
-	dst->profile_verified = src->profile_verified;
-	dst->profile_verifying = src->profile_verifying;
-	dst->profile_pending = src->profile_pending;
-	dst->profile_failed = src->profile_failed;
-	memcpy(dst->profile_note, src->profile_note, sizeof(dst->profile_note));
-}
-
 /*
  * Observes and plans. The issued-certificate and escrow scans matter only to a retire step's
  * drain gate, so they run only when the plan holds one: a converged or early-stage run skips them.
  */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
-			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys,
-			    struct fca_fleet_api *api, const char *api_note)
+			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys)
 {
 	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
-	struct fca_obs_ca saved[FCA_CA_COUNT];
-	int profiles = fca_engine_profiles_wanted(opts->desired), r;
+	int r;
 
 	oo.now = opts->now;
 	oo.clock_skew = opts->desired->policy.clock_skew;
@@ -453,18 +439,8 @@ static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct f
 	oo.scan_issued = oo.scan_escrows = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		fca_observed_dispose(o);
-		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0)
-			return r;
-		if (pass == 0 && profiles) /* the trust profiles' delivery, for the activation gate */
-			fca_engine_observe_profiles(o, opts->desired, api, api_note);
-		else if (profiles) { /* the second pass re-reads the rows only: keep what Fleet said */
-			for (int i = 0; i < FCA_CA_COUNT; i++)
-				copy_profile_obs(&o->cas[i], &saved[i]);
-		}
-		if (pass == 0 && profiles)
-			for (int i = 0; i < FCA_CA_COUNT; i++)
-				copy_profile_obs(&saved[i], &o->cas[i]);
-		if ((r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
+		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0 ||
+		    (r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
 			return r;
 		if (pass == 1 || !has_retire(p))
 			break;
@@ -483,15 +459,9 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 {
 	struct fca_observed *o = NULL;
 	struct fca_plan *p = NULL;
-	struct fca_fleet_api *api = NULL;
-	char api_note[320] = "";
-	char prof_err[FCA_CA_COUNT][FCA_PROFILE_ERROR_MAX];
-	unsigned prof_failed = 0; /* CAs whose trust profile could not be synced in this run */
-	int r, locked = 0, syncs = 0;
+	int r, locked = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (fca_engine_profiles_wanted(opts->desired))
-		(void)fca_engine_open_profile_api(&api, api_note, sizeof(api_note)); /* none: the gate says why */
 	if (!(o = calloc(1, sizeof(*o))) || !(p = calloc(1, sizeof(*p)))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
@@ -501,28 +471,10 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		/* Keys are checked against their certificates (a decryption and a key parse each) once
 		 * there is something to do: every step then runs on rows observed under the lock with
 		 * the check, so a key that does not match makes its CA corrupt before any step. */
-		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked, api, api_note)) != 0)
+		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked)) != 0)
 			goto out;
 		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
 			goto out;
-		/* Trust profiles (DESIGN §5.3) follow the live generations: uploaded once a generation
-		 * is staged, before its activation is planned; replaced after a retire. Under the lock. */
-		if (api && fca_engine_profiles_stale(o, opts->desired, prof_failed)) {
-			if (!locked) {
-				if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
-					goto out;
-				locked = 1;
-				continue;
-			}
-			if (++syncs > FCA_CA_COUNT * 4) {
-				r = fca_error_set(FCA_ERROR, "the trust profiles did not converge");
-				goto out;
-			}
-			if ((r = fca_engine_sync_profiles(s, aes_key, o, opts->desired, api, opts->now, opts->progress,
-							  &prof_failed, prof_err)) != 0)
-				goto out;
-			continue;
-		}
 		for (size_t i = 0; i < p->nsteps && next == SIZE_MAX; i++)
 			if (fca_plan_step_ready(p, i) && allowed(opts, p->steps[i].step_id))
 				next = i;
@@ -550,12 +502,6 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		}
 		FCA_FAULT("between_steps", p->steps[next].step_id, fca_store_connection_id(s));
 	}
-	/* A trust profile that could not be synced held back only its own CA; the run still fails. */
-	for (int i = 0; i < FCA_CA_COUNT; i++)
-		if (prof_failed & (1u << i)) {
-			r = fca_error_set(FCA_ERROR, "%s", prof_err[i]);
-			goto out;
-		}
 	/* Whatever remains waits for something: a gate, or (ready but not in a saved plan) a new plan. */
 	res->gated = p->nsteps > 0;
 	for (size_t i = 0; i < p->nsteps; i++)
@@ -569,7 +515,6 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 out:
 	if (locked)
 		fca_store_unlock(s);
-	fca_fleet_api_free(api);
 	if (o)
 		fca_observed_dispose(o);
 	free(o);

@@ -29,7 +29,6 @@ void fca_desired_init(struct fca_desired *d)
 		c->key_bits = 2048;
 		c->validity = (int64_t)10 * 365 * 86400;
 		c->renew_before = 0;
-		c->min_verified = 1.0;
 	}
 }
 

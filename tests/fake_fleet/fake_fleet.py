@@ -1,20 +1,6 @@
 #!/usr/bin/env python3
 """A fake Fleet API for fleetca's tests and demo: POST /api/v1/fleet/activities as README
-"Activities" describes it, and the configuration profiles of README "Trust profiles", over HTTPS
-with a certificate the caller made (make_certs.sh).
-
-Configuration profiles (FLEET-FACTS §11, §13.4; the status shape is fleetca's assumption):
-  POST   /api/v1/fleet/configuration_profiles         multipart: profile (the file), team_id (optional)
-         200 {"profile_uuid": ...}; 409 when a live profile of the same team has the same
-         PayloadIdentifier; 422 for a reserved identifier or name, or a file that is not a plist
-  GET    /api/v1/fleet/configuration_profiles/{uuid}/status
-         200 {"verified": n, "verifying": n, "pending": n, "failed": n}; 404 when unknown or deleted
-  DELETE /api/v1/fleet/configuration_profiles/{uuid}  200 {}; 404 when unknown or deleted
-Test controls (no token):
-  GET  /_fake/profiles          every profile uploaded: uuid, identifier, name, team_id, deleted,
-                                content (base64 of the file)
-  POST /_fake/profile_status    {"verified": n, ...}: the counts every status request answers
-                                (default: all zero)
+"Activities" describes it, over HTTPS with a certificate the caller made (make_certs.sh).
 
   fake_fleet.py --cert server.pem --key server.key --token-file TOKEN --log requests.jsonl
                 [--mode ok|500|garbage|hang|close] [--fail-first N] [--status CODE] [--http]
@@ -30,13 +16,7 @@ Misbehaving on purpose:
   --status CODE    answer every authenticated request with CODE and a Fleet-style JSON error
 """
 import argparse
-import base64
-import email.parser
-import email.policy
 import hmac
-import plistlib
-import re
-import uuid
 import http.server
 import json
 import socket
@@ -46,9 +26,6 @@ import threading
 import time
 
 PATH = "/api/v1/fleet/activities"
-PROFILES = "/api/v1/fleet/configuration_profiles"
-RESERVED_IDS = {"com.fleetdm.fleet.mdm.filevault", "com.fleetdm.fleetd.config", "com.fleetdm.caroot"}
-RESERVED_NAMES = {"Fleet root certificate authority (CA)"}
 
 
 def fleet_error(message, reason=None, name="base"):
@@ -61,8 +38,6 @@ class State:
         self.lock = threading.Lock()
         self.keys = set()
         self.failures_left = args.fail_first
-        self.profiles = {}  # uuid -> {identifier, name, team_id, content, deleted}
-        self.counts = {"verified": 0, "verifying": 0, "pending": 0, "failed": 0}
         with open(args.token_file) as f:
             self.token = f.read().strip()
 
@@ -87,107 +62,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         return status
 
-    def authorized(self):
-        auth = self.headers.get("Authorization", "")
-        st = self.server.state
-        return auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), st.token.encode())
-
     def do_GET(self):
         st = self.server.state
-        rec = {"method": "GET", "path": self.path, "headers": dict(self.headers), "time": time.time()}
-        m = re.fullmatch(PROFILES + r"/([A-Za-z0-9-]+)/status", self.path)
-        if self.path == "/_fake/profiles":
-            with st.lock:
-                out = [dict(p, uuid=u, content=base64.b64encode(p["content"]).decode()) for u, p in st.profiles.items()]
-            status = self.reply(200, out)
-        elif not m:
-            status = self.reply(405 if self.path.startswith(PATH) else 404, fleet_error("Resource Not Found"))
-        elif not self.authorized():
-            status = self.reply(401, fleet_error("Authentication required"))
-        else:
-            with st.lock:
-                p = st.profiles.get(m.group(1))
-                counts = dict(st.counts)
-            status = self.reply(200, counts) if p and not p["deleted"] else \
-                self.reply(404, fleet_error("Resource Not Found"))
-        rec["status"] = status
-        st.log(rec)
-
-    def do_DELETE(self):
-        st = self.server.state
-        m = re.fullmatch(PROFILES + r"/([A-Za-z0-9-]+)", self.path)
-        if not m:
-            status = self.reply(404, fleet_error("Resource Not Found"))
-        elif not self.authorized():
-            status = self.reply(401, fleet_error("Authentication required"))
-        else:
-            with st.lock:
-                p = st.profiles.get(m.group(1))
-                if p and not p["deleted"]:
-                    p["deleted"] = True
-                    found = True
-                else:
-                    found = False
-            status = self.reply(200, {}) if found else self.reply(404, fleet_error("Resource Not Found"))
-        st.log({"method": "DELETE", "path": self.path, "headers": dict(self.headers), "status": status,
-                "time": time.time()})
-
-    def upload_profile(self, raw):
-        """POST /api/v1/fleet/configuration_profiles: multipart/form-data, field "profile"."""
-        st = self.server.state
-        ctype = self.headers.get("Content-Type", "")
-        if not ctype.startswith("multipart/form-data"):
-            return self.reply(400, fleet_error("Bad Request", "expected multipart/form-data")), None
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
-        fields = {}
-        for part in msg.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            fields[name] = (part.get_filename(), part.get_payload(decode=True))
-        if "profile" not in fields or not fields["profile"][0]:
-            return self.reply(400, fleet_error("Bad Request", "profile: a file is required", "profile")), None
-        filename, content = fields["profile"]
-        team = fields.get("team_id", (None, b""))[1].decode() or None
-        if not filename.endswith(".mobileconfig"):
-            return self.reply(400, fleet_error("Bad Request", "unsupported file type", "profile")), None
-        try:
-            pl = plistlib.loads(content)
-            ident, name = pl["PayloadIdentifier"], pl["PayloadDisplayName"]
-        except Exception as e:  # noqa: BLE001 - whatever is wrong with it, Fleet says 422
-            return self.reply(422, fleet_error("Validation Failed", "not a configuration profile: %s" % e)), None
-        if ident in RESERVED_IDS:
-            return self.reply(422, fleet_error("Validation Failed", "payload identifier %s is not allowed" % ident)), None
-        if name in RESERVED_NAMES:
-            return self.reply(422, fleet_error("Validation Failed", "name %s is not allowed" % name)), None
-        with st.lock:
-            dup = any(p["identifier"] == ident and p["team_id"] == team and not p["deleted"]
-                      for p in st.profiles.values())
-            if not dup:
-                u = str(uuid.uuid4())
-                st.profiles[u] = {"identifier": ident, "name": name, "team_id": team, "content": content,
-                                  "deleted": False, "filename": filename}
-        if dup:
-            return self.reply(409, fleet_error(
-                "Couldn't upload. A configuration profile with this identifier (PayloadIdentifier) already exists.",
-                name="PayloadIdentifier")), None
-        return self.reply(200, {"profile_uuid": u}), u
+        st.log({"method": "GET", "path": self.path, "headers": dict(self.headers), "status": 405})
+        self.reply(405, fleet_error("Method not allowed"))
 
     def do_POST(self):
         st, args = self.server.state, self.server.state.args
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(n, 1 << 20))
-        if self.path == "/_fake/profile_status":
-            with st.lock:
-                st.counts.update(json.loads(raw))
-            return self.reply(200, st.counts)
-        if self.path == PROFILES:
-            rec = {"method": "POST", "path": self.path, "headers": dict(self.headers), "time": time.time()}
-            if not self.authorized():
-                rec["status"] = self.reply(401, fleet_error("Authentication required"))
-            else:
-                rec["status"], rec["profile_uuid"] = self.upload_profile(raw)
-            st.log(rec)
-            return
         try:
             body = json.loads(raw)
         except ValueError:

@@ -5,10 +5,8 @@ import json
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import tempfile
-import urllib.request
 import uuid
 
 from fcalib import SOURCE, expect
@@ -38,7 +36,6 @@ class Fake:
         port = self.proc.stdout.readline().strip()
         expect(port.isdigit(), "fake Fleet did not start: %r" % port)
         self.url = "%s://127.0.0.1:%s" % ("http" if http else "https", port)
-        self.ctx = ssl.create_default_context(cafile=CA_FILE)
 
     def requests(self):
         if not os.path.exists(self.log):
@@ -49,20 +46,6 @@ class Fake:
     def seen(self):
         """[(idempotency key, status)] of the activity requests, in order."""
         return [(r["idempotency_key"], r["status"]) for r in self.requests()]
-
-    def control(self, path, body=None):
-        """The fake's own test endpoints (/_fake/…)."""
-        req = urllib.request.Request(self.url + path, method="POST" if body is not None else "GET",
-                                     data=json.dumps(body).encode() if body is not None else None)
-        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
-            return json.loads(r.read())
-
-    def profiles(self):
-        return self.control("/_fake/profiles")
-
-    def set_counts(self, verified, verifying=0, pending=0, failed=0):
-        self.control("/_fake/profile_status", {"verified": verified, "verifying": verifying, "pending": pending,
-                                               "failed": failed})
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
