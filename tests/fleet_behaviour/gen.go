@@ -111,8 +111,17 @@ func cmdGen(args []string) int {
 	if err == nil && f.vals["schema"] != "new" && f.vals["schema"] != "old" {
 		err = fmt.Errorf("--schema must be new or old")
 	}
-	if err == nil && (f.vals["now"] == "" || f.vals["key"] == "") {
-		err = fmt.Errorf("--now and --key are required")
+	raw := []byte(f.vals["key"])
+	if err == nil && len(raw) == 0 {
+		// The key may come from the environment, as check reads it, to keep it out of argv.
+		var found bool
+		raw, found, err = secretFromEnv("FLEET_SERVER_PRIVATE_KEY", "FLEETCA_SERVER_PRIVATE_KEY_PATH")
+		if err == nil && !found {
+			err = fmt.Errorf("--key (or FLEET_SERVER_PRIVATE_KEY) is required")
+		}
+	}
+	if err == nil && f.vals["now"] == "" {
+		err = fmt.Errorf("--now is required")
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fleet-behaviour gen: %v\n%s", err, usage)
@@ -123,7 +132,7 @@ func cmdGen(args []string) int {
 		fmt.Fprintf(os.Stderr, "fleet-behaviour gen: %v\n", err)
 		return 2
 	}
-	key, err := serverKey([]byte(f.vals["key"]))
+	key, err := serverKey(raw)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fleet-behaviour gen: %v\n", err)
 		return 2

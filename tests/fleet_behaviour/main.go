@@ -3,7 +3,7 @@
 // makes. It is a test tool: it never writes to the database.
 //
 //	fleet-behaviour check [--json] [--now RFC3339]
-//	fleet-behaviour gen --schema new|old --now RFC3339 --key K
+//	fleet-behaviour gen --schema new|old --now RFC3339 [--key K]
 //
 // check reads the database named by the environment as Fleet reads it (FLEET_MYSQL_ADDRESS,
 // FLEET_MYSQL_USERNAME, FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH, FLEET_MYSQL_DATABASE,
@@ -24,7 +24,8 @@ import (
 
 const usage = `usage:
   fleet-behaviour check [--json] [--now RFC3339]
-  fleet-behaviour gen --schema new|old --now RFC3339 --key SERVER_PRIVATE_KEY
+  fleet-behaviour gen --schema new|old --now RFC3339 [--key SERVER_PRIVATE_KEY]
+      (without --key: FLEET_SERVER_PRIVATE_KEY or FLEETCA_SERVER_PRIVATE_KEY_PATH)
 `
 
 func main() {

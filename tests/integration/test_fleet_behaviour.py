@@ -365,9 +365,14 @@ def fails_closed_when_it_cannot_read():
     mariadb(db, "DROP TABLE identity_certificates")
     rc, out, err = run_check(db)
     expect(rc == 1 and out == "" and "identity_certificates" in err, "a table it must read: %d %r" % (rc, err))
-    p = subprocess.run([HARNESS, "gen", "--schema", "new"],
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET")}
+    p = subprocess.run([HARNESS, "gen", "--schema", "new", "--now", "2026-11-27T00:00:00Z"], env=env,
                        capture_output=True)
-    expect(p.returncode == 2 and p.stdout == b"", "gen without --now/--key: %d" % p.returncode)
+    expect(p.returncode == 2 and p.stdout == b"" and b"--key" in p.stderr, "gen without a key: %d" % p.returncode)
+    p = subprocess.run([HARNESS, "gen", "--schema", "new", "--now", "2026-11-27T00:00:00Z", "--key", "short"],
+                       env=env, capture_output=True)
+    expect(p.returncode == 2 and p.stdout == b"" and b"at least 32 bytes" in p.stderr, "gen, short key: %s"
+           % p.stderr)
 
 
 T.done()
