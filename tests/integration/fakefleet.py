@@ -5,11 +5,14 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
 
-from fcalib import SOURCE, expect
+from fcalib import MDB, SOURCE, expect
 
 TMP = tempfile.mkdtemp(prefix="fca-fake-fleet-")
 atexit.register(shutil.rmtree, TMP, True)
@@ -27,9 +30,12 @@ with open(TOKEN_FILE, "w") as f:
 class Fake:
     """One fake Fleet API process over HTTPS (or plain http); every test stops its own."""
 
-    def __init__(self, *args, http=False):
+    def __init__(self, *args, http=False, db=None):
+        """db: answer GET /api/v1/fleet/activities from this test database (as root, over the socket)."""
         self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
         cmd = ["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log] + list(args)
+        if db:
+            cmd += ["--mysql-database", db, "--mysql-socket", MDB["FCA_MDB_SOCKET"]]
         cmd += ["--http"] if http else ["--cert", os.path.join(CERTS, "server.pem"),
                                         "--key", os.path.join(CERTS, "server.key")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -44,8 +50,18 @@ class Fake:
             return [json.loads(line) for line in f]
 
     def seen(self):
-        """[(idempotency key, status)] of the activity requests, in order."""
-        return [(r["idempotency_key"], r["status"]) for r in self.requests()]
+        """[(idempotency key, status)] of the activity POSTs, in order."""
+        return [(r["idempotency_key"], r["status"]) for r in self.requests() if r["method"] == "POST"]
+
+    def get(self, path, token=TOKEN):
+        """(status, parsed JSON body) of a GET, with the token as Fleet's clients send it."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + token} if token else {})
+        ctx = ssl.create_default_context(cafile=CA_FILE) if self.url.startswith("https") else None
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

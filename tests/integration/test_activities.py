@@ -1,8 +1,9 @@
 """Activities where Fleet keeps them: with no `activities:` in the file every transition is one row of
 Fleet's own activity table (activity_past on the newest schema, activities before 2026), written in the
 step's transaction with the columns Fleet's writer fills; a user who may not insert there gets exit 1, the
-GRANT to run, and no change; the opt-in api sink says what a 404 means; a queued outbox left by an
-earlier version still reaches the table."""
+GRANT to run, and no change; Fleet's own list (GET /api/v1/fleet/activities, replayed by the fake Fleet
+from the same database) shows each transition once and leaves host-only rows out; the opt-in api sink
+says what a 404 means; a queued outbox left by an earlier version still reaches the table."""
 import json
 import os
 import tempfile
@@ -88,6 +89,84 @@ def no_insert_grant_is_exit_1_naming_the_grant_and_nothing_changes():
                "%s: exit %d, wanted 1 with %r\nstdout: %s\nstderr: %s" % (schema, rc, want, out, err))
         expect(table_fingerprint(db) == before, "%s: mdm_config_assets unchanged" % schema)
         expect(fleetca_rows(db, table) == [], "%s: no activity recorded" % schema)
+
+
+FLEET_KEYS = {"id", "created_at", "actor_full_name", "actor_id", "actor_gravatar", "actor_email", "type",
+              "fleet_initiated", "details"}
+
+
+def step_ids(activities):
+    return [(a.get("details") or {}).get("step_id") for a in activities]
+
+
+def all_pages(fake, per_page):
+    """Every page of Fleet's list, oldest first, and the meta of each page."""
+    out, metas, page = [], [], 0
+    while True:
+        status, body = fake.get("/api/v1/fleet/activities?page=%d&per_page=%d&order_key=id&order_direction=asc"
+                                % (page, per_page))
+        expect(status == 200, "page %d: %s %s" % (page, status, body))
+        out += body["activities"]
+        metas.append(body["meta"])
+        if not body["meta"]["has_next_results"]:
+            return out, metas
+        page += 1
+        expect(page < 50, "has_next_results never ends")
+
+
+@T.case
+def fleets_activity_list_shows_each_transition_once():
+    for schema, table in SCHEMAS:
+        db = new_db("actl", schema=schema, fixtures=fixture_for(schema))
+        clock = {"T0": T0, "T8": T8, "T16": T16}
+        run(["apply", "-f", rotation("staged")], env_for(db, now=T0), check_rc=0)
+        # a host-only row, as Fleet writes for a host's own timeline: its list must leave it out
+        mariadb(db, "INSERT INTO %s (created_at, user_name, activity_type, details, host_only) VALUES "
+                    "('2026-11-28 00:00:00', 'someone', 'ran_script', '{\"host_id\": 1}', 1)" % table)
+        host_only_id = int(mariadb(db, "SELECT MAX(id) FROM %s" % table)[0][0])
+        run(["apply", "-f", rotation("active")], env_for(db, now=T8), check_rc=0)
+        run(["apply", "-f", rotation("complete")], env_for(db, now=T16), check_rc=0)
+        fake = Fake(db=db)
+        try:
+            status, body = fake.get("/api/v1/fleet/activities")
+            expect(status == 200 and set(body) == {"activities", "meta"}, "%s: %s %s" % (schema, status, body))
+            listed = body["activities"]
+            expect(body["meta"] == {"has_next_results": False, "has_previous_results": False},
+                   "%s: one page holds all: %s" % (schema, body["meta"]))
+            expect(step_ids(listed) == [s for s, _, _ in STEPS],
+                   "%s: each transition once, in order: %s" % (schema, [a["type"] for a in listed]))
+            expect(host_only_id not in [a["id"] for a in listed] and "ran_script" not in [a["type"] for a in listed],
+                   "%s: the host-only row is not listed: %s" % (schema, listed))
+            for a, (step, typ, when) in zip(listed, STEPS):
+                expect(set(a) == FLEET_KEYS, "%s %s: Fleet's fields: %s" % (schema, step, sorted(a)))
+                expect((a["type"], a["actor_full_name"], a["actor_id"], a["actor_email"], a["fleet_initiated"]) ==
+                       (typ, "fleetca", None, "", False), "%s %s: %s" % (schema, step, a))
+                expect(a["created_at"] == clock[when], "%s %s: created_at %s" % (schema, step, a["created_at"]))
+                expect(a["details"]["ca_name"].startswith("Host identity CA, generation "),
+                       "%s %s: Fleet's UI names the CA: %s" % (schema, step, a["details"]))
+            # Fleet's paging and ordering give the same rows
+            paged, metas = all_pages(fake, 3)
+            expect([a["id"] for a in paged] == [a["id"] for a in listed] and len(metas) == 2 and
+                   metas[0] == {"has_next_results": True, "has_previous_results": False} and
+                   metas[1] == {"has_next_results": False, "has_previous_results": True},
+                   "%s: pages of 3: %s %s" % (schema, [a["id"] for a in paged], metas))
+            status, body = fake.get("/api/v1/fleet/activities?order_key=created_at&order_direction=desc")
+            expect(status == 200 and [a["id"] for a in body["activities"]] == [a["id"] for a in listed][::-1],
+                   "%s: newest first: %s" % (schema, body))
+            status, body = fake.get("/api/v1/fleet/activities?activity_type=activated_ca_certificate")
+            expect(status == 200 and step_ids(body["activities"]) ==
+                   ["host_identity:2:activate"], "%s: by type: %s" % (schema, body))
+            expect(fake.get("/api/v1/fleet/activities", token="wrong")[0] == 401, "%s: a wrong token is 401" % schema)
+            expect(fake.get("/api/v1/fleet/activities?order_direction=desc")[0] == 400,
+                   "%s: order_direction without order_key is 400" % schema)
+        finally:
+            fake.stop()
+    fake = Fake()
+    try:
+        status, body = fake.get("/api/v1/fleet/activities")
+        expect(status == 503 and "--mysql-database" in body["message"], "no database: %s %s" % (status, body))
+    finally:
+        fake.stop()
 
 
 @T.case
