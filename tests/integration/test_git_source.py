@@ -91,7 +91,7 @@ def plan_from_git_matches_working_tree():
         expect(step_ids(out) == step_ids(wt), "%s: %s != %s" % (ref, step_ids(out), step_ids(wt)))
         expect("change" not in json.loads(out), "no change without --git-base")
     rc, out, err = run(["plan", "--git-repo", repo, "--git-ref", "main", "-f", "example.yml"], env)
-    expect(rc == 2 and "apple_scep:2:stage" in out and "6 steps: 5 ready, 1 waiting" in out, out + err)
+    expect(rc == 2 and "host_identity:2:stage" in out and "7 steps: 5 ready, 2 waiting" in out, out + err)
     # the default ref is HEAD (pr): its file asks for apple_scep gen 2 staged and host_identity
     rc, out, err = run(["plan", "--git-repo", repo, "-f", "ca-rotation.yml", "--format", "json"], env)
     expect(rc == 2 and step_ids(out) == ["apple_scep:1:adopt", "apple_scep:2:stage", "host_identity:1:adopt"],

@@ -22,8 +22,10 @@ def example_plans_adopt_then_stage():
     expect(rc == 2, "changes pending: exit %d %s" % (rc, err))
     for ca in ("apple_scep", "host_identity", "conditional_access", "conditional_access_idp"):
         expect("%s:1:adopt" % ca in out, "adopt for unmanaged %s: %s" % (ca, out))
-    expect("apple_scep:2:stage" in out and "+ ca_cert_next" in out, out)
-    expect(re.search(r"6 steps: 5 ready, 1 waiting", out), out)
+    # the example is what is safe on a released Fleet: apple_scep stays on its key, host_identity rotates
+    expect("host_identity:2:stage" in out and "+ host_identity_ca_cert_next" in out, out)
+    expect("apple_scep:2" not in out and "ca_cert_next" not in out.replace("host_identity_ca_cert_next", ""), out)
+    expect(re.search(r"7 steps: 5 ready, 2 waiting", out), out)
     expect("waiting: staged 0s of min_overlap 7d, opens 2026-12-04 00:00 UTC" in out, out)
     expect("\033[" not in out, "no colour when not on a terminal")
     expect(table_fingerprint(db) == before, "plan writes nothing")
@@ -31,20 +33,20 @@ def example_plans_adopt_then_stage():
     rc, out, err = run(["plan", "-f", EXAMPLE, "--format", "json"], env_for(db, now=T0))
     doc = json.loads(out)
     jsonschema.Draft202012Validator(PLAN_SCHEMA).validate(doc)
-    expect([s["step_id"] for s in doc["steps"]] == ["apple_scep:1:adopt", "apple_scep:2:stage", "apple_scep:2:activate",
-           "host_identity:1:adopt", "conditional_access:1:adopt", "conditional_access_idp:1:adopt"],
-           str([s["step_id"] for s in doc["steps"]]))
-    expect(doc["steps"][2]["gate"]["opens_at"] == "2026-12-04T00:00:00Z", str(doc["steps"][2]["gate"]))
+    expect([s["step_id"] for s in doc["steps"]] == ["apple_scep:1:adopt", "host_identity:1:adopt",
+           "host_identity:2:stage", "host_identity:2:activate", "host_identity:2:retire", "conditional_access:1:adopt",
+           "conditional_access_idp:1:adopt"], str([s["step_id"] for s in doc["steps"]]))
+    expect(doc["steps"][3]["gate"]["opens_at"] == "2026-12-04T00:00:00Z", str(doc["steps"][3]["gate"]))
     expect(len(doc["basis"]) == 8 and all(len(b["md5"]) == 32 for b in doc["basis"]), str(doc["basis"]))
 
     rc, out, err = run(["plan", "-f", EXAMPLE, "--format", "markdown"], env_for(db, now=T0))
     lines = out.splitlines()
-    expect(lines[0].startswith("### fleetca plan: 6 steps"), lines[0])
+    expect(lines[0].startswith("### fleetca plan: 7 steps"), lines[0])
     hdr = [i for i, l in enumerate(lines) if l.startswith("| CA |")]
     expect(len(hdr) == 1 and lines[hdr[0] + 1].startswith("|---"), "one table with a header: %s" % out)
     rows = [l for l in lines[hdr[0] + 2:] if l.startswith("|")]
     expect(len(rows) == 4 and all(l.count("|") - l.count("\\|") == 6 for l in rows), "4 rows of 5 cells: %s" % rows)
-    expect("> [!WARNING]" in out and "<details>" in out, "warnings callout and details: %s" % out)
+    expect("<details>" in out and "> [!WARNING]" not in out, "details, and no warning on a safe plan: %s" % out)
 
 
 @T.case
@@ -52,9 +54,9 @@ def after_apply_plan_shows_only_what_remains():
     db = new_db("plan")
     run(["apply", "-f", EXAMPLE], env_for(db, now=T0), check_rc=3)
     rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now=T0))
-    expect(rc == 2 and "1 step: 0 ready, 1 waiting" in out and "adopt" not in out and ":stage" not in out, out)
+    expect(rc == 2 and "2 steps: 0 ready, 2 waiting" in out and "adopt" not in out and ":stage" not in out, out)
     rc, out, err = run(["plan", "-f", EXAMPLE], env_for(db, now="2026-12-04T00:00:00Z"))
-    expect(rc == 2 and "1 step: 1 ready, 0 waiting" in out, out)
+    expect(rc == 2 and "2 steps: 1 ready, 1 waiting" in out, out)
 
 
 @T.case
@@ -87,9 +89,10 @@ def offline_needs_no_database():
     env = env_for("nonexistent")
     env["FLEET_MYSQL_ADDRESS"] = "127.0.0.1:1"
     rc, out, err = run(["plan", "-f", EXAMPLE, "--offline"], env)
-    expect(rc == 0 and "apple_scep" in out and "gen 2 active" in out, "exit %d: %s %s" % (rc, out, err))
+    expect(rc == 0 and re.search(r"apple_scep +gen 1 complete", out) and re.search(r"host_identity +gen 2 complete", out),
+           "exit %d: %s %s" % (rc, out, err))
     rc, out, err = run(["plan", "-f", EXAMPLE, "--offline", "--format", "markdown"], env)
-    expect(rc == 0 and "| `apple_scep` | gen 2 active |" in out, out)
+    expect(rc == 0 and "| `host_identity` | gen 2 complete |" in out and "| `apple_scep` | gen 1 complete |" in out, out)
 
 
 @T.case
