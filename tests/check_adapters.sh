@@ -12,5 +12,11 @@ for pair in "mysql.h:src/io/store.c" "mysqld_error.h:src/io/store.c" "openssl/:s
 		fail=1
 	fi
 done
-[ $fail -eq 0 ] && echo "library headers stay in their adapters"
+# Layers: src/io (the adapters) never reaches up into the engine, the renderers or the CLI.
+hits=$(grep -ln '#include "fleetca/\(executor\|engine[a-z_]*\|outbox\|reconcile\|export\|render[a-z_]*\)\.h"' src/io/*.c)
+if [ -n "$hits" ]; then
+	echo "src/io includes a header of a layer above it: $hits"
+	fail=1
+fi
+[ $fail -eq 0 ] && echo "library headers stay in their adapters; src/io stays below the engine"
 exit $fail

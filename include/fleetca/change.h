@@ -15,13 +15,11 @@ enum fca_change_field {
 	FCA_CHANGE_KEY = 1u << 3,
 	FCA_CHANGE_VALIDITY = 1u << 4,
 	FCA_CHANGE_RENEW_BEFORE = 1u << 5,
-	FCA_CHANGE_DISTRIBUTE = 1u << 6,
-	FCA_CHANGE_MIN_VERIFIED = 1u << 7,
-	FCA_CHANGE_ADOPT = 1u << 8,
-	FCA_CHANGE_SUSPEND = 1u << 9,
-	FCA_CHANGE_NAMED = 1u << 10, /* named in one file only */
+	FCA_CHANGE_ADOPT = 1u << 6,
+	FCA_CHANGE_SUSPEND = 1u << 7,
+	FCA_CHANGE_NAMED = 1u << 8, /* named in one file only */
 };
-#define FCA_CHANGE_FIELD_COUNT 11
+#define FCA_CHANGE_FIELD_COUNT 9
 /* "generation", "stage", "subject", "key", … "named" for bit index i; NULL past the end. */
 const char *fca_change_field_name(unsigned bit_index);
 

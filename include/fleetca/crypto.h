@@ -39,10 +39,6 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pem, size_t cert_len,
 			   const char *asset) FCA_MUST_USE;
 
-/* The DER encoding of one PEM certificate (*der malloc'd; a certificate is not secret). */
-int fca_crypto_cert_der(unsigned char **der, size_t *der_len, const char *pem, size_t len,
-			const char *asset) FCA_MUST_USE;
-
 /* Fleet's SKI of the certificate's public key: SHA-256(PKCS#1 RSAPublicKey DER)[0:20]. */
 int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len) FCA_MUST_USE;
 

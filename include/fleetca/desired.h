@@ -18,7 +18,8 @@ enum fca_stage {
 const char *fca_stage_name(enum fca_stage s); /* "staged", … "none", "corrupt" */
 
 enum fca_drain { FCA_DRAIN_WAIT = 0, FCA_DRAIN_FORCE };
-enum fca_sink { FCA_SINK_API = 0, FCA_SINK_DB, FCA_SINK_NONE };
+/* Where activities go: db (default) = Fleet's own activity table, in the step's transaction. */
+enum fca_sink { FCA_SINK_DB = 0, FCA_SINK_API, FCA_SINK_NONE };
 
 #define FCA_REASON_MAX 512
 #define FCA_SUBJECT_FIELD_MAX 65 /* RFC 5280 ub-common-name 64 + NUL */
@@ -48,8 +49,6 @@ struct fca_desired_ca {
 	int key_keep;         /* key: keep: a new generation's certificate is made on the signing key */
 	int64_t validity;     /* seconds; default 10y */
 	int64_t renew_before; /* seconds; 0 = never renew */
-	int distribute_profile; /* distribute: profile */
-	double min_verified;  /* 0..1, default 1.0 */
 	int adopt;            /* accept drifted rows as the next generation */
 	int suspend;          /* plan nothing for this CA */
 	int line;             /* where the CA's block starts in the file, for messages */

@@ -7,6 +7,7 @@
 
 #include "fleetca/desired.h"
 #include "fleetca/plan.h"
+#include "fleetca/planfile.h"
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
 
@@ -44,24 +45,5 @@ struct fca_apply_result {
  */
 int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_apply_opts *opts,
 		     struct fca_apply_result *res) FCA_MUST_USE;
-
-/* Reads a plan saved by `plan --out`: its step ids and the row checksums it was made from. */
-int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps)[FCA_STEP_ID_MAX], size_t max,
-		      size_t *nsteps) FCA_MUST_USE;
-
-/* Builds the activity "details" JSON of a step (src/io/activity.c). */
-struct fca_activity {
-	const char *ca;
-	const char *assets[8];
-	size_t nassets;
-	int generation, previous_generation;
-	const char *sha256, *subject;
-	int64_t not_after;
-	const char *source_path, *source_commit, *source_ref;
-	const char *step_id;
-	int forced;
-	const char *reason;
-};
-int fca_activity_details_json(char **out, const struct fca_activity *a) FCA_MUST_USE;
 
 #endif

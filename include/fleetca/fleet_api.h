@@ -38,27 +38,6 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 				const char *details_json, long *http_status) FCA_MUST_USE;
 
 /*
- * Configuration profiles (DESIGN §5.3, README "Trust profiles"). No team_id is sent: the profile
- * applies to Fleet's hosts in no team.
- *   upload: POST /api/v1/fleet/configuration_profiles, multipart field "profile" (filename
- *     "<name>.mobileconfig"); 200 {"profile_uuid": "..."} -> uuid_out. FCA_ECONFLICT on 409 (Fleet
- *     holds a profile with the same PayloadIdentifier).
- *   delete: DELETE /api/v1/fleet/configuration_profiles/{uuid}; 404 counts as deleted.
- *   status: GET /api/v1/fleet/configuration_profiles/{uuid}/status, assumed to answer
- *     {"verified": n, "verifying": n, "pending": n, "failed": n} (host counts; this tool's
- *     assumption, matching what Fleet's UI reads); FCA_ENOTFOUND on 404.
- * Errors as fca_fleet_api_post_activity: FCA_EAUTH, FCA_ECONNECT (5xx, transport), FCA_EINVALID.
- */
-struct fca_profile_status {
-	uint64_t verified, verifying, pending, failed;
-};
-int fca_fleet_api_upload_profile(struct fca_fleet_api *a, const char *filename, const char *data, size_t len,
-				 char *uuid_out, size_t uuid_cap) FCA_MUST_USE;
-int fca_fleet_api_delete_profile(struct fca_fleet_api *a, const char *profile_uuid) FCA_MUST_USE;
-int fca_fleet_api_profile_status(struct fca_fleet_api *a, const char *profile_uuid,
-				 struct fca_profile_status *out) FCA_MUST_USE;
-
-/*
  * Parses a duration for the API's knobs: "<n>ms" or anything fca_duration_parse accepts. Sets
  * *ms, at most one hour.
  */

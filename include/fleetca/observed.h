@@ -70,12 +70,6 @@ struct fca_obs_ca {
 	int escrows_counted;
 	uint64_t escrows_decryptable; /* FileVault escrows Fleet decrypts today with the signing ca_key */
 	char escrows_note[320];
-	/* distribute: profile (DESIGN §5.3): delivery of the recorded trust profile (state.profiles),
-	 * filled by the engine from the Fleet API; the planner reads it. */
-	int profile_api;             /* the Fleet API is configured */
-	int profile_status_known;    /* the counts come from Fleet */
-	uint64_t profile_verified, profile_verifying, profile_pending, profile_failed;
-	char profile_note[320];      /* why the API or the counts are missing */
 };
 
 struct fca_observed {

@@ -43,20 +43,6 @@ struct fca_state_outbox {
 	int attempts;
 };
 
-/*
- * The trust profile fleetca uploaded for a CA with distribute: profile (DESIGN §5.3): at most one
- * per CA, holding the live generations' certificates named by their SHA-256 fingerprints.
- */
-#define FCA_STATE_PROFILE_CERTS_MAX 3
-#define FCA_PROFILE_UUID_MAX 64
-struct fca_state_profile {
-	enum fca_ca_id ca;
-	char profile_uuid[FCA_PROFILE_UUID_MAX]; /* Fleet's profile_uuid */
-	char sha256s[FCA_STATE_PROFILE_CERTS_MAX][65];
-	size_t nsha256;
-	int64_t uploaded_at;
-};
-
 struct fca_state {
 	int format_version;
 	int64_t updated_at;
@@ -66,9 +52,6 @@ struct fca_state {
 	size_t ntransitions;
 	struct fca_state_outbox *outbox;
 	size_t noutbox;
-	/* optional in the document ("profiles"), written only when not empty */
-	struct fca_state_profile profiles[FCA_CA_COUNT];
-	size_t nprofiles;
 };
 
 void fca_state_init(struct fca_state *s);
@@ -93,12 +76,5 @@ int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const
 			 char *details_json, int64_t at) FCA_MUST_USE;
 /* Removes the entry at index i. */
 void fca_state_outbox_remove(struct fca_state *s, size_t i);
-
-/* The recorded trust profile of a CA, or NULL. */
-const struct fca_state_profile *fca_state_profile_find(const struct fca_state *s, enum fca_ca_id ca);
-/* Records (replaces) the CA's trust profile. */
-void fca_state_profile_set(struct fca_state *s, const struct fca_state_profile *p);
-/* 1 when the profile holds exactly the n fingerprints given (in any order). */
-int fca_state_profile_holds(const struct fca_state_profile *p, const char *const *sha256s, size_t n);
 
 #endif

@@ -17,7 +17,7 @@ struct fca_store_schema {
 	int has_table[8];              /* see fca_store_has_table */
 	int has_disk_encryption_keys;
 	int has_hosts;
-	int has_activities;
+	const char *activity_table; /* "activity_past" (2026+), "activities", or NULL */
 };
 
 /* Connects with Fleet's FLEET_MYSQL_* environment (the schema is read when first needed). */
@@ -114,7 +114,13 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx) 
 typedef int (*fca_escrow_cb)(void *ctx, uint64_t host_id, const char *b64, size_t len);
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx) FCA_MUST_USE;
 
-/* Inserts an activity straight into Fleet's activities table (sink: db). */
-int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json) FCA_MUST_USE;
+/*
+ * Inserts an activity into Fleet's own activity table (activity_past where it exists, else
+ * activities) with the columns Fleet's writer fills: user_name "fleetca", fleet_initiated 0,
+ * host_only 0, streamed 0, created_at as given. FCA_EAUTH, naming the GRANT, when the user may not.
+ */
+#define FCA_STORE_ACTIVITY_USER "fleetca"
+int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json,
+			      int64_t created_at) FCA_MUST_USE;
 
 #endif

@@ -6,7 +6,6 @@
 #include "cli/cmd.h"
 #include "fleetca/change.h"
 #include "fleetca/engine.h"
-#include "fleetca/engine_profile.h"
 #include "fleetca/plan.h"
 #include "fleetca/render.h"
 #include "fleetca/source.h"
@@ -213,18 +212,7 @@ int cmd_plan(int argc, char **argv)
 	opts.now = fca_now();
 	opts.clock_skew = d->policy.clock_skew;
 	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0 ||
-	    fca_engine_observe(o, s, &key, &opts) != 0) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (fca_engine_profiles_wanted(d)) { /* the trust profiles' delivery, as apply sees it */
-		struct fca_fleet_api *api = NULL;
-		char note[320];
-		(void)fca_engine_open_profile_api(&api, note, sizeof(note));
-		fca_engine_observe_profiles(o, d, api, note);
-		fca_fleet_api_free(api);
-	}
-	if (fca_plan_build(p, d, o, opts.now) != 0) {
+	    fca_engine_observe(o, s, &key, &opts) != 0 || fca_plan_build(p, d, o, opts.now) != 0) {
 		rc = cli_fail();
 		goto out;
 	}

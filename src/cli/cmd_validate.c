@@ -38,8 +38,6 @@ static void validate_help(FILE *f)
 		"      key: rsa-2048               rsa-2048 | rsa-3072 | rsa-4096 (apple_scep: rsa-2048 only)\n"
 		"      validity: 10y               > 0\n"
 		"      renew_before: 0s            less than validity; 0s never renews\n"
-		"      distribute: none            profile | none\n"
-		"      min_verified: 1             0..1\n"
 		"      adopt: false                suspend: false\n"
 		"Durations are <number><unit> with unit s, m, h, d, w or y. Aliases (*name) and tags are\n"
 		"not supported.\n");

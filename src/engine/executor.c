@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleetca/activity.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
-#include "fleetca/engine_profile.h"
 #include "fleetca/executor.h"
 #include "fleetca/fault.h"
 
@@ -288,13 +288,17 @@ static int do_renew(struct step_ctx *c)
 
 	if (!cr || !kr)
 		return fca_error_set(FCA_ECONFLICT, "%s: the signing rows are missing", c->def->name);
+	if (!c->ca->gens[FCA_SLOT_CURRENT].cert_ok)
+		return fca_error_set(FCA_EINVALID, "%s: the signing certificate could not be read", c->def->name);
 	if ((r = fca_crypto_decrypt(&cert, c->aes, cr->value, cr->value_len, cr->name)) != 0)
 		goto out;
 	/* The key is decrypted only to sign, and wiped right after. */
 	r = fca_crypto_decrypt(&key, c->aes, kr->value, kr->value_len, kr->name);
 	if (r == FCA_OK)
-		r = fca_crypto_renew_ca(&pem, &pem_len, &key, (const char *)cert.data, cert.len, c->opts->now - 600,
-					c->opts->now + c->st->validity);
+		/* As Fleet's own rollover: the NotBefore stays. Fleet verifies an expired device
+		 * certificate at its own NotAfter, so the root must have been valid since then. */
+		r = fca_crypto_renew_ca(&pem, &pem_len, &key, (const char *)cert.data, cert.len,
+					c->ca->gens[FCA_SLOT_CURRENT].cert.not_before, c->opts->now + c->st->validity);
 	fca_secret_dispose(&key);
 	if (r != FCA_OK || (r = fca_crypto_encrypt(&ct, &ct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
 	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, cr->name)) != 0)
@@ -314,7 +318,11 @@ out:
 	return r;
 }
 
-/* The transition, its activity in the outbox, and the document itself, in the step's transaction. */
+/*
+ * The transition, its activity and the document itself, in the step's transaction. Sink db: the
+ * activity goes straight into Fleet's activity table (exactly once, with the step); sink api: into
+ * the document's outbox, delivered after commit; sink none: into the outbox, never delivered.
+ */
 static int write_state(struct step_ctx *c)
 {
 	struct fca_activity a;
@@ -326,6 +334,7 @@ static int write_state(struct step_ctx *c)
 	snprintf(idem, sizeof(idem), "%s#%d", c->st->step_id, n);
 	memset(&a, 0, sizeof(a));
 	a.ca = c->def->name;
+	a.ca_title = c->def->title;
 	for (size_t i = 0; i < c->nwritten; i++)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
@@ -342,8 +351,15 @@ static int write_state(struct step_ctx *c)
 	a.reason = c->st->forced ? c->opts->desired->policy.reason : NULL;
 	if ((r = fca_activity_details_json(&details, &a)) != 0)
 		return r;
-	if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details, c->opts->now)) != 0)
+	if (c->opts->desired->sink == FCA_SINK_DB) {
+		r = fca_store_insert_activity(c->s, fca_step_activity_type(c->st->kind), details, c->opts->now);
+		free(details);
+		if (r != FCA_OK)
+			return r;
+	} else if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details,
+					     c->opts->now)) != 0) {
 		return r; /* outbox_add owns details, even on failure */
+	}
 	c->state.updated_at = c->opts->now;
 	return fca_engine_save_state(c->s, c->aes, &c->state, fca_asset_rows_find(&c->rows, FCA_STATE_ASSET) != NULL);
 }
@@ -443,17 +459,6 @@ static int has_retire(const struct fca_plan *p)
 	return 0;
 }
 
-static void copy_profile_obs(struct fca_obs_ca *dst, const struct fca_obs_ca *src)
-{
-	dst->profile_api = src->profile_api;
-	dst->profile_status_known = src->profile_status_known;
-	dst->profile_verified = src->profile_verified;
-	dst->profile_verifying = src->profile_verifying;
-	dst->profile_pending = src->profile_pending;
-	dst->profile_failed = src->profile_failed;
-	memcpy(dst->profile_note, src->profile_note, sizeof(dst->profile_note));
-}
-
 /*
  * The scans a plan needs: the issued-certificate and escrow scans for a retire step's drain gate;
  * the device and escrow counts for an Apple step that changes the first certificate (DESIGN §4.6).
@@ -470,12 +475,10 @@ static int wanted_scans(const struct fca_plan *p, struct fca_observe_opts *oo)
 
 /* Observes and plans; observes again with the scans the first plan needs (wanted_scans). */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
-			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys,
-			    struct fca_fleet_api *api, const char *api_note)
+			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys)
 {
 	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
-	struct fca_obs_ca saved[FCA_CA_COUNT];
-	int profiles = fca_engine_profiles_wanted(opts->desired), r;
+	int r;
 
 	oo.now = opts->now;
 	oo.clock_skew = opts->desired->policy.clock_skew;
@@ -483,18 +486,8 @@ static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct f
 	oo.scan_issued = oo.scan_escrows = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		fca_observed_dispose(o);
-		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0)
-			return r;
-		if (pass == 0 && profiles) /* the trust profiles' delivery, for the activation gate */
-			fca_engine_observe_profiles(o, opts->desired, api, api_note);
-		else if (profiles) { /* the second pass re-reads the rows only: keep what Fleet said */
-			for (int i = 0; i < FCA_CA_COUNT; i++)
-				copy_profile_obs(&o->cas[i], &saved[i]);
-		}
-		if (pass == 0 && profiles)
-			for (int i = 0; i < FCA_CA_COUNT; i++)
-				copy_profile_obs(&saved[i], &o->cas[i]);
-		if ((r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
+		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0 ||
+		    (r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
 			return r;
 		if (pass == 1 || !wanted_scans(p, &oo))
 			break;
@@ -512,15 +505,9 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 {
 	struct fca_observed *o = NULL;
 	struct fca_plan *p = NULL;
-	struct fca_fleet_api *api = NULL;
-	char api_note[320] = "";
-	char prof_err[FCA_CA_COUNT][FCA_PROFILE_ERROR_MAX];
-	unsigned prof_failed = 0; /* CAs whose trust profile could not be synced in this run */
-	int r, locked = 0, syncs = 0;
+	int r, locked = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (fca_engine_profiles_wanted(opts->desired))
-		(void)fca_engine_open_profile_api(&api, api_note, sizeof(api_note)); /* none: the gate says why */
 	if (!(o = calloc(1, sizeof(*o))) || !(p = calloc(1, sizeof(*p)))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
@@ -530,28 +517,10 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		/* Keys are checked against their certificates (a decryption and a key parse each) once
 		 * there is something to do: every step then runs on rows observed under the lock with
 		 * the check, so a key that does not match makes its CA corrupt before any step. */
-		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked, api, api_note)) != 0)
+		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked)) != 0)
 			goto out;
 		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
 			goto out;
-		/* Trust profiles (DESIGN §5.3) follow the live generations: uploaded once a generation
-		 * is staged, before its activation is planned; replaced after a retire. Under the lock. */
-		if (api && fca_engine_profiles_stale(o, opts->desired, prof_failed)) {
-			if (!locked) {
-				if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
-					goto out;
-				locked = 1;
-				continue;
-			}
-			if (++syncs > FCA_CA_COUNT * 4) {
-				r = fca_error_set(FCA_ERROR, "the trust profiles did not converge");
-				goto out;
-			}
-			if ((r = fca_engine_sync_profiles(s, aes_key, o, opts->desired, api, opts->now, opts->progress,
-							  &prof_failed, prof_err)) != 0)
-				goto out;
-			continue;
-		}
 		for (size_t i = 0; i < p->nsteps && next == SIZE_MAX; i++)
 			if (fca_plan_step_ready(p, i) && allowed(opts, p->steps[i].step_id))
 				next = i;
@@ -579,12 +548,6 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		}
 		FCA_FAULT("between_steps", p->steps[next].step_id, fca_store_connection_id(s));
 	}
-	/* A trust profile that could not be synced held back only its own CA; the run still fails. */
-	for (int i = 0; i < FCA_CA_COUNT; i++)
-		if (prof_failed & (1u << i)) {
-			r = fca_error_set(FCA_ERROR, "%s", prof_err[i]);
-			goto out;
-		}
 	/* Whatever remains waits for something: a gate, or (ready but not in a saved plan) a new plan. */
 	res->gated = p->nsteps > 0;
 	for (size_t i = 0; i < p->nsteps; i++)
@@ -598,7 +561,6 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 out:
 	if (locked)
 		fca_store_unlock(s);
-	fca_fleet_api_free(api);
 	if (o)
 		fca_observed_dispose(o);
 	free(o);

@@ -46,8 +46,8 @@ static int commit_change(struct fca_store *s, const struct fca_secret *aes, cons
 		fca_state_dispose(&st);
 		return FCA_OK;
 	}
-	if (insert_activity &&
-	    (r = fca_store_insert_activity(s, st.outbox[i].type, st.outbox[i].details_json)) != 0)
+	if (insert_activity && (r = fca_store_insert_activity(s, st.outbox[i].type, st.outbox[i].details_json,
+							      st.outbox[i].created_at)) != 0)
 		goto out;
 	if (what == REMOVE) {
 		FCA_FAULT("after_delivery", key, fca_store_connection_id(s));

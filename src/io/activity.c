@@ -1,10 +1,11 @@
 /* The "details" object of fleetca's Fleet activities (DESIGN §5.1), as compact sorted JSON. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "fleetca/executor.h"
+#include "fleetca/activity.h"
 #include "fleetca/timeutil.h"
 
 static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
@@ -23,6 +24,12 @@ int fca_activity_details_json(char **out, const struct fca_activity *a)
 	for (size_t i = 0; i < a->nassets; i++)
 		json_array_append_new(assets, json_string(a->assets[i]));
 	json_object_set_new(d, "ca", json_string(a->ca));
+	/* Fleet's UI shows "<actor> staged ca certificate <ca_name>". */
+	if (a->ca_title) {
+		char name[160];
+		snprintf(name, sizeof(name), "%s, generation %d", a->ca_title, a->generation);
+		json_object_set_new(d, "ca_name", json_string(name));
+	}
 	json_object_set(d, "assets", assets);
 	json_object_set_new(d, "generation", json_integer(a->generation));
 	json_object_set_new(d, "previous_generation",

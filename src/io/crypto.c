@@ -958,41 +958,6 @@ out:
 	return r;
 }
 
-int fca_crypto_cert_der(unsigned char **der, size_t *der_len, const char *pem, size_t len, const char *asset)
-{
-	X509 *x = parse_cert(pem, len);
-	unsigned char *buf = NULL, *p;
-	int n, r;
-
-	*der = NULL;
-	*der_len = 0;
-	if (!x) {
-		r = fca_error_set(FCA_EINVALID, "%s: not a PEM certificate (%s)", asset, ossl_reason());
-		goto out;
-	}
-	if ((n = i2d_X509(x, NULL)) <= 0) {
-		r = fca_error_set(FCA_ERROR, "%s: cannot encode the certificate as DER (%s)", asset, ossl_reason());
-		goto out;
-	}
-	if (!(buf = malloc((size_t)n))) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
-	p = buf;
-	if (i2d_X509(x, &p) != n) {
-		r = fca_error_set(FCA_ERROR, "%s: cannot encode the certificate as DER (%s)", asset, ossl_reason());
-		goto out;
-	}
-	*der = buf;
-	*der_len = (size_t)n;
-	buf = NULL;
-	r = FCA_OK;
-out:
-	free(buf);
-	X509_free(x);
-	return r;
-}
-
 /* ---- FileVault escrows Fleet can decrypt today (FLEET-FACTS §13.1, §14.1) --------------------- */
 
 #define KEYRING_MAX_CERTS 1024

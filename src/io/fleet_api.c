@@ -319,22 +319,24 @@ static int classify(const struct fca_fleet_api *a, long status, const struct bod
 	if (status >= 500 && status <= 599)
 		return fca_error_set(FCA_ECONNECT, "the Fleet API at %s answered HTTP %ld: %s; will retry later",
 				     a->origin, status, msg);
-	if (status == 404)
+	if (status == 404 || status == 405)
 		return fca_error_set(FCA_EINVALID,
-				     "the Fleet API at %s answered HTTP 404 for POST /api/v1/fleet/activities (%s): this "
-				     "Fleet server has no activities endpoint; use 'activities: {sink: db}'",
-				     a->origin, msg);
+				     "the Fleet API at %s answered HTTP %ld for POST /api/v1/fleet/activities (%s): this "
+				     "Fleet server has no endpoint that creates activities (no released Fleet has one); "
+				     "use 'activities: {sink: db}', the default, which writes them into Fleet's own "
+				     "activity table",
+				     a->origin, status, msg);
 	return fca_error_set(FCA_EINVALID, "the Fleet API at %s answered HTTP %ld to activity %s: %s", a->origin,
 			     status, key, msg);
 }
 
 /*
- * One request to {FLEET_URL}{path}: method "GET", "DELETE", or "POST" with a multipart mime or a
- * JSON body (then extra_header, e.g. "Idempotency-Key: …", is sent too). Fills *b and *status; the
- * caller classifies the status. Only transport failures are errors here. TLS is always verified.
+ * One request to {FLEET_URL}{path}: method "GET", or "POST" with a JSON body (then extra_header,
+ * e.g. "Idempotency-Key: …", is sent too). Fills *b and *status; the caller classifies the
+ * status. Only transport failures are errors here. TLS is always verified.
  */
-static int request(struct fca_fleet_api *a, const char *method, const char *path, curl_mime *mime,
-		   const char *json, const char *extra_header, struct body *b, long *status)
+static int request(struct fca_fleet_api *a, const char *method, const char *path, const char *json,
+		   const char *extra_header, struct body *b, long *status)
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char *url = NULL, errbuf[CURL_ERROR_SIZE];
@@ -369,9 +371,7 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
 	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
 	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
-	if (mime) {
-		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, mime);
-	} else if (json) {
+	if (json) {
 		curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, json);
 		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
@@ -390,7 +390,6 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 out:
 	if (a->curl) { /* the handle must not keep pointers into what its callers free */
 		curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(a->curl, CURLOPT_MIMEPOST, NULL);
 		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, NULL);
 	}
 	for (h = hdrs; h; h = h->next) /* curl's copy of the Authorization header */
@@ -423,7 +422,7 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = request(a, "POST", ACTIVITIES_PATH, NULL, payload, idem, b, &status)) != 0)
+	if ((r = request(a, "POST", ACTIVITIES_PATH, payload, idem, b, &status)) != 0)
 		goto out;
 	*http_status = status;
 	r = classify(a, status, b, idempotency_key);
@@ -432,168 +431,5 @@ out:
 	free(b);
 	json_decref(details);
 	json_decref(root);
-	return r;
-}
-
-/* ---- configuration profiles (DESIGN §5.3) ---------------------------------------------------- */
-
-static int uuid_ok(const char *u)
-{
-	size_t n = strlen(u);
-
-	if (n == 0 || n > 63)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)u[i]) && u[i] != '-')
-			return 0;
-	return 1;
-}
-
-/* The statuses every profile call shares: token refused, server trouble, anything else. */
-static int profile_status_error(const struct fca_fleet_api *a, long status, const struct body *b, const char *what)
-{
-	char msg[320];
-
-	fleet_message(msg, sizeof(msg), b);
-	if (status == 401 || status == 403)
-		return fca_error_set(FCA_EAUTH, "the Fleet API refused the token (HTTP %ld) to %s: the API user must "
-						 "be allowed to manage configuration profiles: %s",
-				     status, what, msg);
-	if (status >= 500 && status <= 599)
-		return fca_error_set(FCA_ECONNECT, "the Fleet API at %s answered HTTP %ld to %s: %s; will retry later",
-				     a->origin, status, what, msg);
-	return fca_error_set(FCA_EINVALID, "the Fleet API at %s answered HTTP %ld to %s: %s", a->origin, status, what,
-			     msg);
-}
-
-int fca_fleet_api_upload_profile(struct fca_fleet_api *a, const char *filename, const char *data, size_t len,
-				 char *uuid_out, size_t uuid_cap)
-{
-	curl_mime *mime = NULL;
-	curl_mimepart *part;
-	struct body *b = NULL;
-	json_t *root = NULL;
-	const char *u;
-	long status = 0;
-	int r;
-
-	uuid_out[0] = '\0';
-	if (!(b = calloc(1, sizeof(*b))) || !(mime = curl_mime_init(a->curl)) || !(part = curl_mime_addpart(mime)) ||
-	    curl_mime_name(part, "profile") != CURLE_OK || curl_mime_filename(part, filename) != CURLE_OK ||
-	    curl_mime_type(part, "application/x-apple-aspen-config") != CURLE_OK ||
-	    curl_mime_data(part, data, len) != CURLE_OK) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
-	/* No team_id: the profile goes to Fleet's "no team" hosts (README "Trust profiles"). */
-	if ((r = request(a, "POST", "/api/v1/fleet/configuration_profiles", mime, NULL, NULL, b, &status)) != 0)
-		goto out;
-	if (status == 409) {
-		char msg[320];
-		fleet_message(msg, sizeof(msg), b);
-		r = fca_error_set(FCA_ECONFLICT,
-				  "the Fleet API at %s already holds a profile with the identifier of %s (HTTP 409: %s) "
-				  "that the state document does not record (a run stopped between the upload and "
-				  "recording it?): delete that profile in Fleet (Controls > OS settings) and run again",
-				  a->origin, filename, msg);
-		goto out;
-	}
-	if (status != 200 && status != 201) {
-		r = profile_status_error(a, status, b, "the upload of a configuration profile");
-		goto out;
-	}
-	root = json_loadb(b->buf, b->len, 0, NULL);
-	u = root ? json_string_value(json_object_get(root, "profile_uuid")) : NULL;
-	if (!u || !uuid_ok(u) || strlen(u) >= uuid_cap) {
-		r = fca_error_set(FCA_EINVALID, "the Fleet API at %s accepted the profile %s but answered no usable "
-						"profile_uuid: find it in Fleet (Controls > OS settings) and delete it",
-				  a->origin, filename);
-		goto out;
-	}
-	snprintf(uuid_out, uuid_cap, "%s", u);
-	r = FCA_OK;
-out:
-	curl_mime_free(mime);
-	json_decref(root);
-	free(b);
-	return r;
-}
-
-int fca_fleet_api_delete_profile(struct fca_fleet_api *a, const char *profile_uuid)
-{
-	struct body *b = NULL;
-	char path[160];
-	long status = 0;
-	int r;
-
-	if (!uuid_ok(profile_uuid))
-		return fca_error_set(FCA_EINVALID, "profile_uuid '%s' holds characters other than letters, digits and '-'",
-				     profile_uuid);
-	if (!(b = calloc(1, sizeof(*b))))
-		return fca_error_set(FCA_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/api/v1/fleet/configuration_profiles/%s", profile_uuid);
-	if ((r = request(a, "DELETE", path, NULL, NULL, NULL, b, &status)) != 0)
-		goto out;
-	if (status == 200 || status == 204 || status == 404) /* 404: already gone */
-		r = FCA_OK;
-	else
-		r = profile_status_error(a, status, b, "the deletion of a configuration profile");
-out:
-	free(b);
-	return r;
-}
-
-/* A count in the status response: a non-negative JSON integer. */
-static int get_count(uint64_t *out, json_t *root, const char *key)
-{
-	json_t *v = json_object_get(root, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return 0;
-	*out = (uint64_t)json_integer_value(v);
-	return 1;
-}
-
-int fca_fleet_api_profile_status(struct fca_fleet_api *a, const char *profile_uuid, struct fca_profile_status *out)
-{
-	struct body *b = NULL;
-	json_t *root = NULL;
-	char path[160];
-	long status = 0;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (!uuid_ok(profile_uuid))
-		return fca_error_set(FCA_EINVALID, "profile_uuid '%s' holds characters other than letters, digits and '-'",
-				     profile_uuid);
-	if (!(b = calloc(1, sizeof(*b))))
-		return fca_error_set(FCA_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/api/v1/fleet/configuration_profiles/%s/status", profile_uuid);
-	if ((r = request(a, "GET", path, NULL, NULL, NULL, b, &status)) != 0)
-		goto out;
-	if (status == 404) {
-		r = fca_error_set(FCA_ENOTFOUND, "Fleet has no configuration profile %s (HTTP 404): was it deleted?",
-				  profile_uuid);
-		goto out;
-	}
-	if (status != 200) {
-		r = profile_status_error(a, status, b, "the status of a configuration profile");
-		goto out;
-	}
-	/* The shape this fleetca assumes (README "Trust profiles"): {"verified": n, "verifying": n,
-	 * "pending": n, "failed": n}, host counts, as Fleet's UI reads them for a profile. */
-	root = json_loadb(b->buf, b->len, 0, NULL);
-	if (!root || !json_is_object(root) || !get_count(&out->verified, root, "verified") ||
-	    !get_count(&out->verifying, root, "verifying") || !get_count(&out->pending, root, "pending") ||
-	    !get_count(&out->failed, root, "failed")) {
-		r = fca_error_set(FCA_EINVALID, "the Fleet API at %s answered the status of profile %s without the four "
-						"counts verified, verifying, pending and failed",
-				  a->origin, profile_uuid);
-		goto out;
-	}
-	r = FCA_OK;
-out:
-	json_decref(root);
-	free(b);
 	return r;
 }

@@ -6,7 +6,6 @@
  * array its maximum. Serialization is canonical (sorted keys, compact), so the same state always
  * gives the same bytes.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,71 +313,8 @@ static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 	return FCA_OK;
 }
 
-/* A Fleet profile_uuid: it goes into URLs, so letters, digits and '-' only. */
-static int is_uuidish(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= FCA_PROFILE_UUID_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-static int parse_profile(struct fca_state_profile *p, const json_t *o, size_t i)
-{
-	static const char *const keys[] = { "ca", "profile_uuid", "sha256s", "uploaded_at", NULL };
-	const struct fca_ca_def *def;
-	const json_t *a, *v;
-	char f[96], name[64];
-	size_t n, k;
-	int r;
-
-	snprintf(f, sizeof(f), "profiles[%zu]", i);
-	if (!json_is_object(o))
-		return wrong_type(f, "an object", o);
-	if ((r = check_keys(o, f, keys)) != FCA_OK)
-		return r;
-	snprintf(f, sizeof(f), "profiles[%zu].ca", i);
-	if ((r = get_str(name, sizeof(name), json_object_get(o, "ca"), f, 0)) != FCA_OK)
-		return r;
-	if (!(def = fca_catalog_find(name)))
-		return fca_error_set(FCA_EINVALID, PFX "%s: unknown CA \"%s\"", f, name);
-	p->ca = def->id;
-	snprintf(f, sizeof(f), "profiles[%zu].profile_uuid", i);
-	if ((r = get_str(p->profile_uuid, sizeof(p->profile_uuid), json_object_get(o, "profile_uuid"), f, 0)) != FCA_OK)
-		return r;
-	if (!is_uuidish(p->profile_uuid))
-		return fca_error_set(FCA_EINVALID, PFX "%s: expected letters, digits and '-'", f);
-	snprintf(f, sizeof(f), "profiles[%zu].sha256s", i);
-	a = json_object_get(o, "sha256s");
-	if ((r = get_array(&n, a, f, FCA_STATE_PROFILE_CERTS_MAX)) != FCA_OK)
-		return r;
-	if (n == 0)
-		return fca_error_set(FCA_EINVALID, PFX "%s: expected at least one fingerprint", f);
-	json_array_foreach(a, k, v) {
-		snprintf(f, sizeof(f), "profiles[%zu].sha256s[%zu]", i, k);
-		if ((r = get_str(p->sha256s[k], sizeof(p->sha256s[k]), v, f, 0)) != FCA_OK)
-			return r;
-		if (!is_hex(p->sha256s[k], 64, 64))
-			return fca_error_set(FCA_EINVALID, PFX "%s: expected 64 lowercase hex digits", f);
-		for (size_t j = 0; j < k; j++)
-			if (!strcmp(p->sha256s[j], p->sha256s[k]))
-				return fca_error_set(FCA_EINVALID, PFX "%s: listed twice", f);
-	}
-	p->nsha256 = n;
-	snprintf(f, sizeof(f), "profiles[%zu].uploaded_at", i);
-	return get_time(&p->uploaded_at, json_object_get(o, "uploaded_at"), f, 0);
-}
-
 static int check_unique(const struct fca_state *s)
 {
-	for (size_t i = 0; i < s->nprofiles; i++)
-		for (size_t j = 0; j < i; j++)
-			if (s->profiles[i].ca == s->profiles[j].ca)
-				return fca_error_set(FCA_EINVALID, PFX "profiles[%zu].ca: the same CA as profiles[%zu]", i, j);
 	for (size_t i = 0; i < s->ngens; i++)
 		for (size_t j = 0; j < i; j++)
 			if (s->gens[i].ca == s->gens[j].ca && strcmp(s->gens[i].sha256, s->gens[j].sha256) == 0)
@@ -404,7 +340,10 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 {
 	static const char *const keys[] = { "format_version", "updated_at", "generations", "transitions", "outbox",
 					    NULL };
-	static const char *const optional[] = { "profiles", NULL }; /* added after the first release */
+	/* "profiles": the trust profiles of fleetca versions that uploaded them (since removed: Fleet
+	 * distributes its root CA itself, DESIGN §5.3). Accepted and ignored, so that a database in the
+	 * field keeps working; the next write leaves it out. */
+	static const char *const optional[] = { "profiles", NULL };
 	int r = FCA_EINVALID;
 	json_t *root = NULL, *a, *v;
 	json_error_t jerr;
@@ -476,16 +415,6 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	json_array_foreach(a, i, v)
 		if ((r = parse_outbox(&s.outbox[i], v, i)) != FCA_OK)
 			goto out;
-
-	/* Optional: documents written before trust profiles have none. */
-	if ((a = json_object_get(root, "profiles"))) {
-		if ((r = get_array(&n, a, "profiles", FCA_CA_COUNT)) != FCA_OK)
-			goto out;
-		s.nprofiles = n;
-		json_array_foreach(a, i, v)
-			if ((r = parse_profile(&s.profiles[i], v, i)) != FCA_OK)
-				goto out;
-	}
 
 	if ((r = check_unique(&s)) != FCA_OK)
 		goto out;
@@ -649,48 +578,6 @@ static int build_outbox(json_t **out, const struct fca_state_outbox *e, size_t i
 	return FCA_OK;
 }
 
-static int build_profile(json_t **out, const struct fca_state_profile *p, size_t i)
-{
-	const struct fca_ca_def *def = fca_catalog_get(p->ca);
-	json_t *o = NULL, *a = NULL;
-	int fail = 0, r;
-
-	*out = NULL;
-	if (!def)
-		return fca_error_set(FCA_EINVALID, PFX "profiles[%zu].ca: unknown CA id %d", i, (int)p->ca);
-	if (!is_uuidish(p->profile_uuid))
-		return fca_error_set(FCA_EINVALID, PFX "profiles[%zu].profile_uuid: expected letters, digits and '-'", i);
-	if (p->nsha256 == 0 || p->nsha256 > FCA_STATE_PROFILE_CERTS_MAX)
-		return fca_error_set(FCA_EINVALID, PFX "profiles[%zu].sha256s: %zu fingerprints", i, p->nsha256);
-	if ((r = check_time(p->uploaded_at, "profiles.uploaded_at", i)) != FCA_OK)
-		return r;
-	if (!(o = json_object()) || !(a = json_array())) {
-		json_decref(o);
-		json_decref(a);
-		return fca_error_set(FCA_ENOMEM, PFX "out of memory");
-	}
-	for (size_t k = 0; k < p->nsha256; k++) {
-		if (!is_hex(p->sha256s[k], 64, 64)) {
-			json_decref(o);
-			json_decref(a);
-			return fca_error_set(FCA_EINVALID, PFX "profiles[%zu].sha256s[%zu]: expected 64 lowercase hex digits",
-					     i, k);
-		}
-		if (json_array_append_new(a, json_string(p->sha256s[k])) != 0)
-			fail = 1;
-	}
-	put(o, "ca", json_string(def->name), &fail);
-	put(o, "profile_uuid", json_string(p->profile_uuid), &fail);
-	put(o, "sha256s", a, &fail);
-	put(o, "uploaded_at", time_str(p->uploaded_at), &fail);
-	if (fail) {
-		json_decref(o);
-		return fca_error_set(FCA_ENOMEM, PFX "out of memory");
-	}
-	*out = o;
-	return FCA_OK;
-}
-
 static int append(json_t *arr, json_t *v)
 {
 	if (json_array_append_new(arr, v) != 0)
@@ -708,7 +595,7 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	if (len)
 		*len = 0;
 	if (s->ngens > FCA_STATE_MAX_GENS || s->ntransitions > FCA_STATE_MAX_TRANSITIONS ||
-	    s->noutbox > FCA_STATE_MAX_OUTBOX || s->nprofiles > FCA_CA_COUNT) {
+	    s->noutbox > FCA_STATE_MAX_OUTBOX) {
 		r = fca_error_set(FCA_EINVALID, PFX "too many entries (%zu generations, %zu transitions, %zu outbox)",
 				  s->ngens, s->ntransitions, s->noutbox);
 		goto out;
@@ -738,19 +625,6 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	trans = NULL;
 	put(root, "outbox", outbox, &fail);
 	outbox = NULL;
-	if (s->nprofiles > 0) { /* left out when empty: older fleetcas still read the document */
-		json_t *profiles = json_array();
-		if (!profiles) {
-			r = fca_error_set(FCA_ENOMEM, PFX "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < s->nprofiles; i++)
-			if ((r = build_profile(&v, &s->profiles[i], i)) != FCA_OK || (r = append(profiles, v)) != FCA_OK) {
-				json_decref(profiles);
-				goto out;
-			}
-		put(root, "profiles", profiles, &fail);
-	}
 	if (fail || !(text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS))) {
 		r = fca_error_set(FCA_ENOMEM, PFX "out of memory");
 		goto out;

@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "fleetca/executor.h"
+#include "fleetca/planfile.h"
 
 int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps)[FCA_STEP_ID_MAX], size_t max,
 		      size_t *nsteps)

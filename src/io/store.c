@@ -161,7 +161,10 @@ static int detect_schema(struct fca_store *s)
 	s->schema.has_scep_certificates = fca_store_has_table(s, "scep_certificates");
 	s->schema.has_disk_encryption_keys = fca_store_has_table(s, "host_disk_encryption_keys");
 	s->schema.has_hosts = fca_store_has_table(s, "hosts");
-	s->schema.has_activities = fca_store_has_table(s, "activities");
+	/* Fleet since 2026-03 keeps activities in activity_past (renamed from activities). */
+	s->schema.activity_table = fca_store_has_table(s, "activity_past") ? "activity_past"
+				   : fca_store_has_table(s, "activities")  ? "activities"
+									   : NULL;
 	return FCA_OK;
 }
 
@@ -687,24 +690,68 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 	return r;
 }
 
-int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json)
+/* The account this connection is, quoted for a GRANT statement: 'fleetca'@'10.0.0.%'. */
+static void grantee(struct fca_store *s, char *buf, size_t n)
 {
-	const char *sql = "INSERT INTO activities (fleet_initiated, user_name, activity_type, details) "
-			  "VALUES (1, 'fleetca', ?, ?)";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char *at;
+
+	snprintf(buf, n, "<the fleetca user>");
+	if (mysql_real_query(s->db, "SELECT CURRENT_USER()", 21) != 0 || !(res = mysql_store_result(s->db)))
+		return;
+	if ((row = mysql_fetch_row(res)) && row[0] && (at = strrchr(row[0], '@')))
+		snprintf(buf, n, "'%.*s'@'%s'", (int)(at - row[0]), row[0], at + 1);
+	mysql_free_result(res);
+}
+
+int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json, int64_t created_at)
+{
+	/* The columns Fleet's own writer fills; host_only = 0 and streamed = 0 make Fleet list the
+	 * row in GET /api/v1/fleet/activities and stream it to the audit log. */
+	static const char cols[] = "(fleet_initiated, user_id, user_name, activity_type, details, created_at, "
+				   "host_only, streamed, user_email) "
+				   "VALUES (0, NULL, '" FCA_STORE_ACTIVITY_USER "', ?, ?, FROM_UNIXTIME(?), 0, 0, '')";
+	const char *table;
+	char sql[sizeof(cols) + 64], who[200];
 	MYSQL_STMT *st;
-	MYSQL_BIND b[2];
+	MYSQL_BIND b[3];
 	unsigned long tl = (unsigned long)strlen(type), dl = (unsigned long)strlen(details_json);
+	long long at = created_at;
+	unsigned int e;
 	int r = FCA_OK;
 
+	if ((r = ensure_schema(s)) != 0)
+		return r;
+	if (!(table = s->schema.activity_table))
+		return fca_error_set(FCA_ENOTFOUND,
+				     "database '%s' has neither activity_past nor activities: is it a Fleet database? "
+				     "(or choose 'activities: {sink: none}' to record no activities)",
+				     s->database);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s %s", table, cols);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, type, &tl);
 	bind(&b[1], MYSQL_TYPE_STRING, details_json, &dl);
+	bind(&b[2], MYSQL_TYPE_LONGLONG, &at, NULL);
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
-	    mysql_stmt_execute(st) != 0)
-		r = fca_error_set(FCA_ERROR, "recording activity %s in the activities table: %s", type,
-				  mysql_stmt_error(st));
+	    mysql_stmt_execute(st) != 0) {
+		e = mysql_stmt_errno(st);
+		if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR ||
+		    e == ER_DBACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR) {
+			grantee(s, who, sizeof(who));
+			r = fca_error_set(
+			    FCA_EAUTH,
+			    "recording activity %s in %s.%s: this database user may not insert there (%s); "
+			    "nothing was changed. Grant it: GRANT INSERT ON `%s`.`%s` TO %s; (or choose "
+			    "'activities: {sink: none}' to record no activities)",
+			    type, s->database, table, mysql_stmt_error(st), s->database, table, who);
+		} else {
+			r = fca_error_set(FCA_ERROR, "recording activity %s in %s: MySQL error %u: %s", type, table, e,
+					  mysql_stmt_error(st));
+		}
+	}
 	mysql_stmt_close(st);
 	return r;
 }

@@ -60,9 +60,8 @@ enum { POL_MIN_OVERLAP, POL_CLOCK_SKEW, POL_DRAIN, POL_REASON, POL_TRUSTS_PREVIO
 static const char *const activities_keys[] = { "sink" };
 enum { ACT_SINK, ACT_N };
 static const char *const ca_keys[] = { "generation", "stage", "subject", "key", "validity",
-				       "renew_before", "distribute", "min_verified", "adopt", "suspend" };
-enum { CA_GENERATION, CA_STAGE, CA_SUBJECT, CA_KEY, CA_VALIDITY, CA_RENEW_BEFORE, CA_DISTRIBUTE,
-       CA_MIN_VERIFIED, CA_ADOPT, CA_SUSPEND, CA_N };
+				       "renew_before", "adopt", "suspend" };
+enum { CA_GENERATION, CA_STAGE, CA_SUBJECT, CA_KEY, CA_VALIDITY, CA_RENEW_BEFORE, CA_ADOPT, CA_SUSPEND, CA_N };
 static const char *const subject_keys[] = { "common_name", "organization", "organizational_unit", "country" };
 enum { SUBJ_CN, SUBJ_O, SUBJ_OU, SUBJ_C, SUBJ_N };
 
@@ -72,9 +71,34 @@ static const char *const drain_names[] = { "wait", "force" };
 static const char *const sink_names[] = { "api", "db", "none" };
 static const char *const key_names[] = { "rsa-2048", "rsa-3072", "rsa-4096", "keep" };
 static const int key_bits[] = { 2048, 3072, 4096, 0 }; /* keep: the signing generation's key */
-static const char *const distribute_names[] = { "profile", "none" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Keys that earlier versions of the format had: named with why they went, rather than reported as
+ * unknown, so that a file written for an older fleetca says what to do. keys is the mapping's table.
+ */
+#define FLEET_ROOT_TEXT                                                                                              \
+	"Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every "  \
+	"Apple host whenever ca_cert changes"
+static const struct removed_key {
+	const char *const *keys;
+	const char *key;
+	const char *why;
+} removed_keys[] = {
+	{ ca_keys, "distribute", "no longer supported: " FLEET_ROOT_TEXT "; remove this key" },
+	{ ca_keys, "min_verified",
+	  "no longer supported: fleetca uploads no trust profile whose delivery it could wait for; " FLEET_ROOT_TEXT
+	  "; remove this key" },
+};
+
+static const char *removed_why(const char *const *keys, const char *key)
+{
+	for (size_t i = 0; i < NELEM(removed_keys); i++)
+		if (removed_keys[i].keys == keys && !strcmp(removed_keys[i].key, key))
+			return removed_keys[i].why;
+	return NULL;
+}
 
 /* What the walk remembers for the checks that involve more than one key. */
 struct mapseen {
@@ -553,7 +577,7 @@ static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *k
 	char key[KEY_MAX], list[200], shown[FOUND_SHOW_MAX * 4 + 16];
 
 	for (;;) {
-		const char *s = NULL;
+		const char *s = NULL, *why;
 		size_t len, idx = nkeys, saved;
 		yaml_mark_t km;
 
@@ -579,7 +603,11 @@ static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *k
 			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s);
 		}
 		saved = path_push(ps, key);
-		if (idx == nkeys) {
+		if (idx == nkeys && (why = removed_why(keys, key))) {
+			diag_at(ps, km, "%s", why);
+			if (next_event(ps) == 0)
+				skip_node(ps);
+		} else if (idx == nkeys) {
 			join_names(list, sizeof(list), keys, nkeys);
 			diag_at(ps, km, "unknown %s %s; expected one of %s", noun, shown, list);
 			if (next_event(ps) == 0)
@@ -695,30 +723,6 @@ static void on_ca_field(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark
 			scalar_text(cc->renew_text, sizeof(cc->renew_text), ps);
 		}
 		break;
-	case CA_DISTRIBUTE:
-		if (take_enum(ps, distribute_names, NELEM(distribute_names), &e) == 0)
-			dca->distribute_profile = e == 0;
-		break;
-	case CA_MIN_VERIFIED: {
-		const char *s = NULL;
-		size_t len = 0;
-		enum skind k = SK_NULL;
-		double v;
-		if (take_scalar(ps, "a number from 0 to 1", &s, &len, &k))
-			break;
-		if (k != SK_INT && k != SK_FLOAT) {
-			reject_node(ps, "a number from 0 to 1");
-			break;
-		}
-		v = strtod(s, NULL);
-		if (!(v >= 0.0 && v <= 1.0)) {
-			describe_found(found, sizeof(found), &ps->ev);
-			diag_at(ps, vm, "expected a number from 0 to 1; found %s", found);
-			break;
-		}
-		dca->min_verified = v;
-		break;
-	}
 	case CA_ADOPT: (void)take_bool(ps, &dca->adopt); break;
 	case CA_SUSPEND: (void)take_bool(ps, &dca->suspend); break;
 	default: skip_node(ps); break;

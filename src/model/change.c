@@ -5,8 +5,7 @@
 #include "fleetca/change.h"
 
 static const char *const field_names[FCA_CHANGE_FIELD_COUNT] = {
-	"generation", "stage", "subject", "key", "validity", "renew_before", "distribute", "min_verified",
-	"adopt", "suspend", "named",
+	"generation", "stage", "subject", "key", "validity", "renew_before", "adopt", "suspend", "named",
 };
 
 static const char *const policy_names[FCA_CHANGE_POLICY_FIELD_COUNT] = {
@@ -37,8 +36,6 @@ static unsigned ca_fields(const struct fca_desired_ca *b, const struct fca_desir
 	f |= b->key_bits != h->key_bits || b->key_keep != h->key_keep ? FCA_CHANGE_KEY : 0;
 	f |= b->validity != h->validity ? FCA_CHANGE_VALIDITY : 0;
 	f |= b->renew_before != h->renew_before ? FCA_CHANGE_RENEW_BEFORE : 0;
-	f |= b->distribute_profile != h->distribute_profile ? FCA_CHANGE_DISTRIBUTE : 0;
-	f |= b->min_verified != h->min_verified ? FCA_CHANGE_MIN_VERIFIED : 0;
 	f |= b->adopt != h->adopt ? FCA_CHANGE_ADOPT : 0;
 	f |= b->suspend != h->suspend ? FCA_CHANGE_SUSPEND : 0;
 	return f;

@@ -21,7 +21,7 @@ void fca_desired_init(struct fca_desired *d)
 	d->policy.min_overlap = 7 * 86400;
 	d->policy.clock_skew = 72 * 3600;
 	d->policy.drain = FCA_DRAIN_WAIT;
-	d->sink = FCA_SINK_API;
+	d->sink = FCA_SINK_DB;
 	for (int i = 0; i < FCA_CA_COUNT; i++) {
 		struct fca_desired_ca *c = &d->cas[i];
 		c->generation = 1;
@@ -29,7 +29,6 @@ void fca_desired_init(struct fca_desired *d)
 		c->key_bits = 2048;
 		c->validity = (int64_t)10 * 365 * 86400;
 		c->renew_before = 0;
-		c->min_verified = 1.0;
 	}
 }
 

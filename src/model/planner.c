@@ -176,61 +176,6 @@ static int step_stage(struct walk *w)
 	return 0;
 }
 
-/*
- * Trust evidence for distribute: profile (DESIGN §4.3, §5.3): the recorded trust profile holds
- * both generations and Fleet reports it verified on min_verified of its hosts. Fail closed.
- */
-static void gate_profile(struct walk *w, struct fca_step *s, int old, int n)
-{
-	const struct fca_obs_gen *go = observed_gen(w, old), *gn = observed_gen(w, n);
-	const struct fca_state_profile *prof = fca_state_profile_find(&w->o->state, w->def->id);
-	const struct fca_obs_ca *oc = w->oc;
-	const char *fps[2];
-	uint64_t total;
-	double need = w->dca->min_verified * 100;
-
-	if (!oc->profile_api) {
-		gate_close(s, FCA_GATE_CLOSED, 0, "distribute: profile needs the Fleet API to upload the trust profile "
-						  "and read its delivery: %s",
-			   oc->profile_note[0] ? oc->profile_note : "it is not configured");
-		return;
-	}
-	if (!go || !gn || !go->cert_ok || !gn->cert_ok) {
-		gate_close(s, FCA_GATE_CLOSED, 0, "the trust profile holding gen %d and gen %d is not uploaded yet "
-						  "(it is uploaded once gen %d is staged)", old, n, n);
-		return;
-	}
-	fps[0] = go->cert.sha256_hex;
-	fps[1] = gn->cert.sha256_hex;
-	if (!prof || !fca_state_profile_holds(prof, fps, 2)) {
-		gate_close(s, FCA_GATE_CLOSED, 0, "the trust profile holding gen %d and gen %d is not uploaded yet%s",
-			   old, n, prof ? " (the recorded one holds other certificates)" : "");
-		return;
-	}
-	if (w->dca->min_verified <= 0)
-		return;
-	if (!oc->profile_status_known) {
-		gate_close(s, FCA_GATE_CLOSED, 0, "trust profile %s: delivery unknown (%s) (needs %.0f%% verified)",
-			   prof->profile_uuid, oc->profile_note[0] ? oc->profile_note : "no status from Fleet", need);
-		return;
-	}
-	total = oc->profile_verified + oc->profile_verifying + oc->profile_pending + oc->profile_failed;
-	if (total == 0) {
-		gate_close(s, FCA_GATE_CLOSED, 0, "trust profile %s: Fleet reports no hosts for it yet (needs %.0f%% verified)",
-			   prof->profile_uuid, need);
-		return;
-	}
-	if ((double)oc->profile_verified < w->dca->min_verified * (double)total) {
-		/* rounded down: 97.9% is not shown as the 98% it falls short of */
-		unsigned pct = (unsigned)((oc->profile_verified * 100) / total);
-		gate_close(s, FCA_GATE_CLOSED, 0,
-			   "trust profile verified on %u%% of hosts (needs %.0f%%): %llu verified, %llu verifying, "
-			   "%llu pending, %llu failed",
-			   pct, need, (unsigned long long)oc->profile_verified, (unsigned long long)oc->profile_verifying,
-			   (unsigned long long)oc->profile_pending, (unsigned long long)oc->profile_failed);
-	}
-}
-
 /* ---- what an Apple SCEP CA step would break (DESIGN §4.6) ---------------------------------- */
 
 static int same_key(const struct fca_obs_gen *a, const struct fca_obs_gen *b)
@@ -373,8 +318,6 @@ static int step_activate(struct walk *w)
 	default:
 		break;
 	}
-	if (w->dca->distribute_profile)
-		gate_profile(w, s, old, n);
 	w->activated_at = step_done(w, s);
 	w->stage = FCA_STAGE_ACTIVE;
 	w->sign = n;

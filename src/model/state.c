@@ -48,8 +48,6 @@ int fca_state_copy(struct fca_state *dst, const struct fca_state *src)
 	fca_state_init(&t);
 	t.format_version = src->format_version;
 	t.updated_at = src->updated_at;
-	memcpy(t.profiles, src->profiles, sizeof(t.profiles));
-	t.nprofiles = src->nprofiles;
 	if (src->ngens) {
 		if (!(t.gens = malloc(src->ngens * sizeof(*t.gens))))
 			goto nomem;
@@ -196,40 +194,4 @@ void fca_state_outbox_remove(struct fca_state *s, size_t i)
 	free(s->outbox[i].details_json);
 	memmove(&s->outbox[i], &s->outbox[i + 1], (s->noutbox - i - 1) * sizeof(*s->outbox));
 	s->noutbox--;
-}
-
-const struct fca_state_profile *fca_state_profile_find(const struct fca_state *s, enum fca_ca_id ca)
-{
-	for (size_t i = 0; i < s->nprofiles; i++)
-		if (s->profiles[i].ca == ca)
-			return &s->profiles[i];
-	return NULL;
-}
-
-void fca_state_profile_set(struct fca_state *s, const struct fca_state_profile *p)
-{
-	size_t i;
-
-	for (i = 0; i < s->nprofiles && s->profiles[i].ca != p->ca; i++)
-		;
-	if (i == s->nprofiles) {
-		if (s->nprofiles >= FCA_CA_COUNT)
-			return; /* cannot happen: one per CA */
-		s->nprofiles++;
-	}
-	s->profiles[i] = *p;
-}
-
-int fca_state_profile_holds(const struct fca_state_profile *p, const char *const *sha256s, size_t n)
-{
-	if (!p || p->nsha256 != n)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-		for (j = 0; j < p->nsha256 && strcmp(p->sha256s[j], sha256s[i]); j++)
-			;
-		if (j == p->nsha256)
-			return 0;
-	}
-	return 1;
 }

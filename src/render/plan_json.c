@@ -8,6 +8,7 @@
 
 #include "fleetca/catalog.h"
 #include "fleetca/change.h"
+#include "fleetca/consequence.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
@@ -128,6 +129,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	const struct fca_step *s = &p->steps[i];
 	const struct fca_ca_def *def = fca_catalog_get(s->ca);
 	json_t *obj = json_object(), *gate = json_object(), *writes = json_array();
+	struct fca_consequence cq;
 	char buf[600];
 
 	if (!obj || !gate || !writes) {
@@ -216,6 +218,19 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	}
 	put(obj, "disruption", s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1) : json_null(),
 	    fail);
+
+	if (fca_consequence_of(&cq, s)) {
+		json_t *c = json_object();
+		if (!c) {
+			*fail = 1;
+		} else {
+			put(c, "kind", json_string(cq.name), fail);
+			put(c, "text", json_string(cq.text), fail);
+			put(obj, "consequence", c, fail);
+		}
+	} else {
+		put(obj, "consequence", json_null(), fail);
+	}
 	return obj;
 }
 

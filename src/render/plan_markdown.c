@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/consequence.h"
 #include "fleetca/render.h"
 #include "render/render_int.h"
 
@@ -87,6 +88,24 @@ static void disruption_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_i
 	}
 }
 
+/* What the CA's steps set off outside fleetca (src/model/consequence.c): one line per step. */
+static void consequences(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
+{
+	struct fca_consequence cq;
+	int first = 1;
+
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++) {
+		if (p->steps[i].ca != ca || !fca_consequence_of(&cq, &p->steps[i]))
+			continue;
+		fprintf(f, "%s> **%s** `", first ? "\n> [!NOTE]\n" : ">\n", fca_catalog_get(ca)->name);
+		put_escaped(f, p->steps[i].step_id);
+		fputs("`: ", f);
+		put_escaped(f, cq.text);
+		fputs("\n", f);
+		first = 0;
+	}
+}
+
 static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char line[600];
@@ -103,9 +122,8 @@ static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observe
 			fputs("\n", f);
 		}
 		disruption_callouts(f, p, (enum fca_ca_id)ca);
-		if (!pc->warnings)
-			continue;
-		fputs("\n> [!WARNING]\n", f);
+		if (pc->warnings)
+			fputs("\n> [!WARNING]\n", f);
 		for (unsigned b = 0, first = 1; b < FCA_RENDER_WARN_COUNT; b++) {
 			if (!(pc->warnings & (1u << b)))
 				continue;
@@ -115,6 +133,7 @@ static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observe
 			fputs("\n", f);
 			first = 0;
 		}
+		consequences(f, p, (enum fca_ca_id)ca);
 	}
 }
 

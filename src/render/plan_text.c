@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/consequence.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
@@ -349,6 +350,7 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 
 	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++) {
 		const struct fca_step *s = &p->steps[i];
+		struct fca_consequence cq;
 		enum fca_render_tone tone;
 		int aw = 0;
 
@@ -389,6 +391,10 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 				put_label(f, indent + 4, "asserted");
 				fprintf(f, "%s\n", fca_render__asserted);
 			}
+		}
+		if (fca_consequence_of(&cq, s)) {
+			put_label(f, indent + 4, "trust");
+			fprintf(f, "%s\n", cq.text);
 		}
 	}
 }

@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
-"""A fake Fleet API for fleetca's tests and demo: POST /api/v1/fleet/activities as README
-"Activities" describes it, and the configuration profiles of README "Trust profiles", over HTTPS
-with a certificate the caller made (make_certs.sh).
+"""A fake Fleet API for fleetca's tests and demo, over HTTPS with a certificate the caller made
+(make_certs.sh):
 
-Configuration profiles (FLEET-FACTS §11, §13.4; the status shape is fleetca's assumption):
-  POST   /api/v1/fleet/configuration_profiles         multipart: profile (the file), team_id (optional)
-         200 {"profile_uuid": ...}; 409 when a live profile of the same team has the same
-         PayloadIdentifier; 422 for a reserved identifier or name, or a file that is not a plist
-  GET    /api/v1/fleet/configuration_profiles/{uuid}/status
-         200 {"verified": n, "verifying": n, "pending": n, "failed": n}; 404 when unknown or deleted
-  DELETE /api/v1/fleet/configuration_profiles/{uuid}  200 {}; 404 when unknown or deleted
-Test controls (no token):
-  GET  /_fake/profiles          every profile uploaded: uuid, identifier, name, team_id, deleted,
-                                content (base64 of the file)
-  POST /_fake/profile_status    {"verified": n, ...}: the counts every status request answers
-                                (default: all zero)
+- POST /api/v1/fleet/activities: the endpoint a rotation-aware Fleet would add (sink `api`, README
+  "Activities"). No released Fleet has it.
+- GET /api/v1/fleet/activities: Fleet's own list of activities, answered from the real database
+  (with --mysql-database) the way Fleet's list query reads it: the rows of activity_past (Fleet
+  since 2026-03; `activities` on the older schema) with host_only = 0, the actor's name from
+  user_name (or from the users row when user_id is set). Query: page (from 0), per_page, order_key
+  (a column of the table), order_direction (asc | desc, needs order_key), activity_type. Answer:
+  {"activities": [{"id", "created_at", "actor_full_name", "actor_id", "actor_gravatar",
+  "actor_email", "type", "fleet_initiated", "details"}], "meta": {"has_next_results",
+  "has_previous_results"}}, Fleet's documented shape (every key is always written; Fleet's own
+  encoder leaves out actor_id and actor_gravatar when the row names no user).
 
   fake_fleet.py --cert server.pem --key server.key --token-file TOKEN --log requests.jsonl
                 [--mode ok|500|garbage|hang|close] [--fail-first N] [--status CODE] [--http]
+                [--mysql-database DB (--mysql-socket PATH | --mysql-address HOST:PORT)
+                 [--mysql-user USER] [--mysql-password-file FILE]]
 
 Prints its port on stdout when it is ready to accept connections, then serves until killed.
 Every request is appended to the log as one JSON line: method, path, headers, idempotency_key,
@@ -28,27 +28,28 @@ Misbehaving on purpose:
   --mode hang      read the request and never answer
   --mode close     read the request and close the connection without a word
   --status CODE    answer every authenticated request with CODE and a Fleet-style JSON error
+The modes and --status apply to POST only. The database is read with the `mariadb` client (as
+--mysql-user, default root; a password is handed to it in MYSQL_PWD, never on its command line).
+Without --mysql-database, GET /api/v1/fleet/activities answers 503.
 """
 import argparse
-import base64
-import email.parser
-import email.policy
 import hmac
-import plistlib
-import re
-import uuid
 import http.server
 import json
+import os
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 PATH = "/api/v1/fleet/activities"
-PROFILES = "/api/v1/fleet/configuration_profiles"
-RESERVED_IDS = {"com.fleetdm.fleet.mdm.filevault", "com.fleetdm.fleetd.config", "com.fleetdm.caroot"}
-RESERVED_NAMES = {"Fleet root certificate authority (CA)"}
+# the columns of Fleet's activity table (both names of it): what order_key may name
+COLUMNS = ("id", "created_at", "user_id", "user_name", "activity_type", "details", "streamed", "user_email",
+           "fleet_initiated", "host_only")
+DEFAULT_PER_PAGE = 20  # Fleet's, when a page is asked for without per_page
 
 
 def fleet_error(message, reason=None, name="base"):
@@ -61,10 +62,12 @@ class State:
         self.lock = threading.Lock()
         self.keys = set()
         self.failures_left = args.fail_first
-        self.profiles = {}  # uuid -> {identifier, name, team_id, content, deleted}
-        self.counts = {"verified": 0, "verifying": 0, "pending": 0, "failed": 0}
         with open(args.token_file) as f:
             self.token = f.read().strip()
+        self.mysql_password = None
+        if args.mysql_password_file:
+            with open(args.mysql_password_file) as f:
+                self.mysql_password = f.read().rstrip("\n")
 
     def log(self, rec):
         with self.lock, open(self.args.log, "a") as f:
@@ -89,105 +92,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def authorized(self):
         auth = self.headers.get("Authorization", "")
-        st = self.server.state
-        return auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), st.token.encode())
+        return auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), self.server.state.token.encode())
 
     def do_GET(self):
         st = self.server.state
-        rec = {"method": "GET", "path": self.path, "headers": dict(self.headers), "time": time.time()}
-        m = re.fullmatch(PROFILES + r"/([A-Za-z0-9-]+)/status", self.path)
-        if self.path == "/_fake/profiles":
-            with st.lock:
-                out = [dict(p, uuid=u, content=base64.b64encode(p["content"]).decode()) for u, p in st.profiles.items()]
-            status = self.reply(200, out)
-        elif not m:
-            status = self.reply(405 if self.path.startswith(PATH) else 404, fleet_error("Resource Not Found"))
-        elif not self.authorized():
-            status = self.reply(401, fleet_error("Authentication required"))
+        url = urllib.parse.urlsplit(self.path)
+        rec = {"method": "GET", "path": self.path, "authorized": self.authorized(), "status": None,
+               "time": time.time()}
+        if url.path.rstrip("/") != PATH:
+            rec["status"] = self.reply(404, fleet_error("Resource Not Found"))
+        elif not rec["authorized"]:
+            rec["status"] = self.reply(401, fleet_error("Authentication required"))
         else:
-            with st.lock:
-                p = st.profiles.get(m.group(1))
-                counts = dict(st.counts)
-            status = self.reply(200, counts) if p and not p["deleted"] else \
-                self.reply(404, fleet_error("Resource Not Found"))
-        rec["status"] = status
+            rec["status"] = self.list_activities(urllib.parse.parse_qs(url.query, keep_blank_values=True))
         st.log(rec)
 
-    def do_DELETE(self):
-        st = self.server.state
-        m = re.fullmatch(PROFILES + r"/([A-Za-z0-9-]+)", self.path)
-        if not m:
-            status = self.reply(404, fleet_error("Resource Not Found"))
-        elif not self.authorized():
-            status = self.reply(401, fleet_error("Authentication required"))
-        else:
-            with st.lock:
-                p = st.profiles.get(m.group(1))
-                if p and not p["deleted"]:
-                    p["deleted"] = True
-                    found = True
-                else:
-                    found = False
-            status = self.reply(200, {}) if found else self.reply(404, fleet_error("Resource Not Found"))
-        st.log({"method": "DELETE", "path": self.path, "headers": dict(self.headers), "status": status,
-                "time": time.time()})
-
-    def upload_profile(self, raw):
-        """POST /api/v1/fleet/configuration_profiles: multipart/form-data, field "profile"."""
-        st = self.server.state
-        ctype = self.headers.get("Content-Type", "")
-        if not ctype.startswith("multipart/form-data"):
-            return self.reply(400, fleet_error("Bad Request", "expected multipart/form-data")), None
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw)
-        fields = {}
-        for part in msg.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            fields[name] = (part.get_filename(), part.get_payload(decode=True))
-        if "profile" not in fields or not fields["profile"][0]:
-            return self.reply(400, fleet_error("Bad Request", "profile: a file is required", "profile")), None
-        filename, content = fields["profile"]
-        team = fields.get("team_id", (None, b""))[1].decode() or None
-        if not filename.endswith(".mobileconfig"):
-            return self.reply(400, fleet_error("Bad Request", "unsupported file type", "profile")), None
+    def list_activities(self, query):
+        args = self.server.state.args
+        if not args.mysql_database:
+            return self.reply(503, fleet_error("this fake Fleet was started without --mysql-database: "
+                                               "it has no activities to list"))
         try:
-            pl = plistlib.loads(content)
-            ident, name = pl["PayloadIdentifier"], pl["PayloadDisplayName"]
-        except Exception as e:  # noqa: BLE001 - whatever is wrong with it, Fleet says 422
-            return self.reply(422, fleet_error("Validation Failed", "not a configuration profile: %s" % e)), None
-        if ident in RESERVED_IDS:
-            return self.reply(422, fleet_error("Validation Failed", "payload identifier %s is not allowed" % ident)), None
-        if name in RESERVED_NAMES:
-            return self.reply(422, fleet_error("Validation Failed", "name %s is not allowed" % name)), None
-        with st.lock:
-            dup = any(p["identifier"] == ident and p["team_id"] == team and not p["deleted"]
-                      for p in st.profiles.values())
-            if not dup:
-                u = str(uuid.uuid4())
-                st.profiles[u] = {"identifier": ident, "name": name, "team_id": team, "content": content,
-                                  "deleted": False, "filename": filename}
-        if dup:
-            return self.reply(409, fleet_error(
-                "Couldn't upload. A configuration profile with this identifier (PayloadIdentifier) already exists.",
-                name="PayloadIdentifier")), None
-        return self.reply(200, {"profile_uuid": u}), u
+            opts = list_options(query)
+        except ValueError as e:
+            return self.reply(400, fleet_error("Bad request", str(e)))
+        try:
+            rows, more = read_activities(self.server.state, opts)
+        except RuntimeError as e:
+            return self.reply(500, fleet_error("Internal Server Error", str(e)))
+        return self.reply(200, {"activities": rows,
+                                "meta": {"has_next_results": more, "has_previous_results": opts["page"] > 0}})
 
     def do_POST(self):
         st, args = self.server.state, self.server.state.args
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(min(n, 1 << 20))
-        if self.path == "/_fake/profile_status":
-            with st.lock:
-                st.counts.update(json.loads(raw))
-            return self.reply(200, st.counts)
-        if self.path == PROFILES:
-            rec = {"method": "POST", "path": self.path, "headers": dict(self.headers), "time": time.time()}
-            if not self.authorized():
-                rec["status"] = self.reply(401, fleet_error("Authentication required"))
-            else:
-                rec["status"], rec["profile_uuid"] = self.upload_profile(raw)
-            st.log(rec)
-            return
         try:
             body = json.loads(raw)
         except ValueError:
@@ -217,8 +156,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st, args = self.server.state, self.server.state.args
         if self.path.rstrip("/") != PATH:
             return self.reply(404, fleet_error("Resource Not Found"))
-        auth = self.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not hmac.compare_digest(auth[7:].encode(), st.token.encode()):
+        if not self.authorized():
             return self.reply(401, fleet_error("Authentication required"))
         if args.status:
             return self.reply(args.status, fleet_error("fake Fleet told to answer %d" % args.status,
@@ -249,6 +187,113 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.reply(201, {"activity": {"type": body["type"], "details": body["details"]}})
 
 
+def one(query, name):
+    v = query.get(name)
+    return v[-1] if v else None
+
+
+def list_options(query):
+    """Fleet's list options from the query string; ValueError names what is wrong."""
+    page, per_page = one(query, "page"), one(query, "per_page")
+    key, direction = one(query, "order_key") or "", one(query, "order_direction") or ""
+    out = {"page": 0, "per_page": 0, "order_key": "id", "desc": False, "activity_type": one(query, "activity_type")}
+    if page is not None and page != "":
+        if not page.lstrip("-").isdigit():
+            raise ValueError("non-int page value")
+        out["page"] = int(page)
+        if out["page"] < 0:
+            raise ValueError("negative page value")
+        out["per_page"] = DEFAULT_PER_PAGE
+    if per_page is not None and per_page != "":
+        if not per_page.lstrip("-").isdigit():
+            raise ValueError("non-int per_page value")
+        out["per_page"] = int(per_page)
+        if out["per_page"] <= 0:
+            raise ValueError("invalid per_page value")
+    if direction and not key:
+        raise ValueError("order_key must be specified with order_direction")
+    if direction not in ("", "asc", "desc"):
+        raise ValueError("unknown order_direction: " + direction)
+    if key:
+        if key not in COLUMNS:
+            raise ValueError("invalid order key: " + key)
+        out["order_key"] = key
+    out["desc"] = direction == "desc"
+    return out
+
+
+def mariadb(state, sql):
+    """Rows of tab-separated fields, read with the mariadb client; RuntimeError on failure."""
+    a = state.args
+    cmd = ["mariadb", "--no-defaults", "-N", "-B", "-u", a.mysql_user]
+    if a.mysql_socket:
+        cmd.append("--socket=" + a.mysql_socket)
+    elif a.mysql_address:
+        host, _, port = a.mysql_address.rpartition(":")
+        cmd += ["--protocol=TCP", "-h", host or "127.0.0.1", "-P", port]
+    env = dict(os.environ)
+    env.pop("MYSQL_PWD", None)
+    if state.mysql_password is not None:
+        env["MYSQL_PWD"] = state.mysql_password
+    p = subprocess.run(cmd + [a.mysql_database, "-e", sql], capture_output=True, env=env, timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("reading %s: %s" % (a.mysql_database, p.stderr.decode("utf-8", "replace").strip()))
+    return [line.split("\t") for line in p.stdout.decode().splitlines()]
+
+
+def hexstr(v):
+    """A HEX() field back to text; the client prints SQL NULL as NULL (never a hex digit string)."""
+    return None if v == "NULL" else bytes.fromhex(v).decode("utf-8")
+
+
+def rfc3339(v):
+    """2026-11-27T00:00:00.000000 (UTC) as Go writes a time.Time in JSON: fraction without trailing zeros."""
+    base, _, frac = v.partition(".")
+    frac = frac.rstrip("0")
+    return base + ("." + frac if frac else "") + "Z"
+
+
+def read_activities(state, opts):
+    """One page of Fleet's activity list, and whether more rows follow it."""
+    tables = {r[0] for r in mariadb(state, "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                                           "DATABASE() AND table_name IN ('activity_past', 'activities', 'users')")}
+    table = "activity_past" if "activity_past" in tables else "activities" if "activities" in tables else None
+    if not table:
+        raise RuntimeError("database %s has neither activity_past nor activities" % state.args.mysql_database)
+    if "users" in tables:
+        who = ("COALESCE(u.name, a.user_name)", "COALESCE(u.email, a.user_email)", "IFNULL(u.gravatar_url, '')",
+               "LEFT JOIN users u ON u.id = a.user_id")
+    else:
+        who = ("a.user_name", "a.user_email", "''", "")
+    where = "a.host_only = 0"
+    if opts["activity_type"]:
+        where += " AND a.activity_type = X'%s'" % opts["activity_type"].encode().hex()
+    d = "DESC" if opts["desc"] else "ASC"
+    sql = ("SET time_zone = '+00:00'; SELECT a.id, IFNULL(a.user_id, 'NULL'), "
+           "DATE_FORMAT(a.created_at, '%%Y-%%m-%%dT%%H:%%i:%%s.%%f'), HEX(a.activity_type), HEX(%s), HEX(%s), HEX(%s), "
+           "a.fleet_initiated, HEX(a.details) FROM `%s` a %s WHERE %s ORDER BY a.`%s` %s, a.id %s"
+           % (who[0], who[1], who[2], table, who[3], where, opts["order_key"], d, d))
+    if opts["per_page"]:
+        sql += " LIMIT %d OFFSET %d" % (opts["per_page"] + 1, opts["page"] * opts["per_page"])
+    rows = mariadb(state, sql)
+    more = bool(opts["per_page"]) and len(rows) > opts["per_page"]
+    out = []
+    for r in rows[:opts["per_page"] or None]:
+        details = hexstr(r[8])
+        out.append({
+            "id": int(r[0]),
+            "created_at": rfc3339(r[2]),
+            "actor_full_name": hexstr(r[4]),
+            "actor_id": None if r[1] == "NULL" else int(r[1]),
+            "actor_gravatar": hexstr(r[6]),
+            "actor_email": hexstr(r[5]),
+            "type": hexstr(r[3]),
+            "fleet_initiated": r[7] == "1",
+            "details": None if details is None else json.loads(details),
+        })
+    return out, more
+
+
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -265,7 +310,14 @@ def main():
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--status", type=int, default=0)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--mysql-database", help="answer GET /api/v1/fleet/activities from this database")
+    ap.add_argument("--mysql-socket", help="the MariaDB server's unix socket")
+    ap.add_argument("--mysql-address", help="HOST:PORT of the MariaDB server (instead of --mysql-socket)")
+    ap.add_argument("--mysql-user", default="root")
+    ap.add_argument("--mysql-password-file", help="a file holding the MariaDB password")
     args = ap.parse_args()
+    if args.mysql_database and not (args.mysql_socket or args.mysql_address):
+        ap.error("--mysql-database needs --mysql-socket or --mysql-address")
     srv = Server(("127.0.0.1", args.port), Handler)
     srv.state = State(args)
     if not args.http:

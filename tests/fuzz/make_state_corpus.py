@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of state_fuzzer (tests/fuzz/corpus/state_fuzzer/): valid fleetca_state
-documents and invalid ones, one rejection each. Run from anywhere; it rewrites the folder's files."""
+documents and invalid ones, one rejection each. Run from anywhere; it rewrites the folder (files it
+no longer makes are removed)."""
+import glob
 import json
 import os
 
@@ -42,9 +44,11 @@ docs = {
     "valid-pretty.json": json.dumps(FULL, indent=2),
     "valid-empty.json": json.dumps(EMPTY),
     "valid-offset-times.json": json.dumps(dict(EMPTY, updated_at="2026-01-01T02:00:00+02:00")),
-    "valid-profiles.json": json.dumps(dict(FULL, profiles=[{
+    # As earlier fleetcas wrote it, with the trust profiles they uploaded: read past, never written.
+    "valid-old-profiles.json": json.dumps(dict(FULL, profiles=[{
         "ca": "apple_scep", "profile_uuid": "0c6f1f2e-7d7a-4b1e-9a55-2b4d7c1e9f00", "sha256s": [A, B],
-        "uploaded_at": "2026-11-27T10:00:02Z"}])),
+        "uploaded_at": "2026-11-27T10:00:02Z"}]), sort_keys=True, separators=(",", ":")),
+    "valid-old-profiles-odd.json": json.dumps(dict(EMPTY, profiles={"ca": "apple"})),
     "invalid-truncated.json": json.dumps(FULL)[:200],
     "invalid-not-object.json": "[1,2,3]",
     "invalid-duplicate-key.json": '{"format_version":1,"format_version":1}',
@@ -58,14 +62,16 @@ invalid = {
     "unknown-field": dict(EMPTY, extra=1),
     "details-array": dict(EMPTY, outbox=[dict(FULL["outbox"][0], details=[1])]),
     "bad-time": dict(EMPTY, updated_at="yesterday"),
-    "profile-unknown-ca": dict(EMPTY, profiles=[{"ca": "apple", "profile_uuid": "x", "sha256s": [A],
-                                                 "uploaded_at": "2026-11-27T10:00:02Z"}]),
+    "unknown-field-profile": dict(EMPTY, profile=[]),
     "duplicate-gen": dict(EMPTY, generations=[gen("apple_scep", 1, A), gen("apple_scep", 2, A)]),
 }
 for name, doc in invalid.items():
     docs["invalid-" + name + ".json"] = json.dumps(doc)
 
 os.makedirs(HERE, exist_ok=True)
+for old in glob.glob(os.path.join(HERE, "*.json")):
+    if os.path.basename(old) not in docs:
+        os.remove(old)
 for name, text in docs.items():
     with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
         f.write(text)

@@ -8,10 +8,11 @@ import signal
 import ssl
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 import uuid
 
-from fcalib import SOURCE, expect
+from fcalib import MDB, SOURCE, expect
 
 TMP = tempfile.mkdtemp(prefix="fca-fake-fleet-")
 atexit.register(shutil.rmtree, TMP, True)
@@ -29,16 +30,18 @@ with open(TOKEN_FILE, "w") as f:
 class Fake:
     """One fake Fleet API process over HTTPS (or plain http); every test stops its own."""
 
-    def __init__(self, *args, http=False):
+    def __init__(self, *args, http=False, db=None):
+        """db: answer GET /api/v1/fleet/activities from this test database (as root, over the socket)."""
         self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
         cmd = ["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log] + list(args)
+        if db:
+            cmd += ["--mysql-database", db, "--mysql-socket", MDB["FCA_MDB_SOCKET"]]
         cmd += ["--http"] if http else ["--cert", os.path.join(CERTS, "server.pem"),
                                         "--key", os.path.join(CERTS, "server.key")]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         port = self.proc.stdout.readline().strip()
         expect(port.isdigit(), "fake Fleet did not start: %r" % port)
         self.url = "%s://127.0.0.1:%s" % ("http" if http else "https", port)
-        self.ctx = ssl.create_default_context(cafile=CA_FILE)
 
     def requests(self):
         if not os.path.exists(self.log):
@@ -47,22 +50,18 @@ class Fake:
             return [json.loads(line) for line in f]
 
     def seen(self):
-        """[(idempotency key, status)] of the activity requests, in order."""
-        return [(r["idempotency_key"], r["status"]) for r in self.requests()]
+        """[(idempotency key, status)] of the activity POSTs, in order."""
+        return [(r["idempotency_key"], r["status"]) for r in self.requests() if r["method"] == "POST"]
 
-    def control(self, path, body=None):
-        """The fake's own test endpoints (/_fake/…)."""
-        req = urllib.request.Request(self.url + path, method="POST" if body is not None else "GET",
-                                     data=json.dumps(body).encode() if body is not None else None)
-        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
-            return json.loads(r.read())
-
-    def profiles(self):
-        return self.control("/_fake/profiles")
-
-    def set_counts(self, verified, verifying=0, pending=0, failed=0):
-        self.control("/_fake/profile_status", {"verified": verified, "verifying": verifying, "pending": pending,
-                                               "failed": failed})
+    def get(self, path, token=TOKEN):
+        """(status, parsed JSON body) of a GET, with the token as Fleet's clients send it."""
+        req = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + token} if token else {})
+        ctx = ssl.create_default_context(cafile=CA_FILE) if self.url.startswith("https") else None
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

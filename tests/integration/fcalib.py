@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 import uuid
 
 SHARED = os.environ.get("FCA_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
@@ -113,6 +114,14 @@ def live_rows(db):
     return out
 
 
+def fleetca_activities(db):
+    """[(activity_type, details dict)] that fleetca recorded in Fleet's own table, oldest first:
+    activity_past on the newest schema, activities before 2026."""
+    table = "activity_past" if mariadb(db, "SHOW TABLES LIKE 'activity_past'") else "activities"
+    return [(r[0], json.loads(r[1])) for r in
+            mariadb(db, "SELECT activity_type, details FROM %s WHERE user_name = 'fleetca' ORDER BY id" % table)]
+
+
 def expect(cond, msg):
     if not cond:
         raise AssertionError(msg)
@@ -132,7 +141,9 @@ class Failures:
             print("ok   %s" % fn.__name__)
         except Exception as e:  # noqa: BLE001 - report and go on
             self.failed.append(fn.__name__)
-            print("FAIL %s: %s" % (fn.__name__, e))
+            where = traceback.extract_tb(e.__traceback__)
+            print("FAIL %s: %s%s" % (fn.__name__, e, "" if isinstance(e, AssertionError) else
+                                     "\n  at %s:%d" % (os.path.basename(where[-1].filename), where[-1].lineno)))
         return fn
 
     def done(self):

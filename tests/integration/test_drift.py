@@ -50,10 +50,9 @@ def drift_blocks_until_adopt():
     rc, out, err = run(["status", "--format", "json"], env_for(db, now=T0), check_rc=0)
     hi = [c for c in json.loads(out)["cas"] if c["id"] == "host_identity"][0]
     expect(not hi["drift"] and hi["generations"][0]["generation"] == 2 and hi["stage"] == "complete", str(hi))
-    doc = json.loads(__import__("fcalib").reference_decrypt(live_rows(db)["fleetca_state"][1]))
-    expect([o["idempotency_key"] for o in doc["outbox"]] == ["host_identity:1:adopt#0", "host_identity:2:adopt#0"],
-           str([o["idempotency_key"] for o in doc["outbox"]]))
-    expect(doc["outbox"][1]["type"] == "adopted_ca_certificate", str(doc["outbox"][1]))
+    acts = __import__("fcalib").fleetca_activities(db)
+    expect([(t, d["step_id"]) for t, d in acts] == [("adopted_ca_certificate", "host_identity:1:adopt"),
+                                                    ("adopted_ca_certificate", "host_identity:2:adopt")], str(acts))
 
 
 @T.case

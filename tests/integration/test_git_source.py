@@ -9,7 +9,7 @@ import tempfile
 
 import jsonschema
 
-from fcalib import FLEETCA, SOURCE, Failures, env_for, expect, live_rows, new_db, reference_decrypt, run
+from fcalib import FLEETCA, SOURCE, Failures, env_for, expect, fleetca_activities, live_rows, new_db, reference_decrypt, run
 
 T = Failures()
 EXAMPLE = os.path.join(SOURCE, "examples", "ca-rotation.yml")
@@ -91,7 +91,7 @@ def plan_from_git_matches_working_tree():
         expect(step_ids(out) == step_ids(wt), "%s: %s != %s" % (ref, step_ids(out), step_ids(wt)))
         expect("change" not in json.loads(out), "no change without --git-base")
     rc, out, err = run(["plan", "--git-repo", repo, "--git-ref", "main", "-f", "example.yml"], env)
-    expect(rc == 2 and "apple_scep:2:stage" in out and "6 steps: 5 ready, 1 waiting" in out, out + err)
+    expect(rc == 2 and "host_identity:2:stage" in out and "7 steps: 5 ready, 2 waiting" in out, out + err)
     # the default ref is HEAD (pr): its file asks for apple_scep gen 2 staged and host_identity
     rc, out, err = run(["plan", "--git-repo", repo, "-f", "ca-rotation.yml", "--format", "json"], env)
     expect(rc == 2 and step_ids(out) == ["apple_scep:1:adopt", "apple_scep:2:stage", "host_identity:1:adopt"],
@@ -174,11 +174,12 @@ def apply_records_the_commit():
     expect(rc == 0, "exit %d: %s %s" % (rc, out, err))
     expect("Done: 3 steps applied; Fleet's CAs match pr:ca-rotation.yml." in out, out)
     doc = json.loads(reference_decrypt(live_rows(db)["fleetca_state"][1]))
-    keys = [o["idempotency_key"] for o in doc["outbox"]]
-    expect(keys == ["apple_scep:1:adopt#0", "apple_scep:2:stage#0", "host_identity:1:adopt#0"], str(keys))
-    for o in doc["outbox"]:
-        expect(o["details"]["source"] == {"commit": commit, "ref": "pr", "path": "ca-rotation.yml"},
-               "%s: %s" % (o["idempotency_key"], o["details"]["source"]))
+    acts = fleetca_activities(db)
+    keys = [d["step_id"] for _, d in acts]
+    expect(keys == ["apple_scep:1:adopt", "apple_scep:2:stage", "host_identity:1:adopt"], str(keys))
+    for _, d in acts:
+        expect(d["source"] == {"commit": commit, "ref": "pr", "path": "ca-rotation.yml"},
+               "%s: %s" % (d["step_id"], d["source"]))
     gens = {(g["ca"], g["generation"]): g for g in doc["generations"]}
     expect(set(gens) == {("apple_scep", 1), ("apple_scep", 2), ("host_identity", 1)}, str(sorted(gens)))
     for k, g in gens.items():
@@ -190,7 +191,7 @@ def apply_records_the_commit():
     rc, out, err = run(["apply", "-f", path], env_for(db2, now=T0))
     expect(rc == 0, "working tree: exit %d %s" % (rc, err))
     doc = json.loads(reference_decrypt(live_rows(db2)["fleetca_state"][1]))
-    src = doc["outbox"][0]["details"]["source"]
+    src = fleetca_activities(db2)[0][1]["source"]
     expect(src == {"commit": None, "ref": None, "path": path}, str(src))
     expect(all(not g.get("commit") for g in doc["generations"]), str(doc["generations"]))
 

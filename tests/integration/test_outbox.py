@@ -1,7 +1,7 @@
 """Activities leave the outbox exactly once (DESIGN §5.2, §9): apply delivers them to a fake Fleet API
 (tests/fake_fleet) over verified TLS, with the token and an Idempotency-Key; 409 counts as delivered,
 5xx and silence are retried and then kept, 401 and other 4xx are errors; a crash between delivery and
-removal re-sends one entry, which the API answers 409; sink db writes Fleet's activities table."""
+removal re-sends one entry, which the API answers 409. (The default sink, db, is in test_activities.py.)"""
 import json
 import os
 import shutil
@@ -34,7 +34,7 @@ def yaml_file(name, sink):
     return path
 
 
-Y_API, Y_DB, Y_NONE = yaml_file("api.yml", "api"), yaml_file("db.yml", "db"), yaml_file("none.yml", "none")
+Y_API, Y_NONE = yaml_file("api.yml", "api"), yaml_file("none.yml", "none")
 
 
 def api_env(db, fake=None, token=TOKEN, ca_file=CA_FILE, **extra):
@@ -221,20 +221,6 @@ def crash_after_delivery_resends_one(fake):
     res = run(["apply", "-f", Y_API], api_env(db, fake))
     expect(res[0] == 0 and "delivered 2 activities" in res[1], "re-run: %s" % describe(res))
     expect(fake.seen() == [(KEYS[0], 201), (KEYS[0], 409), (KEYS[1], 201)], "fake saw %s" % fake.seen())
-    expect(outbox_keys(db) == [], "outbox: %s" % outbox_keys(db))
-
-
-@T.case
-def sink_db_writes_fleet_activities():
-    db = new_db("ob")
-    res = run(["apply", "-f", Y_DB], env_for(db, now=T0))
-    expect(res[0] == REF_RC and "delivered 2 activities" in res[1], "apply: %s" % describe(res))
-    rows = mariadb(db, "SELECT activity_type, fleet_initiated, user_id IS NULL, details FROM activities "
-                       "WHERE user_name = 'fleetca' ORDER BY id")
-    expect([r[0] for r in rows] == [TYPES[k] for k in KEYS], "activities rows: %s" % rows)
-    for r, k in zip(rows, KEYS):
-        d = json.loads(r[3])
-        expect(r[1] == "1" and r[2] == "1" and d["step_id"] == k.split("#")[0] and d["ca"] == CA, "row: %s" % r)
     expect(outbox_keys(db) == [], "outbox: %s" % outbox_keys(db))
 
 

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from fcalib import (FLEETCA, REFERENCE_NOW, Failures, env_for, expect, live_rows, new_db, reference_decrypt, run,
+from fcalib import (FLEETCA, REFERENCE_NOW, Failures, env_for, expect, live_rows, mariadb, new_db, reference_decrypt, run,
                     table_fingerprint)
 
 T = Failures()
@@ -176,8 +176,10 @@ def once_metrics_are_prometheus_text_with_the_certificates_values():
            "opens after min_overlap")
     expect(series(s, "fleetca_last_success_timestamp_seconds") == [NOW_EPOCH], "last success is the round's clock")
     doc = json.loads(reference_decrypt(rows["fleetca_state"][1]))
-    expect(series(s, "fleetca_outbox_pending") == [len(doc["outbox"])] and len(doc["outbox"]) == 2,
-           "outbox pending = the state document's outbox (%d)" % len(doc["outbox"]))
+    recorded = mariadb(db, "SELECT COUNT(*) FROM activity_past WHERE user_name = 'fleetca'")[0][0]
+    expect(series(s, "fleetca_outbox_pending") == [len(doc.get("outbox", []))] and doc.get("outbox", []) == [] and
+           recorded == "2", "sink db: the 2 activities are in activity_past (%s), none pending (%s)"
+           % (recorded, series(s, "fleetca_outbox_pending")))
 
 
 @T.case
@@ -298,9 +300,9 @@ def once_from_git_records_the_commit():
     rc, out, err = run(["reconcile", "--once", "--git-repo", repo, "--git-ref", "main", "-f", "ca-rotation.yml"],
                        env_for(db))
     expect(rc == 0 and "applied host_identity:2:stage" in err, "exit %d: %s" % (rc, err))
-    doc = json.loads(reference_decrypt(live_rows(db)["fleetca_state"][1]))
-    srcs = {o["idempotency_key"]: o["details"]["source"] for o in doc["outbox"]}
-    expect(srcs.get("host_identity:2:stage#0") == {"commit": commit, "ref": "main", "path": "ca-rotation.yml"},
+    srcs = {d["step_id"]: d["source"] for d in
+            (json.loads(r[0]) for r in mariadb(db, "SELECT details FROM activity_past WHERE user_name = 'fleetca'"))}
+    expect(srcs.get("host_identity:2:stage") == {"commit": commit, "ref": "main", "path": "ca-rotation.yml"},
            "source recorded: %s" % srcs)
     rc, out, err = run(["reconcile", "--once", "--git-repo", repo, "--git-ref", "nope", "-f", "ca-rotation.yml"],
                        env_for(db))

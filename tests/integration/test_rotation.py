@@ -192,11 +192,10 @@ def forced_drain_records_reason():
                   extra_policy="  drain: force\n  reason: \"INC-42: devices re-enrolled\"\n")
     rc, out, err = run(["apply", "-f", y], env_for(db, now=T16))
     expect(rc == 0 and "applied conditional_access:2:retire" in out, "exit %d: %s %s" % (rc, out, err))
-    doc = json.loads(reference_decrypt(live_rows(db)["fleetca_state"][1]))
-    ent = [o for o in doc["outbox"] if o["idempotency_key"] == "conditional_access:2:retire#0"]
-    expect(len(ent) == 1 and ent[0]["type"] == "retired_ca_certificate", str(doc["outbox"]))
-    expect(ent[0]["details"]["forced"] is True and ent[0]["details"]["reason"] == "INC-42: devices re-enrolled",
-           str(ent[0]))
+    rows = mariadb(db, "SELECT details FROM activity_past WHERE activity_type = 'retired_ca_certificate'")
+    ent = [json.loads(r[0]) for r in rows]
+    expect(len(ent) == 1 and ent[0]["step_id"] == "conditional_access:2:retire", str(ent))
+    expect(ent[0]["forced"] is True and ent[0]["reason"] == "INC-42: devices re-enrolled", str(ent[0]))
 
 
 @T.case
@@ -239,6 +238,13 @@ def renew_keeps_key_and_device_certs_valid():
     serial = lambda p: openssl(["x509", "-noout", "-serial"], p).stdout
     expect(subj(oldpem) == subj(newpem) and ski(oldpem) == ski(newpem), "same subject and SKI")
     expect(serial(oldpem) != serial(newpem), "a fresh serial")
+    # as Fleet's own rollover-ca-cert: the subject's exact bytes and the NotBefore stay, NotAfter moves on
+    from cryptography import x509
+    oc, nc = x509.load_pem_x509_certificate(oldpem), x509.load_pem_x509_certificate(newpem)
+    expect(oc.subject.public_bytes() == nc.subject.public_bytes(), "same subject bytes")
+    expect(oc.not_valid_before == nc.not_valid_before,
+           "NotBefore kept: %s, was %s" % (nc.not_valid_before, oc.not_valid_before))
+    expect(nc.not_valid_after > oc.not_valid_after, "a later NotAfter: %s" % nc.not_valid_after)
     hist = mariadb(db, "SELECT HEX(value) FROM mdm_config_assets WHERE name = 'ca_cert' AND deletion_uuid <> ''")
     expect(any(bytes.fromhex(h[0]) == old["ca_cert"][1] for h in hist), "the old ca_cert stays as history")
     # a device certificate Fleet issued under the old certificate verifies against the renewed one

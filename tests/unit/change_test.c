@@ -99,7 +99,7 @@ static void test_settings_only_and_new_file(void **unused)
 	assert_non_null(strstr(t, "host_identity: not named → gen 1 complete, suspended (this change)\n"));
 	assert_null(strstr(t, "apple_scep"));
 	free(t);
-	assert_string_equal(fca_change_field_name(10), "named");
+	assert_string_equal(fca_change_field_name(8), "named");
 	assert_null(fca_change_field_name(FCA_CHANGE_FIELD_COUNT));
 	assert_null(fca_change_policy_field_name(FCA_CHANGE_POLICY_FIELD_COUNT));
 }

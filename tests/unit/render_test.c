@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/consequence.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 
@@ -207,6 +208,13 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
+/* The words of DESIGN §5.3, as every format must show them. */
+#define FLEET_ROOT "Fleet re-installs its root CA profile (com.fleetdm.caroot) on every Apple host when ca_cert changes"
+#define OKTA_LB_NEW                                                                                                   \
+	"the Okta Apple profile and the load balancer's trust store need the new certificate: "                       \
+	"`fleetca export --ca conditional_access`"
+#define IDP_NEW "the identity provider needs the new signing certificate: `fleetca export --ca conditional_access_idp`"
+
 static void test_text_rotation(void **st)
 {
 	static const char want[] =
@@ -233,6 +241,7 @@ static void test_text_rotation(void **st)
 		"      + ca_key_previous   (gen 1)\n"
 		"      impact    14 enrolled Apple devices would fail check-in on a Fleet that trusts one root and "
 		"would have to re-enroll, and 8 FileVault escrows could no longer be decrypted (new key and subject)\n"
+		"      trust     " FLEET_ROOT "\n"
 		"\n"
 		"host_identity  gen 1 complete → gen 1 complete\n"
 		"  ~ host_identity:1:renew  ready\n"
@@ -379,6 +388,11 @@ static void test_json_rotation(void **st)
 			     "        \"devices\": 14,\n        \"devices_not_counted\": null,\n        \"escrows\": 8,\n"
 			     "        \"escrows_not_counted\": null,\n        \"asserted_trusts_previous\": false\n      }");
 	assert_int_equal(count(out, "\"disruption\": null"), 2);
+	/* the activation changes ca_cert: Fleet re-installs its root; stage and host_identity's renew set off nothing */
+	assert_contains(out, "\"consequence\": {\n        \"kind\": \"fleet_reinstalls_root\",\n        \"text\": \"" FLEET_ROOT
+			     "\"\n      }\n    }");
+	assert_int_equal(count(out, "\"consequence\": null"), 2);
+	assert_int_equal(count(out, FLEET_ROOT), 1);
 	assert_int_equal(out[strlen(out) - 1], '\n');
 
 	assert_int_equal(fca_render_plan_json_string(&s2, &plan, &obs), FCA_OK);
@@ -430,6 +444,14 @@ static void test_markdown_rotation(void **st)
 	assert_contains(out, "<details><summary>apple_scep: gen 1 complete → gen 2 active, 2 steps</summary>\n\n"
 			     "```text\n+ apple_scep:2:stage     ready\n");
 	assert_contains(out, "~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n");
+	/* a callout reviewers see, and the line in the step's details */
+	assert_contains(out, "(policy.fleet_server_trusts_previous states that it does)\n\n> [!NOTE]\n"
+			     "> **apple_scep** `apple_scep:2:activate`: " FLEET_ROOT "\n\n<details>");
+	assert_contains(out, "\n    + ca_key_previous   (gen 1)\n    impact    14 enrolled Apple devices would fail "
+			     "check-in on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault "
+			     "escrows could no longer be decrypted (new key and subject)\n    trust     " FLEET_ROOT "\n```\n");
+	assert_int_equal(count(out, "[!NOTE]"), 1);
+	assert_int_equal(count(out, FLEET_ROOT), 2);
 	assert_int_equal(count(out, "<details>"), 2);
 	assert_int_equal(count(out, "</details>"), 2);
 	assert_int_equal(count(out, "```"), 4);
@@ -589,6 +611,131 @@ static void test_key_keep_words(void **st)
 	write_sample("key-keep");
 }
 
+/* conditional_access, its IdP and host_identity each activate gen 2. */
+static void plan_human_trust(void)
+{
+	static const enum fca_ca_id cas[] = { FCA_CA_CONDITIONAL_ACCESS, FCA_CA_CONDITIONAL_ACCESS_IDP,
+					      FCA_CA_HOST_IDENTITY };
+	char asset[FCA_ASSET_NAME_MAX];
+
+	plan_empty();
+	for (size_t i = 0; i < sizeof(cas) / sizeof(cas[0]); i++) {
+		const struct fca_ca_def *def = fca_catalog_get(cas[i]);
+		struct fca_step *s;
+
+		set_ca(cas[i], 1, FCA_STAGE_STAGED, 2, FCA_STAGE_ACTIVE);
+		s = add_step(cas[i], FCA_STEP_ACTIVATE, 2, FCA_GATE_OPEN);
+		s->from_generation = 1;
+		s->from_stage = FCA_STAGE_STAGED;
+		s->to_stage = FCA_STAGE_ACTIVE;
+		fca_catalog_asset(asset, sizeof(asset), def, 0, FCA_SLOT_CURRENT);
+		add_write(s, '~', asset, 2);
+	}
+	plan.cas[FCA_CA_CONDITIONAL_ACCESS].warnings = FCA_WARN_HUMAN_TRUST;
+	plan.cas[FCA_CA_CONDITIONAL_ACCESS_IDP].warnings = FCA_WARN_HUMAN_TRUST;
+	plan.nready = 3;
+}
+
+/* The activation of a CA that others trust says who needs the certificate and the export, in each format. */
+static void test_human_trust_consequences(void **st)
+{
+	char *out;
+
+	(void)st;
+	plan_human_trust();
+	out = render(TEXT);
+	assert_contains(out, "  ~ conditional_access:2:activate      ready\n"
+			     "      ~ conditional_access_ca_cert  (gen 2)\n"
+			     "      trust     " OKTA_LB_NEW "\n");
+	assert_contains(out, "  ~ conditional_access_idp:2:activate  ready\n"
+			     "      ~ conditional_access_idp_cert  (gen 2)\n"
+			     "      trust     " IDP_NEW "\n");
+	assert_contains(out, "  ~ host_identity:2:activate           ready\n"
+			     "      ~ host_identity_ca_cert  (gen 2)\n\n");
+	assert_int_equal(count(out, "      trust     "), 2);
+	assert_null(strstr(out, "com.fleetdm.caroot"));
+	free(out);
+
+	out = render(JSON);
+	assert_contains(out, "\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" OKTA_LB_NEW
+			     "\"\n      }");
+	assert_contains(out, "\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" IDP_NEW
+			     "\"\n      }");
+	assert_int_equal(count(out, "\"consequence\": null"), 1); /* host_identity */
+	free(out);
+
+	out = render(MARKDOWN);
+	assert_contains(out, "\n> [!NOTE]\n> **conditional_access** `conditional_access:2:activate`: " OKTA_LB_NEW "\n");
+	assert_contains(out, "\n> [!NOTE]\n> **conditional_access_idp** `conditional_access_idp:2:activate`: " IDP_NEW
+			     "\n");
+	assert_contains(out, "```text\n~ conditional_access:2:activate  ready\n    ~ conditional_access_ca_cert  (gen 2)\n"
+			     "    trust     " OKTA_LB_NEW "\n```\n");
+	assert_contains(out, "\n    trust     " IDP_NEW "\n```\n");
+	assert_int_equal(count(out, "[!NOTE]"), 2);
+	free(out);
+}
+
+/* Every (CA, step kind): only a change of the signing certificate of a CA that others trust has one. */
+static void test_consequence_table(void **st)
+{
+	static const struct {
+		enum fca_ca_id ca;
+		enum fca_step_kind kind;
+		enum fca_consequence_kind want;
+		const char *text;
+	} cases[] = {
+		{ FCA_CA_APPLE_SCEP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
+		{ FCA_CA_APPLE_SCEP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
+		{ FCA_CA_APPLE_SCEP, FCA_STEP_RENEW, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
+		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, OKTA_LB_NEW },
+		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
+		  "the Okta Apple profile and the load balancer's trust store need the restored certificate: "
+		  "`fleetca export --ca conditional_access`" },
+		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
+		  "the Okta Apple profile and the load balancer's trust store need the renewed certificate: "
+		  "`fleetca export --ca conditional_access`" },
+		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, IDP_NEW },
+		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
+		  "the identity provider needs the restored signing certificate: `fleetca export --ca "
+		  "conditional_access_idp`" },
+		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
+		  "the identity provider needs the renewed signing certificate: `fleetca export --ca "
+		  "conditional_access_idp`" },
+	};
+	static const enum fca_step_kind kinds[] = { FCA_STEP_ADOPT,	FCA_STEP_STAGE,	  FCA_STEP_ACTIVATE, FCA_STEP_RETIRE,
+						    FCA_STEP_ROLLBACK, FCA_STEP_ABANDON, FCA_STEP_RENEW };
+	struct fca_consequence cq;
+	struct fca_step s;
+	size_t found = 0;
+
+	(void)st;
+	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			size_t c;
+			memset(&s, 0, sizeof(s));
+			s.ca = (enum fca_ca_id)ca;
+			s.kind = kinds[k];
+			for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+				if (cases[c].ca == s.ca && cases[c].kind == s.kind)
+					break;
+			if (c == sizeof(cases) / sizeof(cases[0])) {
+				assert_int_equal(fca_consequence_of(&cq, &s), 0);
+				assert_int_equal(cq.kind, FCA_CONSEQUENCE_NONE);
+				assert_null(cq.text);
+				assert_null(cq.name);
+				continue;
+			}
+			found++;
+			assert_int_equal(fca_consequence_of(&cq, &s), 1);
+			assert_int_equal(cq.kind, cases[c].want);
+			assert_string_equal(cq.text, cases[c].text);
+			assert_string_equal(cq.name, cases[c].want == FCA_CONSEQUENCE_FLEET_ROOT ? "fleet_reinstalls_root"
+												 : "admin_updates_trust");
+		}
+	}
+	assert_int_equal(found, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* Writes the JSON of hand-made plans for tests/integration/test_plan_schema.py to validate. */
 static void write_sample(const char *name)
 {
@@ -619,6 +766,8 @@ static void test_write_schema_samples(void **st)
 	write_sample("disruption-not-counted");
 	plan_empty();
 	write_sample("empty");
+	plan_human_trust();
+	write_sample("human-trust");
 }
 
 int main(void)
@@ -637,6 +786,8 @@ int main(void)
 		cmocka_unit_test(test_forced_drain_and_human_trust),
 		cmocka_unit_test(test_disruption_words),
 		cmocka_unit_test(test_key_keep_words),
+		cmocka_unit_test(test_human_trust_consequences),
+		cmocka_unit_test(test_consequence_table),
 		cmocka_unit_test(test_write_schema_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,7 +91,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(d.policy.drain, FCA_DRAIN_WAIT);
 	assert_string_equal(d.policy.reason, "");
 	assert_int_equal(d.policy.fleet_server_trusts_previous, 0);
-	assert_int_equal(d.sink, FCA_SINK_API);
+	assert_int_equal(d.sink, FCA_SINK_DB); /* Fleet's own activity table */
 	assert_string_equal(d.path, "t.yml");
 	for (int i = 0; i < FCA_CA_COUNT; i++)
 		assert_int_equal(d.cas[i].present, 0);
@@ -109,8 +109,6 @@ static void test_one_ca_defaults(void **state)
 	assert_int_equal(c->key_bits, 2048);
 	assert_int_equal(c->validity, 10 * YEAR);
 	assert_int_equal(c->renew_before, 0);
-	assert_int_equal(c->distribute_profile, 0);
-	assert_true(c->min_verified == 1.0);
 	assert_int_equal(c->adopt, 0);
 	assert_int_equal(c->suspend, 0);
 	assert_string_equal(c->subject.cn, "");
@@ -141,16 +139,13 @@ static const char full_yaml[] =
 	"    key: rsa-2048\n"
 	"    validity: 5y\n"
 	"    renew_before: 90d\n"
-	"    distribute: profile\n"
-	"    min_verified: 0.5\n"
 	"    adopt: true\n"
 	"    suspend: false\n"
 	"  host_identity: { generation: 1000000, stage: active, key: rsa-4096, validity: 52w, renew_before: 0s }\n"
-	"  conditional_access: {generation: 2, distribute: none, min_verified: 1, key: rsa-3072}\n"
+	"  conditional_access: {generation: 2, key: rsa-3072}\n"
 	"  conditional_access_idp:\n"
 	"    generation: 1\n"
-	"    suspend: True\n"
-	"    min_verified: 0\n";
+	"    suspend: True\n";
 
 static void test_full(void **state)
 {
@@ -175,13 +170,11 @@ static void test_full(void **state)
 	assert_int_equal(a->key_bits, 2048);
 	assert_int_equal(a->validity, 5 * YEAR);
 	assert_int_equal(a->renew_before, 90 * DAY);
-	assert_int_equal(a->distribute_profile, 1);
-	assert_true(a->min_verified == 0.5);
 	assert_int_equal(a->adopt, 1);
 	assert_int_equal(a->suspend, 0);
 
 	const struct fca_desired_ca *h = &d.cas[FCA_CA_HOST_IDENTITY];
-	assert_int_equal(h->line, 26);
+	assert_int_equal(h->line, 24);
 	assert_int_equal(h->generation, 1000000);
 	assert_int_equal(h->stage, FCA_STAGE_ACTIVE);
 	assert_int_equal(h->key_bits, 4096);
@@ -191,14 +184,11 @@ static void test_full(void **state)
 	const struct fca_desired_ca *c = &d.cas[FCA_CA_CONDITIONAL_ACCESS];
 	assert_int_equal(c->generation, 2);
 	assert_int_equal(c->stage, FCA_STAGE_COMPLETE);
-	assert_int_equal(c->distribute_profile, 0);
 	assert_int_equal(c->key_bits, 3072);
-	assert_true(c->min_verified == 1.0);
 
 	const struct fca_desired_ca *i = &d.cas[FCA_CA_CONDITIONAL_ACCESS_IDP];
 	assert_int_equal(i->present, 1);
 	assert_int_equal(i->suspend, 1);
-	assert_true(i->min_verified == 0.0);
 }
 
 static void test_flow_document(void **state)
@@ -226,14 +216,17 @@ static void test_example_file(void **state)
 		dump();
 	assert_int_equal(r, FCA_OK);
 	assert_string_equal(d.path, path);
-	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].generation, 2);
-	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].stage, FCA_STAGE_ACTIVE);
-	assert_string_equal(d.cas[FCA_CA_APPLE_SCEP].subject.c, "US");
-	assert_int_equal(d.policy.fleet_server_trusts_previous, 1);
-	for (int i = 1; i < FCA_CA_COUNT; i++) {
+	/* what is safe on a released Fleet: apple_scep renews on its key, host_identity rotates */
+	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].generation, 1);
+	assert_true(d.cas[FCA_CA_APPLE_SCEP].renew_before > 0);
+	assert_int_equal(d.policy.fleet_server_trusts_previous, 0);
+	assert_int_equal(d.cas[FCA_CA_HOST_IDENTITY].generation, 2);
+	assert_int_equal(d.cas[FCA_CA_HOST_IDENTITY].stage, FCA_STAGE_COMPLETE);
+	assert_int_equal(d.sink, FCA_SINK_DB);
+	for (int i = 0; i < FCA_CA_COUNT; i++)
 		assert_int_equal(d.cas[i].present, 1);
-		assert_int_equal(d.cas[i].generation, 1);
-	}
+	assert_int_equal(d.cas[FCA_CA_CONDITIONAL_ACCESS].generation, 1);
+	assert_int_equal(d.cas[FCA_CA_CONDITIONAL_ACCESS_IDP].generation, 1);
 }
 
 /* ---- errors: the document ---- */
@@ -268,7 +261,8 @@ static void test_unknown_keys(void **state)
 	expect_one("version: 1\nactivities: { sinc: db }\ncas: {}\n", 2, 15, "activities.sinc", "unknown key \"sinc\"",
 		   "expected one of sink");
 	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, generaton: 3 }\n", 3, 32, "cas.apple_scep.generaton",
-		   "unknown key \"generaton\"", "renew_before", "suspend");
+		   "unknown key \"generaton\"",
+		   "expected one of generation, stage, subject, key, validity, renew_before, adopt, suspend");
 	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { email: a@b.c }\n", 5, 16,
 		   "cas.apple_scep.subject.email", "unknown subject key \"email\"",
 		   "common_name, organization, organizational_unit, country");
@@ -470,19 +464,45 @@ static void test_subject(void **state)
 	assert_string_equal(d.cas[FCA_CA_APPLE_SCEP].subject.o, "");
 }
 
-static void test_distribute_min_verified(void **state)
+#define NO_LONGER                                                                                                     \
+	"no longer supported: Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate of " \
+	"ca_cert) on every Apple host whenever ca_cert changes; remove this key"
+#define NO_LONGER_MIN_VERIFIED                                                                                        \
+	"no longer supported: fleetca uploads no trust profile whose delivery it could wait for; Fleet re-installs "   \
+	"its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every Apple host whenever "  \
+	"ca_cert changes; remove this key"
+
+/* distribute and min_verified (trust profiles) are gone: named, with why, at the key, whatever the value. */
+static void test_removed_keys(void **state)
 {
+	char line[1024];
+
 	(void)state;
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, distribute: mdm }\n", 3, 44, "cas.apple_scep.distribute",
-		   "expected one of profile, none; found \"mdm\"");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, min_verified: 1.5 }\n", 3, 46,
-		   "cas.apple_scep.min_verified", "expected a number from 0 to 1; found number 1.5");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, min_verified: -0.1 }\n", 3, 46,
-		   "cas.apple_scep.min_verified", "from 0 to 1", "found number -0.1");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, min_verified: high }\n", 3, 46,
-		   "cas.apple_scep.min_verified", "from 0 to 1", "found \"high\"");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, min_verified: 98% }\n", 3, 46,
-		   "cas.apple_scep.min_verified", "found \"98%\"");
+	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    distribute: profile\n", 5, 5,
+		   "cas.apple_scep.distribute", NO_LONGER);
+	assert_string_equal(g.v[0].msg, NO_LONGER);
+	fca_diag_format(line, sizeof(line), "ca-rotation.yml", &g.v[0]);
+	assert_string_equal(line, "ca-rotation.yml:5:5: cas.apple_scep.distribute: " NO_LONGER);
+	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, distribute: none }\n", 3, 32,
+		   "cas.apple_scep.distribute", NO_LONGER);
+	expect_one("version: 1\ncas:\n  conditional_access:\n    generation: 1\n    min_verified: 0.98\n", 5, 5,
+		   "cas.conditional_access.min_verified", NO_LONGER_MIN_VERIFIED);
+	assert_string_equal(g.v[0].msg, NO_LONGER_MIN_VERIFIED);
+	/* the value is not read: a mapping gives the same one problem */
+	expect_one("version: 1\ncas:\n  host_identity:\n    generation: 1\n    distribute: { to: all }\n", 5, 5,
+		   "cas.host_identity.distribute", NO_LONGER);
+	/* both in one file: two problems, the rest of the CA still read */
+	assert_int_equal(parse("version: 1\ncas:\n  apple_scep:\n    distribute: profile\n    generation: 2\n"
+			       "    min_verified: 1\n    stage: staged\n"),
+			 FCA_EINVALID);
+	assert_int_equal(g.n, 2);
+	check_diag(0, 4, 5, "cas.apple_scep.distribute", NO_LONGER, NULL);
+	check_diag(1, 6, 5, "cas.apple_scep.min_verified", NO_LONGER_MIN_VERIFIED, NULL);
+	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].generation, 2);
+	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].stage, FCA_STAGE_STAGED);
+	/* only in a CA's mapping: elsewhere they are unknown keys like any other */
+	expect_one("version: 1\npolicy: { distribute: profile }\ncas: {}\n", 2, 11, "policy.distribute",
+		   "unknown key \"distribute\"");
 }
 
 static void test_booleans(void **state)
@@ -655,7 +675,7 @@ int main(void)
 		cmocka_unit_test(test_sink),
 		cmocka_unit_test(test_key),
 		cmocka_unit_test(test_subject),
-		cmocka_unit_test(test_distribute_min_verified),
+		cmocka_unit_test(test_removed_keys),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_alias_and_tag),
 		cmocka_unit_test(test_many_errors),

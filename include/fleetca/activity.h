@@ -1,0 +1,30 @@
+/*
+ * A transition's activity as Fleet records it (model type), and the builder of its "details"
+ * JSON (src/io/activity.c). Fleet's UI names the subject of a generic activity by the first
+ * details key ending in "_name", so the details carry a "ca_name".
+ */
+#ifndef FLEETCA_ACTIVITY_H
+#define FLEETCA_ACTIVITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fleetca/error.h"
+
+struct fca_activity {
+	const char *ca;	      /* YAML id: "apple_scep" */
+	const char *ca_title; /* "Apple SCEP CA" */
+	const char *assets[8];
+	size_t nassets;
+	int generation, previous_generation;
+	const char *sha256, *subject;
+	int64_t not_after;
+	const char *source_path, *source_commit, *source_ref;
+	const char *step_id;
+	int forced;
+	const char *reason;
+};
+
+int fca_activity_details_json(char **out, const struct fca_activity *a) FCA_MUST_USE;
+
+#endif
