@@ -18,7 +18,7 @@ struct fca_observe_opts {
 	FILE *progress;      /* a line per 250,000 issued certificates scanned, or NULL */
 	/* What an apple_scep step changing the first certificate would break (DESIGN §4.6), counted
 	 * only when one is planned: */
-	int scan_devices;	/* enrolled devices per generation (apple_scep's issued scan) */
+	int scan_devices;	/* apple_scep's enrolled devices per generation (every identity row) */
 	int scan_escrows_today; /* escrows Fleet decrypts today with the signing ca_key */
 };
 #define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL, 0, 0 }

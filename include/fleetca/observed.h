@@ -42,9 +42,10 @@ struct fca_obs_gen {
 				      * with by_enrollment, only an enrollment's newest certificate or one
 				      * no enrollment names; otherwise all of them */
 	int64_t drain_last_expiry;   /* latest not_valid_after among drain_live; 0 = none */
-	uint64_t devices;	     /* apple_scep: enrolled devices whose newest identity certificate is
-				      * one of drain_unexpired (every such certificate when there is no
-				      * nano_cert_auth_associations); valid when the CA's devices_counted */
+	uint64_t devices;            /* apple_scep: enrolled devices as Fleet sees them check in: each
+				      * enrollment whose newest certificate (nano_cert_auth_associations)
+				      * this generation issued, revoked or expired alike; without the
+				      * table every certificate not revoked; valid when devices_counted */
 	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
 	size_t nblockers;
 	uint64_t escrows;            /* FileVault escrows encrypted to this generation's certificate */

@@ -92,15 +92,8 @@ struct scan_ctx {
 	struct fca_secret pems[FCA_SLOT_COUNT];
 	uint64_t rows; /* scanned so far in the current table, for progress */
 	const struct fca_assoc_map *assocs; /* apple_scep: each enrollment's newest certificate, or NULL */
-	int device_table;		    /* the table holds Apple device identity certificates */
 	int shared_key[FCA_SLOT_COUNT];	    /* another live generation has this generation's SKI */
 };
-
-/* The table Fleet keeps Apple device identity certificates in (FLEET-FACTS §7). */
-static int is_device_table(const char *t)
-{
-	return !strcmp(t, "identity_certificates") || !strcmp(t, "scep_certificates");
-}
 
 /* Generations with the same key (key: keep) have the same SKI: each issued certificate then
  * belongs to the one whose subject is its issuer, byte for byte, as Go's chain building decides. */
@@ -124,50 +117,61 @@ static int issuer_is(const struct fca_issued_ids *ids, const struct fca_obs_gen 
 
 #define PROGRESS_EVERY 250000
 
-static int on_issued(void *vctx, const struct fca_issued_row *row)
+static void progress(struct scan_ctx *c, const struct fca_issued_row *row)
 {
-	struct scan_ctx *c = vctx;
-	struct fca_issued_ids ids;
-
 	if (c->opts->progress && ++c->rows % PROGRESS_EVERY == 0) {
 		fprintf(c->opts->progress, "fleetca: %s: %llu certificates scanned…\n", row->table,
 			(unsigned long long)c->rows);
 		fflush(c->opts->progress);
 	}
-	if (row->revoked)
-		return 0;
-	if (fca_crypto_cert_ids(&ids, row->pem, row->pem_len, c->assocs != NULL) != FCA_OK) {
+}
+
+/* The generation that issued the row's certificate, or NULL (unparseable rows are not Fleet's). */
+static struct fca_obs_gen *issuer_gen(struct scan_ctx *c, const struct fca_issued_row *row, struct fca_issued_ids *ids)
+{
+	if (fca_crypto_cert_ids(ids, row->pem, row->pem_len, c->assocs != NULL) != FCA_OK) {
 		fca_error_clear();
-		return 0; /* unparseable rows are not Fleet's: they cannot keep a CA alive */
+		return NULL;
 	}
 	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
 		struct fca_obs_gen *g = &c->ca->gens[s];
-		const struct fca_assoc *a;
 		int match;
 		if (!g->present || !g->cert_ok)
 			continue;
-		if (ids.aki_len)
-			match = ids.aki_len == g->cert.ski_len && memcmp(ids.aki, g->cert.ski, ids.aki_len) == 0;
+		if (ids->aki_len)
+			match = ids->aki_len == g->cert.ski_len && memcmp(ids->aki, g->cert.ski, ids->aki_len) == 0;
 		else
 			match = c->pems[s].data && fca_crypto_cert_signed_by(row->pem, row->pem_len,
 									 (const char *)c->pems[s].data, c->pems[s].len);
 		if (match && c->shared_key[s])
-			match = issuer_is(&ids, g);
-		if (!match)
-			continue;
+			match = issuer_is(ids, g);
+		if (match)
+			return g;
+	}
+	return NULL;
+}
+
+static int on_issued(void *vctx, const struct fca_issued_row *row)
+{
+	struct scan_ctx *c = vctx;
+	struct fca_issued_ids ids;
+	struct fca_obs_gen *g;
+
+	progress(c, row);
+	if (row->revoked || !(g = issuer_gen(c, row, &ids)))
+		return 0;
+	{
+		const struct fca_assoc *a;
 		if (row->not_valid_after > c->opts->now)
 			g->issued_live++;
 		if (row->not_valid_after > c->opts->now - c->opts->clock_skew) {
 			/* Where enrollments are known, a certificate an enrollment has replaced (it renewed,
 			 * perhaps under a newer generation) no longer depends on this generation; one that
-			 * no enrollment names still counts (fail closed). Each enrollment whose newest
-			 * certificate this is is one enrolled device. */
+			 * no enrollment names still counts (fail closed). */
 			a = c->assocs ? fca_assoc_map_find(c->assocs, ids.sha256) : NULL;
 			g->drain_unexpired++;
-			if (c->device_table)
-				g->devices += c->assocs ? (a ? a->newest : 0) : 1;
 			if (c->assocs && a && a->newest == 0)
-				break;
+				return 0;
 			g->drain_live++;
 			if (row->not_valid_after > g->drain_last_expiry)
 				g->drain_last_expiry = row->not_valid_after;
@@ -183,8 +187,26 @@ static int on_issued(void *vctx, const struct fca_issued_row *row)
 				b->not_valid_after = row->not_valid_after;
 			}
 		}
-		break;
 	}
+	return 0;
+}
+
+/*
+ * Enrolled Apple devices per generation, as Fleet sees them check in: each enrollment whose newest
+ * certificate (nano_cert_auth_associations) the generation issued, revoked or expired alike
+ * (check-in looks the certificate up by its hash, and verifies an expired one at its NotAfter);
+ * without the table, every certificate not revoked is one device.
+ */
+static int on_device(void *vctx, const struct fca_issued_row *row)
+{
+	struct scan_ctx *c = vctx;
+	struct fca_issued_ids ids;
+	struct fca_obs_gen *g;
+	const struct fca_assoc *a;
+
+	progress(c, row);
+	if ((c->assocs || !row->revoked) && (g = issuer_gen(c, row, &ids)))
+		g->devices += !c->assocs ? 1 : (a = fca_assoc_map_find(c->assocs, ids.sha256)) ? a->newest : 0;
 	return 0;
 }
 
@@ -205,83 +227,104 @@ static void reset_issued(struct fca_obs_ca *ca)
 {
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
 		struct fca_obs_gen *g = &ca->gens[sl];
-		g->issued_live = g->drain_unexpired = g->drain_live = g->devices = 0;
+		g->issued_live = g->drain_unexpired = g->drain_live = 0;
 		g->drain_last_expiry = 0;
 		g->nblockers = 0;
 	}
 }
 
 /*
- * The issued-certificate tables of one CA. For apple_scep, nano_cert_auth_associations first (each
- * enrollment's newest certificate): without it (missing, unreadable) every unexpired certificate
- * counts as in use, which only holds a retirement back longer, and no device is counted. strict:
- * a failure is the run's error (the drain gate must not open on what could not be read); else it
- * is the reason the devices were not counted.
+ * apple_scep: each enrollment's newest certificate (nano_cert_auth_associations). Without it (an
+ * older schema) or when it cannot be read (the reason in assoc_note), c->assocs stays NULL: every
+ * unexpired certificate then counts as in use, which only holds a retirement back longer.
+ */
+static int load_assocs(struct scan_ctx *c, struct fca_store *s, struct fca_assoc_map *m)
+{
+	int r = fca_assoc_map_load(m, s);
+
+	if (r == FCA_OK) {
+		c->assocs = m;
+		c->ca->by_enrollment = 1;
+		return FCA_OK;
+	}
+	if (r == FCA_ENOMEM)
+		return r;
+	if (r != FCA_ENOTFOUND)
+		snprintf(c->ca->assoc_note, sizeof(c->ca->assoc_note), "%s", fca_error_message());
+	fca_error_clear();
+	return FCA_OK;
+}
+
+/*
+ * The issued-certificate tables of one CA (live rows only). strict: a failure is the run's error
+ * (the drain gate must not open on what could not be read); else the counts are forgotten.
  */
 static int scan_issued_ca(struct scan_ctx *c, struct fca_store *s, enum fca_ca_id id, int strict)
 {
 	const char *tables[FCA_MAX_ISSUED_TABLES];
-	const struct fca_observe_opts *opts = c->opts;
-	int64_t after = opts->now - (opts->clock_skew > 0 ? opts->clock_skew : 0);
-	struct fca_assoc_map assocs;
-	int apple = id == FCA_CA_APPLE_SCEP, devices = 0, r = FCA_OK;
-	size_t nt;
+	int64_t after = c->opts->now - (c->opts->clock_skew > 0 ? c->opts->clock_skew : 0);
+	size_t nt = fca_engine_issued_tables(s, id, tables);
+	int r = FCA_OK;
 
-	fca_assoc_map_init(&assocs);
-	mark_shared_keys(c);
-	if (apple) {
-		if ((r = fca_assoc_map_load(&assocs, s)) == FCA_OK) {
-			c->assocs = &assocs;
-			c->ca->by_enrollment = 1;
-		} else if (r == FCA_ENOMEM) {
-			goto out;
-		} else if (r == FCA_ENOTFOUND) { /* an older schema: every live certificate is a device */
-			fca_error_clear();
-			r = FCA_OK;
-		} else {
-			snprintf(c->ca->assoc_note, sizeof(c->ca->assoc_note), "%s", fca_error_message());
-			fca_error_clear();
-			r = FCA_OK;
-		}
-	}
-	nt = fca_engine_issued_tables(s, id, tables);
-	for (size_t i = 0; i < nt; i++) {
+	for (size_t i = 0; i < nt && r == FCA_OK; i++) {
 		c->rows = 0;
-		c->device_table = apple && is_device_table(tables[i]);
-		devices |= c->device_table;
-		if ((r = fca_store_scan_issued(s, tables[i], after, on_issued, c)) != 0)
-			goto out;
+		r = fca_store_scan_issued(s, tables[i], after, on_issued, c);
 	}
-	c->ca->issued_scanned = 1;
-	if (!apple)
-		goto out;
-	if (!devices)
-		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note),
-			 "neither identity_certificates nor scep_certificates exists");
-	else if (c->ca->assoc_note[0])
-		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", c->ca->assoc_note);
-	else
-		c->ca->devices_counted = 1;
-out:
-	c->assocs = NULL;
-	fca_assoc_map_dispose(&assocs);
-	if (r != FCA_OK && r != FCA_ENOMEM && !strict) {
+	if (r == FCA_OK) {
+		c->ca->issued_scanned = 1;
+	} else if (r != FCA_ENOMEM && !strict) {
 		reset_issued(c->ca);
-		c->ca->issued_scanned = 0;
-		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", fca_error_message());
 		fca_error_clear();
 		r = FCA_OK;
 	}
 	return r;
 }
 
+/* apple_scep's enrolled devices per generation (on_device): every row of the identity table. A
+ * table that cannot be read leaves them not counted, with the reason. */
+static int count_devices(struct scan_ctx *c, struct fca_store *s)
+{
+	const char *tables[FCA_MAX_ISSUED_TABLES], *t = NULL;
+	size_t nt = fca_engine_issued_tables(s, FCA_CA_APPLE_SCEP, tables);
+	int r;
+
+	for (size_t i = 0; i < nt; i++) /* where Fleet keeps Apple device identities (FLEET-FACTS §7) */
+		if (!strcmp(tables[i], "identity_certificates") || !strcmp(tables[i], "scep_certificates"))
+			t = tables[i];
+	if (!t) {
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note),
+			 "neither identity_certificates nor scep_certificates can be read");
+		return FCA_OK;
+	}
+	if (c->ca->assoc_note[0]) {
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", c->ca->assoc_note);
+		return FCA_OK;
+	}
+	c->rows = 0;
+	if ((r = fca_store_scan_issued(s, t, 0, on_device, c)) == FCA_OK) {
+		c->ca->devices_counted = 1;
+		return FCA_OK;
+	}
+	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
+		c->ca->gens[sl].devices = 0;
+	if (r == FCA_ENOMEM)
+		return r;
+	snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", fca_error_message());
+	fca_error_clear();
+	return FCA_OK;
+}
+
 static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id id, const struct fca_asset_rows *rows,
 		   const struct fca_secret *aes_key, const struct fca_observe_opts *opts)
 {
 	struct scan_ctx c;
+	struct fca_assoc_map assocs;
 	int apple = id == FCA_CA_APPLE_SCEP, r = FCA_OK;
+	int issued = opts->scan_issued && !o->cas[id].issued_scanned;
+	int devices = apple && opts->scan_devices && !o->cas[id].devices_counted;
 
 	memset(&c, 0, sizeof(c));
+	fca_assoc_map_init(&assocs);
 	c.ca = &o->cas[id];
 	c.opts = opts;
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
@@ -290,12 +333,17 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 		if (row && (r = fca_crypto_decrypt(&c.pems[sl], aes_key, row->value, row->value_len, g->cert_asset)) != 0)
 			goto out;
 	}
-	if ((opts->scan_issued || (apple && opts->scan_devices)) && !c.ca->issued_scanned &&
-	    (r = scan_issued_ca(&c, s, id, opts->scan_issued)) != 0)
+	mark_shared_keys(&c);
+	if (apple && (issued || devices) && (r = load_assocs(&c, s, &assocs)) != 0)
+		goto out;
+	if (issued && (r = scan_issued_ca(&c, s, id, 1)) != 0)
+		goto out;
+	if (devices && (r = count_devices(&c, s)) != 0)
 		goto out;
 	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows)
 		r = fca_store_scan_escrows(s, on_escrow, &c);
 out:
+	fca_assoc_map_dispose(&assocs);
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 		fca_secret_dispose(&c.pems[sl]);
 	return r;
@@ -312,7 +360,7 @@ int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const
 	const char *ptrs[2 * FCA_SLOT_COUNT];
 	int r;
 
-	if (!(opts->scan_devices && !ca->issued_scanned) && !(opts->scan_escrows_today && !ca->escrows_counted))
+	if (!(opts->scan_devices && !ca->devices_counted) && !(opts->scan_escrows_today && !ca->escrows_counted))
 		return FCA_OK;
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 		for (int k = 0; k < 2; k++) {
