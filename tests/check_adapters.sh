@@ -1,5 +1,5 @@
 #!/bin/sh
-# Each library's header appears only in its adapter (DESIGN §7, STYLE.md).
+# Each library's header appears only in its adapter (STYLE.md).
 set -u
 cd "$(dirname "$0")/.."
 fail=0

@@ -12,7 +12,7 @@ enum fca_ca_id {
 	FCA_CA_COUNT
 };
 
-/* Who must trust a new generation before it may sign (DESIGN §4.3). */
+/* Who must trust a new generation before it may sign. */
 enum fca_trust {
 	FCA_TRUST_NONE = 0,       /* host_identity: nobody external */
 	FCA_TRUST_HUMAN,          /* load balancer / IdP: an admin uploads the bundle */

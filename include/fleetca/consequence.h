@@ -1,6 +1,6 @@
 /*
  * What a step sets off outside fleetca's rows, for trust on devices and in other systems
- * (DESIGN §5.3): Fleet re-installing its root CA profile on every Apple host, or a trust store that
+ *: Fleet re-installing its root CA profile on every Apple host, or a trust store that
  * an admin must update with `fleetca export`. fleetca uploads no profiles of its own; the plan says
  * what follows instead. The one home of these words: every renderer shows them from here. Pure.
  */

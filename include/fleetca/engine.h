@@ -16,7 +16,7 @@ struct fca_observe_opts {
 	int scan_issued;     /* count issued certificates per generation */
 	int scan_escrows;    /* count FileVault escrows per apple_scep generation */
 	FILE *progress;      /* a line per 250,000 issued certificates scanned, or NULL */
-	/* What an apple_scep step changing the first certificate would break (DESIGN §4.6), counted
+	/* What an apple_scep step changing the first certificate would break, counted
 	 * only when one is planned: */
 	int scan_devices;	/* apple_scep's enrolled devices per generation (every identity row) */
 	int scan_escrows_today; /* escrows Fleet decrypts today with the signing ca_key */

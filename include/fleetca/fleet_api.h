@@ -1,6 +1,6 @@
 /*
  * The Fleet API (src/io/fleet_api.c, the only file that includes curl/curl.h): delivers fleetca's
- * activities with POST {FLEET_URL}/api/v1/fleet/activities (DESIGN §5.2, README "Activities").
+ * activities with POST {FLEET_URL}/api/v1/fleet/activities (README "Activities").
  */
 #ifndef FLEETCA_FLEET_API_H
 #define FLEETCA_FLEET_API_H

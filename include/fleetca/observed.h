@@ -37,7 +37,7 @@ struct fca_obs_gen {
 	/* Issued certificates whose AKI is this generation's SKI (and, when another live generation
 	 * has the same key, whose issuer is this generation's subject). */
 	uint64_t issued_live;        /* revoked = 0 and not_valid_after > now (status) */
-	uint64_t drain_unexpired;    /* revoked = 0 and not_valid_after > now - clock_skew (DESIGN §4.2) */
+	uint64_t drain_unexpired;    /* revoked = 0 and not_valid_after > now - clock_skew */
 	uint64_t drain_live;	     /* those of drain_unexpired still in use (drain gate): for apple_scep
 				      * with by_enrollment, only an enrollment's newest certificate or one
 				      * no enrollment names; otherwise all of them */
@@ -64,7 +64,7 @@ struct fca_obs_ca {
 	int by_enrollment;	     /* apple_scep: the scan knew each enrollment's newest certificate */
 	char assoc_note[320];	     /* why it did not, when nano_cert_auth_associations could not be read */
 	/* apple_scep: what a step that changes the first certificate of ca_cert (subject bytes or key)
-	 * would break on a Fleet that trusts one root (DESIGN §4.6); the engine counts it only when
+	 * would break on a Fleet that trusts one root; the engine counts it only when
 	 * such a step is planned. Not counted = the reason is in the note. */
 	int devices_counted; /* gens[].devices are counted */
 	char devices_note[320];

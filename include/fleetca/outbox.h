@@ -1,5 +1,5 @@
 /*
- * Outbox delivery (src/engine/outbox.c, DESIGN §5.2): the activities each step committed into the
+ * Outbox delivery (src/engine/outbox.c): the activities each step committed into the
  * state document's outbox are sent to their sink, then removed, one transaction per entry.
  */
 #ifndef FLEETCA_OUTBOX_H

@@ -39,7 +39,7 @@ struct fca_row_write {
 
 /*
  * What an apple_scep step that changes the first certificate of ca_cert (its subject bytes or its
- * key: activate, rollback) would break on a Fleet that trusts one root (DESIGN §4.6, FLEET-FACTS
+ * key: activate, rollback) would break on a Fleet that trusts one root (FLEET-FACTS
  * §14.2). A count not made says why; the step is then held.
  */
 struct fca_disruption {

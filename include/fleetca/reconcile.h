@@ -1,4 +1,4 @@
-/* The reconcile loop: apply on a timer, advancing stages as their gates open (DESIGN §1, §6). */
+/* The reconcile loop: apply on a timer, advancing stages as their gates open. */
 #ifndef FLEETCA_RECONCILE_H
 #define FLEETCA_RECONCILE_H
 

@@ -1,5 +1,5 @@
 /*
- * Where the desired-state file comes from (DESIGN §6, SOURCE): a file in the working tree
+ * Where the desired-state file comes from (SOURCE): a file in the working tree
  * (`-f FILE`), or a path inside the tree of a commit of a git repository
  * (`--git-repo DIR [--git-ref REF] -f PATH`). src/io/source.c is the only file that sees libgit2.
  */

@@ -1,5 +1,5 @@
 /*
- * SOURCE (DESIGN §6), shared by plan and apply: `-f FILE` from the working tree, or
+ * SOURCE, shared by plan and apply: `-f FILE` from the working tree, or
  * `--git-repo DIR [--git-ref REF] -f PATH` from git history. Reads the file and parses it, with
  * every problem printed as <file>:<line>:<column> (for git: <ref>:<path>:<line>:<column>).
  */

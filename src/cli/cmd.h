@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit codes (DESIGN §6, Terraform's where they apply). */
+/* Exit codes (Terraform's where they apply). */
 enum {
 	FCA_EXIT_OK = 0,      /* nothing to do / converged */
 	FCA_EXIT_ERROR = 1,
@@ -31,7 +31,7 @@ struct fca_source;
 /* Loads and checks a desired-state file; prints every problem. Returns an exit code. */
 int cli_load_desired(struct fca_desired *d, const char *path);
 
-/* SOURCE (DESIGN §6): -f FILE, or --git-repo DIR [--git-ref REF] -f PATH (src/cli/cli_source.c). */
+/* SOURCE: -f FILE, or --git-repo DIR [--git-ref REF] -f PATH (src/cli/cli_source.c). */
 struct cli_source {
 	const char *file; /* -f: a working-tree file, or with repo the path inside the repository */
 	const char *repo; /* --git-repo DIR, or NULL */

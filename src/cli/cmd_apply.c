@@ -142,7 +142,7 @@ int cmd_apply(int argc, char **argv)
 			res.unplanned, res.unplanned == 1 ? " is" : "s are", plan_path);
 	if (stuck != FCA_EXIT_OK && (stuck == FCA_EXIT_ERROR || rc == FCA_EXIT_OK))
 		rc = stuck;
-	/* Deliver the activities committed with the steps (DESIGN §5.2). A failure undoes no step: it
+	/* Deliver the activities committed with the steps. A failure undoes no step: it
 	 * leaves them in the outbox; only one that retrying cannot fix (401, other 4xx, TLS) exits 1. */
 	if (res.final_observed->state.noutbox > 0 && d->sink != FCA_SINK_NONE) {
 		struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;

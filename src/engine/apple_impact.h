@@ -1,4 +1,4 @@
-/* What an Apple SCEP CA step would break (DESIGN §4.2, §4.6): enrollments' newest certificates and
+/* What an Apple SCEP CA step would break: enrollments' newest certificates and
  * the FileVault escrows Fleet can decrypt today. Internal to src/engine. */
 #ifndef FLEETCA_ENGINE_APPLE_IMPACT_H
 #define FLEETCA_ENGINE_APPLE_IMPACT_H

@@ -461,7 +461,7 @@ static int has_retire(const struct fca_plan *p)
 
 /*
  * The scans a plan needs: the issued-certificate and escrow scans for a retire step's drain gate;
- * the device and escrow counts for an Apple step that changes the first certificate (DESIGN §4.6).
+ * the device and escrow counts for an Apple step that changes the first certificate.
  * A converged or early-stage run needs none. Returns 1 when some are needed.
  */
 static int wanted_scans(const struct fca_plan *p, struct fca_observe_opts *oo)

@@ -97,7 +97,7 @@ int fca_engine_export(struct fca_export *out, struct fca_store *s, const struct 
 		fca_secret_dispose(&pem);
 		c->role = order[i];
 		c->generation = g->generation;
-		/* DESIGN §3: generation 1 is whatever Fleet created; apply adopts it under that number. */
+		/* generation 1 is whatever Fleet created; apply adopts it under that number. */
 		if (!c->generation && !oc->managed && order[i] == FCA_ROLE_SIGNING)
 			c->generation = 1;
 		snprintf(c->asset, sizeof(c->asset), "%s", g->cert_asset);

@@ -1,5 +1,5 @@
 /*
- * Outbox delivery (DESIGN §5.2). Under the fleetca lock, each entry of the state document's outbox
+ * Outbox delivery. Under the fleetca lock, each entry of the state document's outbox
  * goes to the sink in order, and its removal is then committed in a transaction of its own that
  * re-reads the document under FOR UPDATE, so the write is always to the current document. A crash
  * between the API's answer and that commit leaves the entry for the next run, which re-sends it

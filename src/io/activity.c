@@ -1,4 +1,4 @@
-/* The "details" object of fleetca's Fleet activities (DESIGN §5.1), as compact sorted JSON. */
+/* The "details" object of fleetca's Fleet activities, as compact sorted JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -341,7 +341,7 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	static const char *const keys[] = { "format_version", "updated_at", "generations", "transitions", "outbox",
 					    NULL };
 	/* "profiles": the trust profiles of fleetca versions that uploaded them (since removed: Fleet
-	 * distributes its root CA itself, DESIGN §5.3). Accepted and ignored, so that a database in the
+	 * distributes its root CA itself). Accepted and ignored, so that a database in the
 	 * field keeps working; the next write leaves it out. */
 	static const char *const optional[] = { "profiles", NULL };
 	int r = FCA_EINVALID;

@@ -1,6 +1,6 @@
 /*
  * The YAML adapter: the only file that includes <yaml.h>. Reads a desired-state document
- * (DESIGN §3.1) with libyaml's event parser into struct fca_desired, collecting every problem
+ * with libyaml's event parser into struct fca_desired, collecting every problem
  * into struct fca_diags with its line, column, key path and what was expected and found.
  *
  * Deliberate limits, all reported as errors rather than worked around:

@@ -55,7 +55,8 @@ int fca_plan_step_ready(const struct fca_plan *p, size_t i)
 static const struct { const char *name, *advice; } defects[FCA_DEFECT_COUNT] = {
 	{ "empty_country",
 	  "the subject has an empty Country (C=), which macOS shows as \"< parser error >\" (Fleet #38699); "
-	  "rotate to a new generation (its subject gets C=US)" },
+	  "rotate to a new generation (its subject gets C=US; for apple_scep, a released Fleet then "
+	  "disconnects the enrolled Macs: fleetca plan counts them)" },
 	{ "empty_rdn_value",
 	  "a subject attribute has an empty value; rotate to a new generation with a complete subject" },
 	{ "weak_key", "the RSA key is shorter than 2048 bits; rotate to a new generation with key: rsa-2048 or larger" },

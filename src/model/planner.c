@@ -107,7 +107,7 @@ static int64_t step_done(struct walk *w, const struct fca_step *s)
 	return w->t;
 }
 
-/* Overlap (DESIGN §4.1): `since` must lie min_overlap before the time the step would happen. */
+/* Overlap: `since` must lie min_overlap before the time the step would happen. */
 static void gate_overlap(struct walk *w, struct fca_step *s, int64_t since, const char *what, int gen)
 {
 	char have[32], need[32];
@@ -176,7 +176,7 @@ static int step_stage(struct walk *w)
 	return 0;
 }
 
-/* ---- what an Apple SCEP CA step would break (DESIGN §4.6) ---------------------------------- */
+/* ---- what an Apple SCEP CA step would break ---------------------------------- */
 
 static int same_key(const struct fca_obs_gen *a, const struct fca_obs_gen *b)
 {
@@ -356,7 +356,7 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 	}
 	if (g->drain_live > 0) {
 		if (g->drain_last_expiry > 0 && w->oc->by_enrollment) {
-			/* DESIGN §4.2: a device that renewed under a newer generation no longer holds it */
+			/* a device that renewed under a newer generation no longer holds it */
 			fca_time_human(when, sizeof(when), g->drain_last_expiry);
 			gate_close(
 			    s, FCA_GATE_WAIT, g->drain_last_expiry + w->pol->clock_skew,

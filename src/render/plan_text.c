@@ -221,7 +221,7 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 	case FCA_WARN_APPLE_VERIFIER:
 		snprintf(
 		    buf, n,
-		    "Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against the first "
+		    "Apple SCEP verifier: today's Fleet verifies devices against the first "
 		    "certificate of ca_cert alone, by its exact subject and key; a new key or subject there "
 		    "disconnects every enrolled device the old one issued a certificate to (it must re-enroll) "
 		    "unless the server honours ca_cert_previous, and a new key strands FileVault escrows unless it "
@@ -290,7 +290,7 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 
 	put_label(f, indent, "drain");
 	if (s->by_enrollment) {
-		/* DESIGN §4.2: only an enrollment's newest certificate is in use */
+		/* only an enrollment's newest certificate is in use */
 		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of the old generation",
 			s->drain_live, s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s");
 		if (s->drain_live > 0 && s->drain_last_expiry > 0) {

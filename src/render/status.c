@@ -75,7 +75,7 @@ static void text_gen(FILE *f, const struct fca_obs_gen *g, enum fca_role role, i
 				fca_defect_advice(i));
 }
 
-/* What moving apple_scep's _next or _previous generation into ca_cert would break (DESIGN §4.6). */
+/* What moving apple_scep's _next or _previous generation into ca_cert would break. */
 static void text_disruption(FILE *f, const struct fca_observed *o, int color)
 {
 	struct fca_disruption d;

@@ -1,4 +1,4 @@
-"""fleetca apply under faults (DESIGN §9, §5.2): a crash at every fault point of every step converges to
+"""fleetca apply under faults: a crash at every fault point of every step converges to
 the same state as an uninterrupted run, with no row and no activity lost or duplicated; two applies at
 once; a connection dropped mid-step; apply twice in a row; a saved plan that went stale.
 

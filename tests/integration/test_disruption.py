@@ -1,4 +1,4 @@
-"""What an Apple SCEP CA step would break (DESIGN §4.2, §4.6; issue 7 §2.3, §2.6): the activation of a
+"""What an Apple SCEP CA step would break (issue 7 §2.3, §2.6): the activation of a
 new subject or key names, on its own line, the enrolled devices that would fail check-in on a Fleet
 that trusts one root and the FileVault escrows that could no longer be decrypted, in every format;
 without policy.fleet_server_trusts_previous it is held with no row changed; a count that cannot be

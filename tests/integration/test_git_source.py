@@ -1,4 +1,4 @@
-"""The desired state from git history (DESIGN §6 SOURCE): plan and apply with --git-repo/--git-ref,
+"""The desired state from git history: plan and apply with --git-repo/--git-ref,
 plan --git-base on a pull-request branch, the commit recorded in activities and in the state
 document, clear errors for bad refs and paths, and a repository owned by another uid."""
 import json

@@ -1,4 +1,4 @@
-"""Activities leave the outbox exactly once (DESIGN §5.2, §9): apply delivers them to a fake Fleet API
+"""Activities leave the outbox exactly once: apply delivers them to a fake Fleet API
 (tests/fake_fleet) over verified TLS, with the token and an Idempotency-Key; 409 counts as delivered,
 5xx and silence are retried and then kept, 401 and other 4xx are errors; a crash between delivery and
 removal re-sends one entry, which the API answers 409. (The default sink, db, is in test_activities.py.)"""

@@ -121,7 +121,7 @@ def yml(text):
 
 @T.case
 def plan_says_what_each_activation_sets_off():
-    """DESIGN §5.3: fleetca uploads no profile; the plan says what Fleet does and what the admin must."""
+    """fleetca uploads no profile; the plan says what Fleet does and what the admin must."""
     db = new_db("plan")
     y = yml("version: 1\ncas:\n  apple_scep: {generation: 2, stage: active}\n"
             "  host_identity: {generation: 2, stage: active}\n"

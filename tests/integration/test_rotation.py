@@ -1,5 +1,5 @@
 """A whole rotation of each of the four CAs, gen 1 -> gen 2 complete, on both Fleet schemas: after
-every step the live rows are exactly DESIGN §3's, they decrypt with the fixture's reference method,
+every step the live rows are exactly the stage table's, they decrypt with the fixture's reference method,
 and status reports the matching stage. Plus the drain gate, renewal, and faketime on the binary."""
 import json
 import os

@@ -54,7 +54,7 @@ struct pcase {
 	int64_t age;             /* since staging / activation; 0 = 30 days */
 	int trusts, force, adopt, suspend;
 	uint64_t drain, escrows; /* on the generation a retire would remove */
-	/* apple_scep: what changing ca_cert would break (DESIGN §4.6). By default every generation has
+	/* apple_scep: what changing ca_cert would break. By default every generation has
 	 * its own key and subject and the counts are made (devices, escrows_today, 0 unless given). */
 	int same_key, same_subject; /* the non-signing live generation has the signing one's */
 	int uncounted;              /* the engine could not count devices and escrows */
@@ -773,7 +773,7 @@ static void test_invalid_input(void **unused)
 	fca_observed_dispose(&o);
 }
 
-/* What an Apple step changing ca_cert would break (DESIGN §4.6): the numbers the step carries. */
+/* What an Apple step changing ca_cert would break: the numbers the step carries. */
 static void test_disruption_counts(void **unused)
 {
 	struct pcase c = { "apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8 };

@@ -208,7 +208,7 @@ static size_t count(const char *hay, const char *needle)
 	return n;
 }
 
-/* The words of DESIGN §5.3, as every format must show them. */
+/* The words of the consequence lines, as every format must show them. */
 #define FLEET_ROOT "Fleet re-installs its root CA profile (com.fleetdm.caroot) on every Apple host when ca_cert changes"
 #define OKTA_LB_NEW                                                                                                   \
 	"the Okta Apple profile and the load balancer's trust store need the new certificate: "                       \
@@ -221,7 +221,7 @@ static void test_text_rotation(void **st)
 		"3 steps: 2 ready, 1 waiting\n"
 		"\n"
 		"apple_scep     gen 1 complete → gen 2 active\n"
-		"  warning: Apple SCEP verifier (DESIGN §4.6): today's Fleet verifies devices against the first "
+		"  warning: Apple SCEP verifier: today's Fleet verifies devices against the first "
 		"certificate of ca_cert alone, by its exact subject and key; a new key or subject there disconnects "
 		"every enrolled device the old one issued a certificate to (it must re-enroll) unless the server "
 		"honours ca_cert_previous, and a new key strands FileVault escrows unless it also decrypts with "
@@ -300,7 +300,7 @@ static void test_text_retire_suspended_error(void **st)
 	free(out);
 }
 
-/* DESIGN §4.2: by enrollment, the drain says what is in use and what is merely unexpired. */
+/* by enrollment, the drain says what is in use and what is merely unexpired. */
 static void test_drain_by_enrollment(void **st)
 {
 	char *out;
@@ -436,7 +436,7 @@ static void test_markdown_rotation(void **st)
 	assert_int_equal(count(out, "\n| "), 3); /* header + apple_scep + host_identity */
 	assert_contains(out, "| apple_scep | gen 1 complete | gen 2 active | apple_scep:2:stage | ready |\n");
 	assert_contains(out, "| host_identity | gen 1 complete | gen 1 complete | host_identity:1:renew | ready |\n");
-	assert_contains(out, "> [!WARNING]\n> **apple_scep**: Apple SCEP verifier (DESIGN §4.6)");
+	assert_contains(out, "> [!WARNING]\n> **apple_scep**: Apple SCEP verifier");
 	assert_contains(out, "> [!CAUTION]\n> **apple_scep:2:activate**: 14 enrolled Apple devices would fail check-in "
 			     "on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault escrows could "
 			     "no longer be decrypted (new key and subject)\n");
