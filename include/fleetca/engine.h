@@ -42,8 +42,13 @@ int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const
 /* Reads FLEET_SERVER_PRIVATE_KEY / FLEETCA_SERVER_PRIVATE_KEY_PATH into the 32-byte AES key. */
 int fca_engine_load_server_key(struct fca_secret *aes_key) FCA_MUST_USE;
 
-/* Which issued-certificate tables of a CA exist in this schema (older names resolved). */
-size_t fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES]);
+/*
+ * The issued-certificate tables of a CA in this schema (older names resolved), each read, not looked
+ * up (fca_store_probe_table). One the schema has that this user cannot read, or that is missing, is
+ * an error naming it and the GRANT it needs (FCA_EAUTH, FCA_ENOTFOUND).
+ */
+int fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES],
+			     size_t *n) FCA_MUST_USE;
 
 struct fca_state;
 /*

@@ -61,16 +61,23 @@ struct fca_obs_ca {
 	char drift_detail[256];
 	int max_generation;          /* highest generation the document knows (incl. retired) */
 	int issued_scanned;          /* issued-certificate tables were scanned */
+	/* Fail closed: a count not made says why, and what could not be parsed is not a zero. */
+	char issued_note[512];       /* why the issued certificates were not counted (issued_scanned == 0) */
+	uint64_t issued_unparsed;    /* live issued certificates that could not be parsed: no generation can
+				      * be told, so none may be retired */
+	int escrows_scanned;         /* apple_scep: gens[].escrows were counted */
+	char escrows_scan_note[512]; /* why they were not */
+	uint64_t escrows_unparsed;   /* escrows whose CMS could not be parsed: addressed to no one knows whom */
 	int by_enrollment;	     /* apple_scep: the scan knew each enrollment's newest certificate */
-	char assoc_note[320];	     /* why it did not, when nano_cert_auth_associations could not be read */
+	char assoc_note[512];	     /* why it did not, when nano_cert_auth_associations could not be read */
 	/* apple_scep: what a step that changes the first certificate of ca_cert (subject bytes or key)
 	 * would break on a Fleet that trusts one root; the engine counts it only when
 	 * such a step is planned. Not counted = the reason is in the note. */
 	int devices_counted; /* gens[].devices are counted */
-	char devices_note[320];
+	char devices_note[512];
 	int escrows_counted;
 	uint64_t escrows_decryptable; /* FileVault escrows Fleet decrypts today with the signing ca_key */
-	char escrows_note[320];
+	char escrows_note[512];
 };
 
 struct fca_observed {

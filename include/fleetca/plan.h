@@ -80,6 +80,11 @@ struct fca_step {
 	uint64_t escrows;
 	struct fca_blocker blockers[FCA_MAX_BLOCKERS];
 	size_t nblockers;
+	/* Fail closed: why the drain could not be counted ("" = counted; the gate is then closed and
+	 * the run stops, fca_plan_uncounted), and what was read but could not be parsed (never a 0). */
+	char drain_not_counted[512];
+	uint64_t drain_unparsed;   /* live issued certificates of the CA: which generation issued them is unknown */
+	uint64_t escrows_unparsed; /* apple_scep: escrows whose CMS could not be parsed */
 	struct fca_disruption disruption; /* applies == 0 for every other step */
 };
 
@@ -127,6 +132,9 @@ int fca_plan_step_ready(const struct fca_plan *p, size_t i);
 
 /* 1 when a step changes the Apple CA's first certificate: the engine should count what it would
  * break (fca_observe_opts scan_devices, scan_escrows_today) and plan again. */
+/* The first step whose gate needs a count that could not be made (drain_not_counted), or -1: the
+ * run must stop before any change, naming what could not be read. */
+long fca_plan_uncounted(const struct fca_plan *p);
 int fca_plan_wants_impact(const struct fca_plan *p);
 
 /*

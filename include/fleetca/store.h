@@ -36,6 +36,12 @@ const struct fca_store_schema *fca_store_schema(struct fca_store *s);
 const char *fca_store_database(const struct fca_store *s);
 /* 1 when the table exists in this database. */
 int fca_store_has_table(struct fca_store *s, const char *table);
+/*
+ * Reads the table (SELECT 1 FROM table LIMIT 0): information_schema hides a table this user may not
+ * read, so only a read tells "cannot read" from "absent". FCA_EAUTH names the exact GRANT SELECT it
+ * needs; FCA_ENOTFOUND when the server says the table does not exist.
+ */
+int fca_store_probe_table(struct fca_store *s, const char *table) FCA_MUST_USE;
 
 struct fca_asset_row {
 	uint64_t id;
@@ -110,7 +116,8 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 typedef int (*fca_assoc_cb)(void *ctx, const char *sha256_hex, size_t len, int newest);
 int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx) FCA_MUST_USE;
 
-/* Streams the base64 CMS of macOS FileVault escrows (host_disk_encryption_keys of darwin hosts). */
+/* Streams the base64 CMS of macOS FileVault escrows (host_disk_encryption_keys of darwin hosts).
+ * Both tables are probed first (fca_store_probe_table); a stream that ends early is an error. */
 typedef int (*fca_escrow_cb)(void *ctx, uint64_t host_id, const char *b64, size_t len);
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx) FCA_MUST_USE;
 

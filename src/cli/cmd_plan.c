@@ -243,6 +243,14 @@ int cmd_plan(int argc, char **argv)
 		rc = FCA_EXIT_ERROR;
 		goto out;
 	}
+	if (fca_plan_uncounted(p) >= 0) {
+		/* fail closed: a plan whose gate could not be checked is no plan to apply */
+		const struct fca_step *st = &p->steps[fca_plan_uncounted(p)];
+		fprintf(stderr, "fleetca: error: %s: its gate cannot be checked: %s\n", st->step_id,
+			st->drain_not_counted);
+		rc = FCA_EXIT_ERROR;
+		goto out;
+	}
 	if (out_path && (fca_render_plan_json_string(&json, p, o) != 0 || write_file(out_path, json) != 0)) {
 		rc = cli_fail();
 		goto out;

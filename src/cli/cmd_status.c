@@ -72,6 +72,10 @@ int cmd_status(int argc, char **argv)
 	} else {
 		snprintf(o->cas[FCA_CA_APPLE_SCEP].devices_note, sizeof(o->cas[0].devices_note), "--no-scan");
 		snprintf(o->cas[FCA_CA_APPLE_SCEP].escrows_note, sizeof(o->cas[0].escrows_note), "--no-scan");
+		for (int i = 0; i < FCA_CA_COUNT; i++) { /* not counted, and said so: never a 0 */
+			snprintf(o->cas[i].issued_note, sizeof(o->cas[i].issued_note), "--no-scan");
+			snprintf(o->cas[i].escrows_scan_note, sizeof(o->cas[i].escrows_scan_note), "--no-scan");
+		}
 	}
 	if (json)
 		fca_render_status_json(stdout, o, opts.now);

@@ -492,6 +492,11 @@ static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct f
 		if (pass == 1 || !wanted_scans(p, &oo))
 			break;
 	}
+	if (fca_plan_uncounted(p) >= 0) {
+		const struct fca_step *st = &p->steps[fca_plan_uncounted(p)];
+		return fca_error_set(FCA_EAUTH, "%s: its gate cannot be checked, so nothing was changed: %s",
+				     st->step_id, st->drain_not_counted);
+	}
 	if (p->has_error)
 		for (int i = 0; i < FCA_CA_COUNT; i++)
 			if (p->cas[i].error[0])

@@ -20,19 +20,41 @@ int fca_engine_load_server_key(struct fca_secret *aes_key)
 	return r;
 }
 
-size_t fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES])
+/* The schema says which name a renamed table has: the 2026 layout (mdm_config_assets.renew_at,
+ * activity_past) names the Apple identity table identity_certificates, the older one scep_certificates. */
+static int newest_layout(struct fca_store *s)
+{
+	const struct fca_store_schema *sc = fca_store_schema(s);
+
+	return sc->has_renew_at || (sc->activity_table && !strcmp(sc->activity_table, "activity_past"));
+}
+
+int fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char *out[FCA_MAX_ISSUED_TABLES], size_t *n)
 {
 	const struct fca_ca_def *def = fca_catalog_get(ca);
-	size_t n = 0;
+	int r;
 
+	*n = 0;
 	for (int i = 0; i < FCA_MAX_ISSUED_TABLES; i++) {
-		const char *t = def->issued_tables[i];
-		if (t && !fca_store_has_table(s, t))
-			t = def->issued_tables_old[i];
-		if (t && fca_store_has_table(s, t))
-			out[n++] = t;
+		const char *t = def->issued_tables[i], *old = def->issued_tables_old[i];
+		if (!t)
+			continue;
+		/* Each is read, not looked up: information_schema hides what this user may not read. */
+		if (old && strcmp(t, old) && fca_store_probe_table(s, t) != FCA_OK) {
+			fca_error_clear();
+			if (fca_store_probe_table(s, old) == FCA_OK) {
+				out[(*n)++] = old;
+				continue;
+			}
+			fca_error_clear();
+			if (!newest_layout(s))
+				t = old;
+		}
+		if ((r = fca_store_probe_table(s, t)) != 0)
+			return r;
+		out[(*n)++] = t;
 	}
-	return n;
+	return FCA_OK;
 }
 
 static int add_basis(struct fca_observed *o, const struct fca_asset_row *row)
@@ -93,6 +115,7 @@ struct scan_ctx {
 	uint64_t rows; /* scanned so far in the current table, for progress */
 	const struct fca_assoc_map *assocs; /* apple_scep: each enrollment's newest certificate, or NULL */
 	int shared_key[FCA_SLOT_COUNT];	    /* another live generation has this generation's SKI */
+	uint64_t unparsed;		    /* rows whose certificate could not be parsed */
 };
 
 /* Generations with the same key (key: keep) have the same SKI: each issued certificate then
@@ -131,6 +154,7 @@ static struct fca_obs_gen *issuer_gen(struct scan_ctx *c, const struct fca_issue
 {
 	if (fca_crypto_cert_ids(ids, row->pem, row->pem_len, c->assocs != NULL) != FCA_OK) {
 		fca_error_clear();
+		c->unparsed++;
 		return NULL;
 	}
 	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
@@ -214,11 +238,23 @@ static int on_escrow(void *vctx, uint64_t host_id, const char *b64, size_t len)
 {
 	struct scan_ctx *c = vctx;
 
+	int unparsed = 0;
+
 	(void)host_id;
-	for (int s = 0; s < FCA_SLOT_COUNT; s++)
-		if (c->pems[s].data &&
-		    fca_crypto_cms_recipient_is(b64, len, (const char *)c->pems[s].data, c->pems[s].len) == 1)
+	for (int s = 0; s < FCA_SLOT_COUNT; s++) {
+		int r;
+		if (!c->pems[s].data)
+			continue;
+		r = fca_crypto_cms_recipient_is(b64, len, (const char *)c->pems[s].data, c->pems[s].len);
+		if (r == 1)
 			c->ca->gens[s].escrows++;
+		else if (r < 0)
+			unparsed = 1; /* to whom it is addressed is unknown: never counted as none */
+	}
+	if (unparsed) {
+		fca_error_clear();
+		c->ca->escrows_unparsed++;
+	}
 	return 0;
 }
 
@@ -231,12 +267,13 @@ static void reset_issued(struct fca_obs_ca *ca)
 		g->drain_last_expiry = 0;
 		g->nblockers = 0;
 	}
+	ca->issued_unparsed = 0;
 }
 
 /*
- * apple_scep: each enrollment's newest certificate (nano_cert_auth_associations). Without it (an
- * older schema) or when it cannot be read (the reason in assoc_note), c->assocs stays NULL: every
- * unexpired certificate then counts as in use, which only holds a retirement back longer.
+ * apple_scep: each enrollment's newest certificate (nano_cert_auth_associations). When it cannot be
+ * read or is missing (both Fleet layouts have it), c->assocs stays NULL and assoc_note says why: the
+ * devices and the drain are then not counted (the drain gate stays closed on that reason).
  */
 static int load_assocs(struct scan_ctx *c, struct fca_store *s, struct fca_assoc_map *m)
 {
@@ -249,8 +286,7 @@ static int load_assocs(struct scan_ctx *c, struct fca_store *s, struct fca_assoc
 	}
 	if (r == FCA_ENOMEM)
 		return r;
-	if (r != FCA_ENOTFOUND)
-		snprintf(c->ca->assoc_note, sizeof(c->ca->assoc_note), "%s", fca_error_message());
+	snprintf(c->ca->assoc_note, sizeof(c->ca->assoc_note), "%s", fca_error_message());
 	fca_error_clear();
 	return FCA_OK;
 }
@@ -263,15 +299,24 @@ static int scan_issued_ca(struct scan_ctx *c, struct fca_store *s, enum fca_ca_i
 {
 	const char *tables[FCA_MAX_ISSUED_TABLES];
 	int64_t after = c->opts->now - (c->opts->clock_skew > 0 ? c->opts->clock_skew : 0);
-	size_t nt = fca_engine_issued_tables(s, id, tables);
-	int r = FCA_OK;
+	size_t nt = 0;
+	int r = fca_engine_issued_tables(s, id, tables, &nt);
 
+	if (r == FCA_EAUTH || r == FCA_ENOTFOUND) {
+		/* not counted, and said why: a gate that needs the count stops the run (fca_plan_uncounted) */
+		snprintf(c->ca->issued_note, sizeof(c->ca->issued_note), "%s", fca_error_message());
+		fca_error_clear();
+		return FCA_OK;
+	}
+	c->unparsed = 0;
 	for (size_t i = 0; i < nt && r == FCA_OK; i++) {
 		c->rows = 0;
 		r = fca_store_scan_issued(s, tables[i], after, on_issued, c);
 	}
 	if (r == FCA_OK) {
 		c->ca->issued_scanned = 1;
+		c->ca->issued_note[0] = '\0';
+		c->ca->issued_unparsed = c->unparsed;
 	} else if (r != FCA_ENOMEM && !strict) {
 		reset_issued(c->ca);
 		fca_error_clear();
@@ -285,9 +330,16 @@ static int scan_issued_ca(struct scan_ctx *c, struct fca_store *s, enum fca_ca_i
 static int count_devices(struct scan_ctx *c, struct fca_store *s)
 {
 	const char *tables[FCA_MAX_ISSUED_TABLES], *t = NULL;
-	size_t nt = fca_engine_issued_tables(s, FCA_CA_APPLE_SCEP, tables);
-	int r;
+	size_t nt = 0;
+	int r = fca_engine_issued_tables(s, FCA_CA_APPLE_SCEP, tables, &nt);
 
+	if (r == FCA_ENOMEM)
+		return r;
+	if (r != FCA_OK) {
+		snprintf(c->ca->devices_note, sizeof(c->ca->devices_note), "%s", fca_error_message());
+		fca_error_clear();
+		return FCA_OK;
+	}
 	for (size_t i = 0; i < nt; i++) /* where Fleet keeps Apple device identities (FLEET-FACTS §7) */
 		if (!strcmp(tables[i], "identity_certificates") || !strcmp(tables[i], "scep_certificates"))
 			t = tables[i];
@@ -340,8 +392,23 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 		goto out;
 	if (devices && (r = count_devices(&c, s)) != 0)
 		goto out;
-	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows)
+	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows && !c.ca->escrows_scanned) {
+		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
+			c.ca->gens[sl].escrows = 0;
+		c.ca->escrows_unparsed = 0;
 		r = fca_store_scan_escrows(s, on_escrow, &c);
+		if (r == FCA_OK) {
+			c.ca->escrows_scanned = 1;
+			c.ca->escrows_scan_note[0] = '\0';
+		} else if (r == FCA_EAUTH || r == FCA_ENOTFOUND) {
+			snprintf(c.ca->escrows_scan_note, sizeof(c.ca->escrows_scan_note), "%s", fca_error_message());
+			fca_error_clear();
+			for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
+				c.ca->gens[sl].escrows = 0;
+			c.ca->escrows_unparsed = 0;
+			r = FCA_OK;
+		}
+	}
 out:
 	fca_assoc_map_dispose(&assocs);
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)

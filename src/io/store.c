@@ -55,6 +55,9 @@ static int db_error(struct fca_store *s, const char *what)
 	return fca_error_set(code, "%s: MySQL error %u: %s", what, e, mysql_error(s->db));
 }
 
+static void grantee(struct fca_store *s, char *buf, size_t n);
+static int valid_ident(const char *t);
+
 static int exec(struct fca_store *s, const char *sql, const char *what)
 {
 	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
@@ -182,6 +185,53 @@ int fca_store_has_table(struct fca_store *s, const char *table)
 		if (strcmp(s->tables[i], table) == 0)
 			return 1;
 	return 0;
+}
+
+/* A table this user may not read is hidden from information_schema; only a read tells. */
+static int denied(unsigned int e)
+{
+	return e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR ||
+	       e == ER_ACCESS_DENIED_ERROR;
+}
+
+static int read_error(struct fca_store *s, const char *table, const char *what)
+{
+	unsigned int e = mysql_errno(s->db);
+	char who[200];
+
+	if (e == ER_NO_SUCH_TABLE)
+		return fca_error_set(FCA_ENOTFOUND,
+				     "%s: table %s is missing from database '%s', and Fleet's schema has it: is "
+				     "FLEET_MYSQL_DATABASE the Fleet database, and have Fleet's migrations run?",
+				     what, table, s->database);
+	if (denied(e)) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", mysql_error(s->db));
+		grantee(s, who, sizeof(who));
+		return fca_error_set(FCA_EAUTH,
+				     "%s: this database user may not read %s.%s (%s). Grant it: GRANT SELECT ON "
+				     "`%s`.`%s` TO %s;",
+				     what, s->database, table, msg, s->database, table, who);
+	}
+	return db_error(s, what);
+}
+
+int fca_store_probe_table(struct fca_store *s, const char *table)
+{
+	char sql[128], what[96];
+	MYSQL_RES *res;
+
+	if (!valid_ident(table))
+		return fca_error_set(FCA_EINVALID, "bad table name");
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 0", table);
+	snprintf(what, sizeof(what), "reading %s", table);
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
+		return read_error(s, table, what);
+	if ((res = mysql_store_result(s->db)))
+		mysql_free_result(res);
+	else if (mysql_errno(s->db))
+		return read_error(s, table, what);
+	return FCA_OK;
 }
 
 /* keep: see fca_store_open_env_keep; NULL reads (and wipes) the environment's password each time. */
@@ -576,8 +626,8 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
-	if (!fca_store_has_table(s, table))
-		return fca_error_set(FCA_ENOTFOUND, "table %s not found in database '%s'", table, s->database);
+	if ((r = fca_store_probe_table(s, table)) != 0)
+		return r;
 	has_host = table_has_host_id(s, table);
 	if (only_live_after > 0)
 	{
@@ -641,11 +691,8 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
 		if (e == ER_NO_SUCH_TABLE)
 			return fca_error_set(
 			    FCA_ENOTFOUND, "table nano_cert_auth_associations not found in database '%s'", s->database);
-		if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR)
-			return fca_error_set(FCA_EAUTH,
-					     "reading nano_cert_auth_associations: fleetca needs GRANT SELECT ON "
-					     "`%s`.`nano_cert_auth_associations` (%s)",
-					     s->database, mysql_error(s->db));
+		if (denied(e))
+			return read_error(s, "nano_cert_auth_associations", "reading nano_cert_auth_associations");
 		return db_error(s, "reading nano_cert_auth_associations");
 	}
 	while ((row = mysql_fetch_row(res))) {
@@ -669,8 +716,9 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 	unsigned long *lens;
 	int r = FCA_OK, cbr;
 
-	if (!fca_store_schema(s)->has_disk_encryption_keys || !s->schema.has_hosts)
-		return FCA_OK;
+	if ((r = fca_store_probe_table(s, "host_disk_encryption_keys")) != 0 ||
+	    (r = fca_store_probe_table(s, "hosts")) != 0)
+		return r;
 	if ((r = exec(s,
 		      "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
 		      "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
@@ -686,6 +734,9 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 			break;
 		}
 	}
+	/* a stream that stopped early (a dropped connection, a timeout) is not a count */
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, "reading FileVault escrows");
 	mysql_free_result(res);
 	return r;
 }

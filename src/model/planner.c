@@ -32,6 +32,7 @@ struct walk {
 	int64_t t;             /* when the last step is assumed to happen */
 	int sign_observed;     /* `sign` is the generation the observed ca_cert row holds (no activate
 				* or rollback planned before) */
+	int adopted;           /* the generation this plan's adopt gives the observed ca_cert (0: none) */
 };
 
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -131,6 +132,9 @@ static const struct fca_obs_gen *observed_gen(const struct walk *w, int gen)
 	for (int i = 0; i < FCA_SLOT_COUNT; i++)
 		if (w->oc->gens[i].present && w->oc->gens[i].generation == gen)
 			return &w->oc->gens[i];
+	/* adopted by this plan: the certificate is Fleet's today, with everything it has issued */
+	if (gen > 0 && gen == w->adopted && w->oc->gens[FCA_SLOT_CURRENT].present)
+		return &w->oc->gens[FCA_SLOT_CURRENT];
 	return NULL;
 }
 
@@ -143,6 +147,7 @@ static int step_adopt(struct walk *w, int generation)
 	if (!s)
 		return -1;
 	s->from_generation = 0;
+	w->adopted = generation;
 	step_done(w, s);
 	w->stage = FCA_STAGE_COMPLETE;
 	w->sign = generation;
@@ -266,6 +271,14 @@ static void gate_apple_verifier(struct walk *w, struct fca_step *s, int to, int 
 			   w->def->cert_asset);
 }
 
+long fca_plan_uncounted(const struct fca_plan *p)
+{
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++)
+		if (p->steps[i].drain_not_counted[0])
+			return (long)i;
+	return -1;
+}
+
 int fca_plan_wants_impact(const struct fca_plan *p)
 {
 	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++)
@@ -326,6 +339,28 @@ static int step_activate(struct walk *w)
 	return 0;
 }
 
+/*
+ * A drain that could not be counted (a table this user cannot read, a missing table, a scan not
+ * made) closes the gate, whatever drain: says: returns 1 then.
+ */
+static int drain_uncounted(struct walk *w, struct fca_step *s, int old)
+{
+	const struct fca_obs_ca *oc = w->oc;
+	const char *why = NULL;
+
+	if (!oc->issued_scanned)
+		why = oc->issued_note[0] ? oc->issued_note : "the issued certificates were not scanned";
+	else if (w->def->id == FCA_CA_APPLE_SCEP && oc->assoc_note[0])
+		why = oc->assoc_note;
+	else if (w->def->has_escrows && !oc->escrows_scanned)
+		why = oc->escrows_scan_note[0] ? oc->escrows_scan_note : "the FileVault escrows were not scanned";
+	if (!why)
+		return 0;
+	snprintf(s->drain_not_counted, sizeof(s->drain_not_counted), "%s", why);
+	gate_close(s, FCA_GATE_CLOSED, 0, "what still depends on gen %d is not counted: %s", old, why);
+	return 1;
+}
+
 static void gate_drain(struct walk *w, struct fca_step *s, int old)
 {
 	const struct fca_obs_gen *g = observed_gen(w, old), *sg = observed_gen(w, w->sign);
@@ -334,6 +369,8 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 
 	if (!g)
 		return; /* made by this plan: it has issued nothing yet */
+	if (drain_uncounted(w, s, old))
+		return;
 	/* Fleet decrypts with the signing key, trying every ca_cert row (history too) with that key:
 	 * escrows to an old generation on the same key (key: keep) stay decryptable after retire. */
 	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
@@ -347,8 +384,10 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 
 	if (stranded > 0)
 		w->pc->warnings |= FCA_WARN_ESCROW;
+	s->drain_unparsed = w->oc->issued_unparsed;
+	s->escrows_unparsed = w->def->has_escrows ? w->oc->escrows_unparsed : 0;
 	if (w->pol->drain == FCA_DRAIN_FORCE) {
-		if (g->drain_live > 0 || stranded > 0) {
+		if (g->drain_live > 0 || stranded > 0 || s->drain_unparsed > 0 || s->escrows_unparsed > 0) {
 			s->forced = 1;
 			w->pc->warnings |= FCA_WARN_FORCED_DRAIN;
 		}
@@ -379,6 +418,16 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 			   "%llu FileVault escrows are encrypted to gen %d and decryptable only with its key; "
 			   "re-escrow them or set drain: force with a reason",
 			   (unsigned long long)g->escrows, old);
+	if (s->drain_unparsed > 0)
+		gate_close(s, FCA_GATE_CLOSED, 0,
+			   "%llu live issued certificates of %s could not be parsed, so which generation issued "
+			   "them is unknown: repair or revoke those rows, or set drain: force with a reason",
+			   (unsigned long long)s->drain_unparsed, w->def->name);
+	if (s->escrows_unparsed > 0)
+		gate_close(s, FCA_GATE_CLOSED, 0,
+			   "%llu FileVault escrows could not be parsed, so to whom they are encrypted is unknown: "
+			   "repair those rows, or set drain: force with a reason",
+			   (unsigned long long)s->escrows_unparsed);
 }
 
 static int step_retire(struct walk *w)

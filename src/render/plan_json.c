@@ -192,11 +192,15 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 			json_decref(bl);
 			*fail = 1;
 		} else {
-			put(d, "live", json_integer((json_int_t)s->drain_live), fail);
-			put(d, "unexpired", json_integer((json_int_t)s->drain_unexpired), fail);
+			int counted = !s->drain_not_counted[0]; /* a count not made is null, never 0 */
+			put(d, "live", counted ? json_integer((json_int_t)s->drain_live) : json_null(), fail);
+			put(d, "unexpired", counted ? json_integer((json_int_t)s->drain_unexpired) : json_null(), fail);
 			put(d, "by_enrollment", json_boolean(s->by_enrollment), fail);
 			put(d, "last_expiry", time_or_null(s->drain_last_expiry), fail);
-			put(d, "escrows", json_integer((json_int_t)s->escrows), fail);
+			put(d, "escrows", counted ? json_integer((json_int_t)s->escrows) : json_null(), fail);
+			put(d, "not_counted", counted ? json_null() : STR(s->drain_not_counted), fail);
+			put(d, "unparseable_certificates", json_integer((json_int_t)s->drain_unparsed), fail);
+			put(d, "unparseable_escrows", json_integer((json_int_t)s->escrows_unparsed), fail);
 			for (size_t k = 0; k < nb; k++) {
 				const struct fca_blocker *b = &s->blockers[k];
 				json_t *bo = json_object();

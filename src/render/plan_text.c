@@ -289,6 +289,10 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	int wt = 5, ws = 6, ww = 3;
 
 	put_label(f, indent, "drain");
+	if (s->drain_not_counted[0]) {
+		fprintf(f, "not counted: %s\n", s->drain_not_counted);
+		return;
+	}
 	if (s->by_enrollment) {
 		/* only an enrollment's newest certificate is in use */
 		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of the old generation",
@@ -308,6 +312,16 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 			fprintf(f, ", the last expires %s", when);
 		}
 		fprintf(f, "\n");
+	}
+	if (s->drain_unparsed > 0) {
+		put_label(f, indent, "unknown");
+		fprintf(f, "%" PRIu64 " live issued certificate%s that could not be parsed (issuer unknown)\n",
+			s->drain_unparsed, s->drain_unparsed == 1 ? "" : "s");
+	}
+	if (s->escrows_unparsed > 0) {
+		put_label(f, indent, "unknown");
+		fprintf(f, "%" PRIu64 " FileVault escrow%s that could not be parsed (recipient unknown)\n",
+			s->escrows_unparsed, s->escrows_unparsed == 1 ? "" : "s");
 	}
 	if (s->escrows > 0) {
 		put_label(f, indent, "escrows");

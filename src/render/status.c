@@ -44,7 +44,19 @@ static const char *ca_state_word(const struct fca_obs_ca *c)
 	return c->managed ? "managed" : "unmanaged";
 }
 
-static void text_gen(FILE *f, const struct fca_obs_gen *g, enum fca_role role, int64_t now, int color)
+/* The note of a count not made, or NULL when it was made (never a number it did not count). */
+static const char *issued_why(const struct fca_obs_ca *c)
+{
+	return c->issued_scanned ? NULL : c->issued_note[0] ? c->issued_note : "not scanned";
+}
+
+static const char *escrows_why(const struct fca_obs_ca *c, int apple)
+{
+	return !apple || c->escrows_scanned ? NULL : c->escrows_scan_note[0] ? c->escrows_scan_note : "not scanned";
+}
+
+static void text_gen(FILE *f, const struct fca_obs_ca *c, const struct fca_obs_gen *g, enum fca_role role, int64_t now,
+		     int color, int apple)
 {
 	char t[40], left[48];
 
@@ -65,8 +77,14 @@ static void text_gen(FILE *f, const struct fca_obs_gen *g, enum fca_role role, i
 	fprintf(f, "  %-9s expires  %s (%s)\n", "", t, left);
 	fprintf(f, "  %-9s key      %s-%d%s\n", "", g->cert.key_type, g->key_check == 1 ? g->cert.key_bits : g->cert.key_bits,
 		g->key_check == 1 ? ", matches its certificate" : g->key_check == 0 ? ", DOES NOT MATCH its certificate" : "");
-	fprintf(f, "  %-9s issued   %" PRIu64 " live certificate%s\n", "", g->issued_live, g->issued_live == 1 ? "" : "s");
-	if (g->escrows)
+	if (issued_why(c))
+		fprintf(f, "  %-9s issued   %snot counted: %s%s\n", "", RED(color), issued_why(c), OFF(color));
+	else
+		fprintf(f, "  %-9s issued   %" PRIu64 " live certificate%s\n", "", g->issued_live,
+			g->issued_live == 1 ? "" : "s");
+	if (escrows_why(c, apple))
+		fprintf(f, "  %-9s escrows  %snot counted: %s%s\n", "", RED(color), escrows_why(c, apple), OFF(color));
+	else if (g->escrows)
 		fprintf(f, "  %-9s escrows  %" PRIu64 " FileVault recovery key%s encrypted to it\n", "", g->escrows,
 			g->escrows == 1 ? "" : "s");
 	for (unsigned i = 0; i < FCA_DEFECT_COUNT; i++)
@@ -114,10 +132,20 @@ int fca_render_status_text(FILE *f, const struct fca_observed *o, int64_t now, i
 			fprintf(f, "  %sdrift%s     %s\n", YEL(color), OFF(color), c->drift_detail);
 		for (int s = 0; s < FCA_SLOT_COUNT; s++)
 			if (c->gens[s].present)
-				text_gen(f, &c->gens[s], (enum fca_role)s, now, color);
+				text_gen(f, c, &c->gens[s], (enum fca_role)s, now, color, i == FCA_CA_APPLE_SCEP);
 			else if (c->gens[s].has_key)
 				fprintf(f, "  %-9s %s%s has no certificate row %s%s\n", fca_role_name((enum fca_role)s),
 					RED(color), c->gens[s].key_asset, c->gens[s].cert_asset, OFF(color));
+		if (c->issued_scanned && c->issued_unparsed)
+			fprintf(f,
+				"  %sunknown%s   %" PRIu64 " live issued certificate%s could not be parsed (issuer "
+				"unknown: no generation can retire while it remains)\n",
+				RED(color), OFF(color), c->issued_unparsed, c->issued_unparsed == 1 ? "" : "s");
+		if (i == FCA_CA_APPLE_SCEP && c->escrows_scanned && c->escrows_unparsed)
+			fprintf(f,
+				"  %sunknown%s   %" PRIu64 " FileVault escrow%s could not be parsed (recipient "
+				"unknown)\n",
+				RED(color), OFF(color), c->escrows_unparsed, c->escrows_unparsed == 1 ? "" : "s");
 		if (i == FCA_CA_APPLE_SCEP)
 			text_disruption(f, o, color);
 	}
@@ -134,7 +162,7 @@ static json_t *jtime(int64_t t)
 	return json_string(buf);
 }
 
-static json_t *json_gen(const struct fca_obs_gen *g, enum fca_role role)
+static json_t *json_gen(const struct fca_obs_ca *c, const struct fca_obs_gen *g, enum fca_role role, int apple)
 {
 	json_t *j = json_object(), *defects = json_array();
 
@@ -165,8 +193,10 @@ static json_t *json_gen(const struct fca_obs_gen *g, enum fca_role role)
 		json_object_set_new(j, "key_bits", json_null());
 	}
 	json_object_set_new(j, "defects", defects);
-	json_object_set_new(j, "live_issued_certificates", json_integer((json_int_t)g->issued_live));
-	json_object_set_new(j, "filevault_escrows", json_integer((json_int_t)g->escrows));
+	json_object_set_new(j, "live_issued_certificates",
+			    issued_why(c) ? json_null() : json_integer((json_int_t)g->issued_live));
+	json_object_set_new(j, "filevault_escrows",
+			    escrows_why(c, apple) ? json_null() : json_integer((json_int_t)g->escrows));
 	return j;
 }
 
@@ -203,8 +233,19 @@ int fca_render_status_json(FILE *f, const struct fca_observed *o, int64_t now)
 		json_object_set_new(jc, "problem", c->problem[0] ? json_string(c->problem) : json_null());
 		for (int s = 0; s < FCA_SLOT_COUNT; s++)
 			if (c->gens[s].present)
-				json_array_append_new(gens, json_gen(&c->gens[s], (enum fca_role)s));
+				json_array_append_new(
+				    gens, json_gen(c, &c->gens[s], (enum fca_role)s, i == FCA_CA_APPLE_SCEP));
 		json_object_set_new(jc, "generations", gens);
+		json_object_set_new(jc, "issued_not_counted", issued_why(c) ? json_string(issued_why(c)) : json_null());
+		json_object_set_new(jc, "unparseable_issued_certificates",
+				    issued_why(c) ? json_null() : json_integer((json_int_t)c->issued_unparsed));
+		json_object_set_new(jc, "escrows_not_counted",
+				    escrows_why(c, i == FCA_CA_APPLE_SCEP) ? json_string(escrows_why(c, 1))
+									   : json_null());
+		json_object_set_new(jc, "unparseable_escrows",
+				    escrows_why(c, i == FCA_CA_APPLE_SCEP)
+					? json_null()
+					: json_integer((json_int_t)c->escrows_unparsed));
 		json_object_set_new(jc, "disruption", i == FCA_CA_APPLE_SCEP ? json_disruption(o) : json_null());
 		json_array_append_new(cas, jc);
 	}
