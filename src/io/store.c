@@ -12,6 +12,7 @@
 #include <mysqld_error.h>
 
 #include "fleetca/crypto.h"
+#include "fleetca/fault.h"
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
 #include "fleetca/timeutil.h"
@@ -623,6 +624,7 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 	MYSQL_ROW row;
 	unsigned long *lens;
 	int has_host, r = FCA_OK, cbr;
+	uint64_t nrows = 0;
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
@@ -649,6 +651,8 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 		return db_error(s, "reading issued certificates");
 	while ((row = mysql_fetch_row(res))) {
 		struct fca_issued_row ir;
+		if (!nrows++) /* tests drop the connection here, with the stream half read */
+			FCA_FAULT("scan_row", table, mysql_thread_id(s->db));
 		lens = mysql_fetch_lengths(res);
 		memset(&ir, 0, sizeof(ir));
 		ir.table = table;
@@ -715,6 +719,7 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 	MYSQL_ROW row;
 	unsigned long *lens;
 	int r = FCA_OK, cbr;
+	uint64_t nrows = 0;
 
 	if ((r = fca_store_probe_table(s, "host_disk_encryption_keys")) != 0 ||
 	    (r = fca_store_probe_table(s, "hosts")) != 0)
@@ -727,6 +732,8 @@ int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 	if (!(res = mysql_use_result(s->db)))
 		return db_error(s, "reading FileVault escrows");
 	while ((row = mysql_fetch_row(res))) {
+		if (!nrows++)
+			FCA_FAULT("scan_row", "host_disk_encryption_keys", mysql_thread_id(s->db));
 		lens = mysql_fetch_lengths(res);
 		if ((cbr = cb(ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "",
 			      row[1] ? lens[1] : 0)) != 0) {
