@@ -91,6 +91,11 @@ int64_t fca_time_from_utc(int year, int mon, int day, int hour, int min, int sec
 	return days * 86400 + hour * 3600 + min * 60 + sec;
 }
 
+int64_t fca_time_sql_timestamp(int64_t t)
+{
+	return t > FCA_TIME_SQL_TIMESTAMP_MAX ? FCA_TIME_SQL_TIMESTAMP_MAX : t;
+}
+
 void fca_time_rfc3339(char *buf, size_t n, int64_t t)
 {
 	struct tm tm;

@@ -468,7 +468,8 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	MYSQL_STMT *st = NULL;
 	MYSQL_BIND b[4];
 	char md5[33];
-	long long ra = renew_at;
+	/* renew_at is a TIMESTAMP: a certificate valid past 2038 gets the latest value it can hold */
+	long long ra = fca_time_sql_timestamp(renew_at);
 	unsigned long name_len = (unsigned long)strlen(name), md5_len = 32, vlen = (unsigned long)len;
 	int r = FCA_ERROR;
 
