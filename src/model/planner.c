@@ -594,6 +594,13 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 				 oc->drift_detail, w.def->name, oc->max_generation + 1);
 			return;
 		}
+		if (oc->gens[FCA_SLOT_CURRENT].retired_generation) {
+			snprintf(w.pc->note, sizeof(w.pc->note),
+				 "drift: %s; adopt: true does not take back a retired generation (restoring a "
+				 "retired key is a manual act): restore the rows by hand",
+				 oc->drift_detail);
+			return;
+		}
 		if (w.stage != FCA_STAGE_COMPLETE || oc->gens[FCA_SLOT_CURRENT].generation != 0) {
 			snprintf(w.pc->note, sizeof(w.pc->note),
 				 "drift: %s; adopt: true accepts only a changed signing certificate with no "

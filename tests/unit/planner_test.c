@@ -36,6 +36,7 @@ enum obs {
 	OBS_UNMANAGED_PREV,  /* signing and _previous rows, no state document */
 	OBS_DRIFT,           /* the document knows 1..L, the signing row holds something else */
 	OBS_DRIFT_NEXT,      /* gen L signing as known, the _next row unknown */
+	OBS_RETIRED_COPY,    /* the document knows 1..L, 1 retired; the signing row holds gen 1's certificate */
 };
 
 struct xstep {
@@ -227,6 +228,14 @@ static const struct pcase cases[] = {
 	  .note = "adopt: true accepts only a changed signing certificate" },
 	{ "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .warn = FCA_WARN_DRIFT,
 	  .note = "host_identity_ca_cert_next holds" },
+
+	/* ---- issue 8 item 5: a retired certificate copied back is drift, never generation 1 signing ---- */
+	{ "retired copy, no adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "of generation 1, which fleetca retired on" },
+	{ "retired copy, no adopt, 0 complete", HI, OBS_RETIRED_COPY, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "until its YAML says adopt: true" },
+	{ "retired copy, adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+	  .note = "adopt: true does not take back a retired generation" },
 
 	/* ---- suspend ---- */
 	{ "suspended, +1 complete", HI, OBS_COMPLETE, 3, 4, CPL, .suspend = 1, .note = "suspended" },
@@ -497,6 +506,11 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
 		live(o, c->ca, FCA_SLOT_CURRENT, L);
 		live(o, c->ca, FCA_SLOT_NEXT, 0);
+		break;
+	case OBS_RETIRED_COPY:
+		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
+		o->state.gens[0].retired_at = NOW - 80 * DAY;
+		old = live(o, c->ca, FCA_SLOT_CURRENT, 1);
 		break;
 	}
 	if (c->not_after && o->cas[c->ca].gens[FCA_SLOT_CURRENT].present)
