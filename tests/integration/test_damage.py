@@ -187,6 +187,19 @@ def damaged_state_document_stops_the_run(db):
     expect(table_fingerprint(db) == before, "nothing changed")
 
 
+@on_both_schemas
+def state_document_with_wrong_md5_stops_the_run(db):
+    run(["apply", "-f", yaml("  host_identity: {generation: 1}\n")], env_for(db, now=T0), check_rc=0)
+    mariadb(db, "UPDATE mdm_config_assets SET md5_checksum = UNHEX(MD5('x')) WHERE name = 'fleetca_state' "
+                "AND deletion_uuid = ''")
+    before = table_fingerprint(db)
+    for args in (["status"], ["plan", "-f", yaml(BOTH)], ["apply", "-f", yaml(BOTH)]):
+        rc, out, err = run(args, env_for(db, now=T0))
+        expect(rc == 1 and "fleetca_state: md5_checksum is not the MD5 of its value" in err,
+               "%s: exit %d %s" % (args[0], rc, err))
+    expect(table_fingerprint(db) == before, "nothing changed")
+
+
 # ---- item 5: a retired certificate copied back ---------------------------------------------
 
 IDP = "conditional_access_idp"
