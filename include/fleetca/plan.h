@@ -122,6 +122,19 @@ struct fca_plan {
 int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const struct fca_observed *o,
 		   int64_t now) FCA_MUST_USE;
 
+/*
+ * 1 when the CA is stuck: a human must decide before anything is done to it (drift without an
+ * adopt step planned, including an unmanaged CA with foreign _next/_previous rows; or corrupt).
+ */
+int fca_plan_ca_stuck(const struct fca_plan *p, enum fca_ca_id ca);
+
+/* 1 when a CA the YAML names is where the YAML wants it: no step, no error, no drift, and its
+ * observed generation and stage are the target (1 for a CA the YAML does not name). */
+int fca_plan_ca_at_target(const struct fca_plan *p, enum fca_ca_id ca);
+
+/* 1 when every CA the YAML names is at its target (fca_plan_ca_at_target). */
+int fca_plan_settled(const struct fca_plan *p);
+
 /* 1 when the step is ready: its gate and every earlier gate of its CA are open. */
 int fca_plan_step_ready(const struct fca_plan *p, size_t i);
 

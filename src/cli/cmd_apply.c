@@ -125,7 +125,7 @@ int cmd_apply(int argc, char **argv)
 		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone,
 					  res.final_plan, res.final_observed) != 0)
 			fca_error_clear(); /* stdout closed: the exit code still tells */
-	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK) {
+	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK && fca_plan_settled(res.final_plan)) {
 		if (res.ndone == 0)
 			printf("Nothing to do: Fleet's CAs match %s.\n", file);
 		else

@@ -42,7 +42,8 @@ static void help(FILE *f)
 		"  --offline           no database: show what the file asks for, per CA; with --git-base,\n"
 		"                      only what the change asks\n\n"
 		"In a pull request:  fleetca plan --git-base origin/main -f ca-rotation.yml --format markdown\n"
-		"Exit codes: 0 nothing to do, 2 changes pending, 1 error.\n");
+		"Exit codes: 0 nothing to do, 2 changes pending, 3 stuck (a CA has drifted: a human must\n"
+		"decide), 1 error.\n");
 }
 
 static int write_file(const char *path, const char *data)
@@ -119,23 +120,19 @@ int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
 
 	for (int i = 0; i < FCA_CA_COUNT; i++) {
 		const char *name = fca_catalog_get((enum fca_ca_id)i)->name;
-		if (!p->cas[i].considered || p->cas[i].suspended)
+		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)i))
 			continue;
 		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
 			fprintf(stderr, "fleetca: error: %s is corrupt, nothing was planned for it: %s\n", name,
 				o->cas[i].problem);
 			rc = FCA_EXIT_ERROR;
-		} else if (o->cas[i].drift && p->cas[i].warnings & FCA_WARN_DRIFT) {
-			int adopting = 0;
-			for (size_t s = 0; s < p->nsteps; s++)
-				adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
-			if (adopting)
-				continue;
-			fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n",
-				name, o->cas[i].drift_detail);
-			if (rc == FCA_EXIT_OK)
-				rc = FCA_EXIT_GATE;
+			continue;
 		}
+		/* managed drift names the row; foreign rows on an unmanaged CA are in the plan's note */
+		fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n", name,
+			o->cas[i].drift ? o->cas[i].drift_detail : p->cas[i].note);
+		if (rc == FCA_EXIT_OK)
+			rc = FCA_EXIT_GATE;
 	}
 	return rc;
 }
@@ -154,7 +151,7 @@ int cmd_plan(int argc, char **argv)
 	struct fca_change *ch = NULL;
 	const char *out_path = NULL, *git_base = NULL;
 	enum fmt fmt = FMT_TEXT;
-	int off = 0, rc = FCA_EXIT_ERROR;
+	int off = 0, rc = FCA_EXIT_ERROR, r;
 	char *json = NULL;
 
 	fca_source_init(&src);
@@ -248,8 +245,10 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	}
 	rc = p->nsteps > 0 ? FCA_EXIT_CHANGES : FCA_EXIT_OK;
-	if (cli_report_stuck(p, o) == FCA_EXIT_ERROR)
-		rc = FCA_EXIT_ERROR;
+	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 over both */
+	r = cli_report_stuck(p, o);
+	if (r != FCA_EXIT_OK)
+		rc = r;
 out:
 	free(json);
 	free(ch);

@@ -84,6 +84,7 @@ static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, 
 	put(obj, "target", gen_stage(pc->target_generation, pc->target_stage, fail), fail);
 	put(obj, "suspended", json_boolean(pc->suspended), fail);
 	put(obj, "drift", json_boolean((pc->warnings & FCA_WARN_DRIFT) || (o && o->cas[ca].drift)), fail);
+	put(obj, "stuck", json_boolean(fca_plan_ca_stuck(p, ca)), fail);
 	for (unsigned b = 0; b < FCA_RENDER_WARN_COUNT; b++)
 		if (pc->warnings & (1u << b))
 			push(w, json_string(fca_render__warning_name(b)), fail);
@@ -327,6 +328,7 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 		put(summary, "ready", json_integer((json_int_t)c.ready), &fail);
 		put(summary, "waiting", json_integer((json_int_t)c.waiting), &fail);
 		put(summary, "errors", json_integer((json_int_t)c.errors), &fail);
+		put(summary, "stuck", json_integer((json_int_t)fca_render__stuck_words(NULL, 0, p)), &fail);
 	}
 	put(root, "summary", summary, &fail);
 	if ((cas = json_array()))

@@ -37,6 +37,26 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p)
 			c->errors++;
 }
 
+size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
+{
+	size_t count = 0, len = 0;
+
+	if (n)
+		buf[0] = '\0';
+	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
+		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)ca))
+			continue;
+		if (len < n) {
+			int k = snprintf(buf + len, n - len, "%s%s %s", count ? ", " : "",
+					 p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
+					 fca_catalog_get((enum fca_ca_id)ca)->name);
+			len += k > 0 ? (size_t)k : 0;
+		}
+		count++;
+	}
+	return count;
+}
+
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i)
 {
 	const struct fca_step *s = &p->steps[i];
@@ -212,6 +232,15 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 
 	switch (1u << bit) {
 	case FCA_WARN_DRIFT:
+		/* foreign _next/_previous rows on a CA fleetca never adopted */
+		if (oc && !oc->managed && !oc->drift && (oc->stage == FCA_STAGE_STAGED || oc->stage == FCA_STAGE_ACTIVE)) {
+			snprintf(buf, n,
+				 "drift: %s has live %s rows fleetca did not make and no record of this CA; no step "
+				 "runs on it until a person has inspected them and soft-deleted the pair that does not "
+				 "belong",
+				 name, oc->stage == FCA_STAGE_STAGED ? "_next" : "_previous");
+			break;
+		}
 		snprintf(buf, n,
 			 "drift: a live row of %s was changed outside fleetca%s%.256s%s; no step runs on this CA "
 			 "until the YAML says adopt: true for it",
@@ -402,16 +431,23 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_observed *o, int color)
 {
 	struct fca_render_counts c;
-	char now[64], target[64], line[600];
+	char now[64], target[64], line[600], sw[200];
 	int name_w = 0, id_w = fca_render__id_width(p, -1);
+	size_t stuck;
 
 	fca_render__counts(&c, p);
-	if (c.steps == 0 && c.errors == 0)
+	stuck = fca_render__stuck_words(sw, sizeof(sw), p);
+	if (c.steps == 0 && c.errors == 0 && !stuck && fca_plan_settled(p))
 		fprintf(f, "No changes. Fleet's CAs match the desired state.\n");
+	else if (c.steps == 0 && c.errors == 0 && !stuck)
+		fprintf(f, "No step can run yet, but not every CA is at its target (see below).\n");
 	else {
 		fprintf(f, "%zu step%s: %zu ready, %zu waiting", c.steps, c.steps == 1 ? "" : "s", c.ready, c.waiting);
 		if (c.errors)
 			fprintf(f, ", %s%zu error%s%s", color ? C_RED : "", c.errors, c.errors == 1 ? "" : "s",
+				color ? C_RESET : "");
+		if (stuck)
+			fprintf(f, "; %sstuck: %s (a human must decide)%s", color ? C_YELLOW : "", sw,
 				color ? C_RESET : "");
 		fprintf(f, "\n");
 	}

@@ -200,10 +200,13 @@ static const struct pcase cases[] = {
 		     S(STAGE, 3, OPEN) } },
 	{ "unmanaged apple +1 active: adopt, stage, human gate", AS, OBS_UNMANAGED, 1, 2, ACT,
 	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT,
-	  .note = "host_identity_ca_cert_next rows are live but fleetca has no record of this CA" },
-	{ "unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .note = "inspect them by hand" },
-	{ "unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .note = "ca_cert_previous rows are live" },
+	/* issue 8 item 4: foreign rows on an unmanaged CA are drift (stuck), never "no changes" */
+	{ "unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT, .warn = FCA_WARN_DRIFT,
+	  .note = "drift: host_identity_ca_cert_next rows are live but fleetca has no record of this CA" },
+	{ "unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "inspect them by hand" },
+	{ "unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "ca_cert_previous rows are live" },
 
 	/* ---- drift: the document knows 1..2, the live signing cert is unknown ---- */
 	{ "drift, no adopt, 0 complete", HI, OBS_DRIFT, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
@@ -886,13 +889,48 @@ static void test_pure(void **unused)
 	fca_observed_dispose(&o);
 }
 
+/* Issue 8 item 4: a drifted CA, or an unmanaged one with foreign rows, is stuck and never at its target. */
+static void test_stuck_and_at_target(void **unused)
+{
+	static const struct {
+		struct pcase c;
+		int stuck, at_target;
+	} t[] = {
+		{ { "drift, no adopt", HI, OBS_DRIFT, 2, 2, CPL }, 1, 0 },
+		{ { "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT }, 1, 0 },
+		{ { "drift, adopt", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1 }, 0, 0 },
+		{ { "unmanaged _next", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL }, 1, 0 },
+		{ { "unmanaged _previous", AS, OBS_UNMANAGED_PREV, 1, 1, CPL }, 1, 0 },
+		{ { "corrupt", HI, OBS_CORRUPT, 3, 3, CPL }, 1, 0 },
+		{ { "none", HI, OBS_NONE, 0, 1, CPL }, 0, 0 },
+		{ { "complete, as desired", HI, OBS_COMPLETE, 3, 3, CPL }, 0, 1 },
+		{ { "staged, as desired", HI, OBS_STAGED, 3, 4, STG }, 0, 1 },
+		{ { "active, as desired", HI, OBS_ACTIVE, 3, 3, ACT }, 0, 1 },
+		{ { "complete, a step planned", HI, OBS_COMPLETE, 3, 4, STG }, 0, 0 },
+		{ { "suspended drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1 }, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		build(&d, &o, &t[i].c);
+		assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+		if (fca_plan_ca_stuck(&p, t[i].c.ca) != t[i].stuck ||
+		    fca_plan_ca_at_target(&p, t[i].c.ca) != t[i].at_target || fca_plan_settled(&p) != t[i].at_target)
+			fail_msg("\"%s\": stuck %d at_target %d, expected %d %d", t[i].c.name,
+				 fca_plan_ca_stuck(&p, t[i].c.ca), fca_plan_ca_at_target(&p, t[i].c.ca), t[i].stuck,
+				 t[i].at_target);
+		if (t[i].stuck && !(p.cas[t[i].c.ca].warnings & (FCA_WARN_DRIFT | FCA_WARN_CORRUPT)))
+			fail_msg("\"%s\": stuck without a drift or corrupt warning", t[i].c.name);
+		fca_observed_dispose(&o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
 		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
-		cmocka_unit_test(test_disruption_counts),
+		cmocka_unit_test(test_disruption_counts), cmocka_unit_test(test_stuck_and_at_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
