@@ -72,7 +72,9 @@ struct fca_step {
 	int key_bits; /* 0: the signing key (renew; stage with key_keep) */
 	int key_keep; /* stage: key: keep, a new certificate on the signing generation's key */
 	int64_t validity;
-	/* drain facts for retire */
+	/* drain facts for retire, and for abandon of a generation that signed (drain_gated) */
+	int drain_gated;     /* the step has the drain gate (retire; abandon of a generation that signed) */
+	char discards[320];  /* abandon of a generation that signed: what the revert throws away, in words */
 	uint64_t drain_live; /* in use: what holds the retirement back */
 	uint64_t drain_unexpired;
 	int by_enrollment; /* in use = an enrollment's newest certificate (apple_scep) */

@@ -390,6 +390,7 @@ static int step_retire(struct walk *w)
 		return -1;
 	write_pair(s, '-', FCA_SLOT_PREVIOUS, old, w->def);
 	gate_overlap(w, s, w->activated_at, "active", n);
+	s->drain_gated = 1;
 	gate_drain(w, s, old);
 	step_done(w, s);
 	w->stage = FCA_STAGE_COMPLETE;
@@ -420,6 +421,34 @@ static int step_rollback(struct walk *w)
 	return 0;
 }
 
+/*
+ * Abandoning a generation that has signed (a revert after activation) throws away a CA that issued
+ * certificates: it gets the drain gate of retire, and the plan says in words what it would discard.
+ */
+static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
+{
+	const struct fca_obs_gen *g = observed_gen(w, n), *sg = observed_gen(w, w->sign);
+	uint64_t stranded;
+	size_t len;
+
+	if (!g || !g->ever_signed)
+		return; /* never signed: nothing depends on it */
+	s->drain_gated = 1;
+	gate_drain(w, s, n);
+	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
+	if (g->drain_live == 0 && stranded == 0)
+		return;
+	len = (size_t)snprintf(s->discards, sizeof(s->discards), "abandoning gen %d discards a CA that signed", n);
+	if (g->drain_live > 0 && len < sizeof(s->discards))
+		len += (size_t)snprintf(s->discards + len, sizeof(s->discards) - len,
+					" %llu live certificate%s: those devices would have to re-enroll",
+					(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
+	if (stranded > 0 && len < sizeof(s->discards))
+		snprintf(s->discards + len, sizeof(s->discards) - len,
+			 "%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
+			 g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
+}
+
 static int step_abandon(struct walk *w)
 {
 	int n = w->other;
@@ -428,6 +457,7 @@ static int step_abandon(struct walk *w)
 	if (!s)
 		return -1;
 	write_pair(s, '-', FCA_SLOT_NEXT, n, w->def);
+	gate_abandon_signed(w, s, n);
 	step_done(w, s);
 	w->stage = FCA_STAGE_COMPLETE;
 	w->other = 0;

@@ -185,7 +185,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 		put(obj, "new_certificate", json_null(), fail);
 	}
 
-	if (s->kind == FCA_STEP_RETIRE) {
+	if (s->kind == FCA_STEP_RETIRE || s->drain_gated) {
 		json_t *d = json_object(), *bl = json_array();
 		size_t nb = s->nblockers < FCA_MAX_BLOCKERS ? s->nblockers : FCA_MAX_BLOCKERS;
 		if (!d || !bl) {
@@ -217,6 +217,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	} else {
 		put(obj, "drain", json_null(), fail);
 	}
+	put(obj, "discards", str_or_null(s->discards, sizeof(s->discards)), fail);
 	put(obj, "disruption", s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1) : json_null(),
 	    fail);
 

@@ -94,6 +94,21 @@ static void disruption_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_i
 	}
 }
 
+/* A revert that would throw away a generation that signed: outside the folded details. */
+static void discards_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
+{
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++) {
+		const struct fca_step *s = &p->steps[i];
+		if (s->ca != ca || !s->discards[0])
+			continue;
+		fputs("\n> [!CAUTION]\n> **", f);
+		put_escaped(f, s->step_id);
+		fputs("**: ", f);
+		put_escaped(f, s->discards);
+		fputs("\n", f);
+	}
+}
+
 /* What the CA's steps set off outside fleetca (src/model/consequence.c): one line per step. */
 static void consequences(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
 {
@@ -128,6 +143,7 @@ static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observe
 			fputs("\n", f);
 		}
 		disruption_callouts(f, p, (enum fca_ca_id)ca);
+		discards_callouts(f, p, (enum fca_ca_id)ca);
 		if (pc->warnings)
 			fputs("\n> [!WARNING]\n", f);
 		for (unsigned b = 0, first = 1; b < FCA_RENDER_WARN_COUNT; b++) {

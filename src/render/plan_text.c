@@ -313,6 +313,8 @@ static void put_label(FILE *f, int indent, const char *label)
 
 static void render_drain(FILE *f, const struct fca_step *s, int indent)
 {
+	/* retire drains the old generation; abandon the one it throws away */
+	const char *whose = s->kind == FCA_STEP_ABANDON ? "the abandoned generation" : "the old generation";
 	char when[40];
 	size_t nb = s->nblockers < FCA_MAX_BLOCKERS ? s->nblockers : FCA_MAX_BLOCKERS;
 	int wt = 5, ws = 6, ww = 3;
@@ -320,18 +322,17 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	put_label(f, indent, "drain");
 	if (s->by_enrollment) {
 		/* only an enrollment's newest certificate is in use */
-		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of the old generation",
-			s->drain_live, s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of %s", s->drain_live,
+			s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s", whose);
 		if (s->drain_live > 0 && s->drain_last_expiry > 0) {
 			fca_time_human(when, sizeof(when), s->drain_last_expiry);
 			fprintf(f, ", the last in use expires %s", when);
 		}
 		fprintf(f, "\n");
 	} else if (s->drain_live == 0) {
-		fprintf(f, "no live certificate of the old generation remains\n");
+		fprintf(f, "no live certificate of %s remains\n", whose);
 	} else {
-		fprintf(f, "%" PRIu64 " live certificate%s of the old generation", s->drain_live,
-			s->drain_live == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " live certificate%s of %s", s->drain_live, s->drain_live == 1 ? "" : "s", whose);
 		if (s->drain_last_expiry > 0) {
 			fca_time_human(when, sizeof(when), s->drain_last_expiry);
 			fprintf(f, ", the last expires %s", when);
@@ -340,8 +341,8 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	}
 	if (s->escrows > 0) {
 		put_label(f, indent, "escrows");
-		fprintf(f, "%" PRIu64 " FileVault recovery key%s encrypted to the old generation\n", s->escrows,
-			s->escrows == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " FileVault recovery key%s encrypted to %s\n", s->escrows,
+			s->escrows == 1 ? "" : "s", whose);
 	}
 	if (s->forced) {
 		put_label(f, indent, "forced");
@@ -409,8 +410,12 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 			put_label(f, indent + 4, "validity");
 			fprintf(f, "%s\n", buf);
 		}
-		if (s->kind == FCA_STEP_RETIRE)
+		if (s->kind == FCA_STEP_RETIRE || s->drain_gated)
 			render_drain(f, s, indent + 4);
+		if (s->discards[0]) {
+			put_label(f, indent + 4, "discards");
+			fprintf(f, "%.*s\n", (int)sizeof(s->discards), s->discards);
+		}
 		if (s->disruption.applies) {
 			char line[1024];
 			fca_render__disruption(line, sizeof(line), &s->disruption);
