@@ -6,6 +6,8 @@
 #include "fleetca/executor.h"
 #include "fleetca/engine.h"
 #include "fleetca/outbox.h"
+#include "fleetca/pin.h"
+#include "fleetca/planfile.h"
 #include "fleetca/render.h"
 #include "fleetca/render_apply.h"
 #include "fleetca/source.h"
@@ -41,6 +43,8 @@ int cmd_apply(int argc, char **argv)
 	struct fca_apply_result res;
 	struct fca_desired *d = NULL;
 	struct fca_observed *saved = NULL;
+	struct fca_pin *planned = NULL, *pin = NULL;
+	char why[2048];
 	char (*steps)[FCA_STEP_ID_MAX] = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
@@ -87,8 +91,19 @@ int cmd_apply(int argc, char **argv)
 			rc = cli_fail();
 			goto out;
 		}
-		if (fca_planfile_load(plan_path, saved, steps, FCA_PLAN_MAX_STEPS, &n) != 0) {
+		if (!(planned = calloc(1, sizeof(*planned))) || !(pin = calloc(1, sizeof(*pin))) ||
+		    fca_planfile_load(plan_path, saved, steps, FCA_PLAN_MAX_STEPS, &n, planned) != 0) {
 			rc = cli_fail();
+			goto out;
+		}
+		/* pinned: the plan runs only with the desired state it was made from (no row is read yet) */
+		fca_pin_build(pin, d, src.path, src.from_git ? src.commit : "");
+		if (fca_pin_compare(planned, pin, why, sizeof(why)) > 0) {
+			fprintf(stderr,
+				"fleetca: error: %s was made from another desired state than %s: %s; nothing was "
+				"changed: make and review a new plan with 'fleetca plan --out'\n",
+				plan_path, file, why);
+			rc = FCA_EXIT_ERROR;
 			goto out;
 		}
 		opts.allowed_steps = (const char(*)[FCA_STEP_ID_MAX])steps;
@@ -171,6 +186,8 @@ out:
 	fca_store_free(s);
 	free(steps);
 	free(saved);
+	free(planned);
+	free(pin);
 	free(d);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "fleetca/change.h"
 #include "fleetca/engine.h"
+#include "fleetca/pin.h"
 #include "fleetca/plan.h"
 #include "fleetca/render.h"
 #include "fleetca/source.h"
@@ -153,6 +154,7 @@ int cmd_plan(int argc, char **argv)
 	enum fmt fmt = FMT_TEXT;
 	int off = 0, rc = FCA_EXIT_ERROR, r;
 	char *json = NULL;
+	struct fca_pin *pin = NULL;
 
 	fca_source_init(&src);
 	fca_source_init(&bsrc);
@@ -240,7 +242,14 @@ int cmd_plan(int argc, char **argv)
 		rc = FCA_EXIT_ERROR;
 		goto out;
 	}
-	if (out_path && (fca_render_plan_json_string(&json, p, o) != 0 || write_file(out_path, json) != 0)) {
+	if (out_path) { /* pinned: apply --plan refuses another desired state */
+		if (!(pin = calloc(1, sizeof(*pin)))) {
+			rc = cli_fail();
+			goto out;
+		}
+		fca_pin_build(pin, d, src.path, src.from_git ? src.commit : "");
+	}
+	if (out_path && (fca_render_plan_saved_string(&json, p, o, pin) != 0 || write_file(out_path, json) != 0)) {
 		rc = cli_fail();
 		goto out;
 	}
@@ -250,6 +259,7 @@ int cmd_plan(int argc, char **argv)
 	if (r != FCA_EXIT_OK)
 		rc = r;
 out:
+	free(pin);
 	free(json);
 	free(ch);
 	free(bd);

@@ -9,6 +9,7 @@
 #include "fleetca/catalog.h"
 #include "fleetca/change.h"
 #include "fleetca/consequence.h"
+#include "fleetca/pin.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
@@ -309,8 +310,22 @@ int fca_render_change_json(FILE *f, const struct fca_change *ch)
 	return write_text(f, text, r);
 }
 
+/* A saved plan's "desired": the desired state it was made from (include/fleetca/pin.h). */
+static json_t *build_pin(const struct fca_pin *pin, int *fail)
+{
+	json_t *obj = json_object();
+
+	if (!obj) {
+		*fail = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < pin->n && i < FCA_PIN_MAX; i++)
+		put(obj, pin->e[i].key, STR(pin->e[i].value), fail);
+	return obj;
+}
+
 static int plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
-			    const struct fca_change *ch)
+			    const struct fca_change *ch, const struct fca_pin *pin)
 {
 	int r = FCA_ENOMEM, fail = 0;
 	json_t *root = NULL, *summary, *cas, *steps, *basis;
@@ -358,6 +373,8 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 	put(root, "basis", basis, &fail);
 	if (ch)
 		put(root, "change", build_change(ch, &fail), &fail);
+	if (pin)
+		put(root, "desired", build_pin(pin, &fail), &fail);
 	r = dump(out, root, fail);
 out:
 	if (!root)
@@ -368,13 +385,19 @@ out:
 
 int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o)
 {
-	return plan_json_string(out, p, o, NULL);
+	return plan_json_string(out, p, o, NULL, NULL);
+}
+
+int fca_render_plan_saved_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
+				 const struct fca_pin *pin)
+{
+	return plan_json_string(out, p, o, NULL, pin);
 }
 
 int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, NULL);
+	int r = plan_json_string(&text, p, o, NULL, NULL);
 
 	return write_text(f, text, r);
 }
@@ -383,7 +406,7 @@ int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct 
 				const struct fca_change *ch)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, ch);
+	int r = plan_json_string(&text, p, o, ch, NULL);
 
 	return write_text(f, text, r);
 }
