@@ -337,6 +337,8 @@ static int write_state(struct step_ctx *c)
 	memset(&a, 0, sizeof(a));
 	a.ca = c->def->name;
 	a.ca_title = c->def->title;
+	/* Fleet's UI reads "fleetca retired ca certificate <ca_name>": name the generation retired. */
+	a.named_generation = c->st->kind == FCA_STEP_RETIRE ? c->st->generation - 1 : c->st->generation;
 	for (size_t i = 0; i < c->nwritten; i++)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
