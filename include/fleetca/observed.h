@@ -50,6 +50,8 @@ struct fca_obs_gen {
 	size_t nblockers;
 	uint64_t escrows;            /* FileVault escrows encrypted to this generation's certificate */
 	int64_t staged_at, activated_at; /* from the state document; 0 = unknown */
+	int ever_signed;             /* it signs now, or the document says it has signed
+				      * (fca_state_gen_signed): abandoning it discards a CA that signed */
 	/* Why a row of this slot cannot be believed, set by the engine: an md5_checksum that is not
 	 * MD5(value), a value that does not decrypt while other rows do, a cert row of more than one
 	 * PEM block. "" = intact. Makes the CA corrupt. */

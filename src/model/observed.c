@@ -197,10 +197,12 @@ static void derive_ca(struct fca_observed *o, enum fca_ca_id id)
 		g->staged_at = 0;
 		g->activated_at = 0;
 		g->retired_generation = 0;
+		g->ever_signed = s == FCA_SLOT_CURRENT && g->present;
 		if (c->managed && g->present && g->cert_ok)
 			sg = fca_state_find_c(st, id, g->cert.sha256_hex);
 		if (sg && sg->retired_at) { /* retired, yet live again: not the generation it was */
 			g->retired_generation = sg->generation;
+			g->ever_signed |= fca_state_gen_signed(st, sg);
 			if (!c->drift) {
 				char detail[sizeof(c->drift_detail)], when[40];
 				c->drift = 1;
@@ -215,6 +217,7 @@ static void derive_ca(struct fca_observed *o, enum fca_ca_id id)
 			g->generation = sg->generation;
 			g->staged_at = sg->staged_at;
 			g->activated_at = sg->activated_at;
+			g->ever_signed |= fca_state_gen_signed(st, sg);
 		} else if (c->managed && g->present && g->cert_ok && !c->drift) {
 			c->drift = 1;
 			char detail[sizeof(c->drift_detail)]; /* g lives inside c: format apart, then copy */

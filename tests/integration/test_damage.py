@@ -236,9 +236,8 @@ def retired_cert_copied_back_is_drift(db):
                  "  %s: {generation: 2, stage: complete, adopt: true}\n" % IDP):
         y = yaml(body)
         rc, out, err = run(["plan", "-f", y], env_for(db, now=T16))
-        # no step (before, gen 1 was taken as signing and gen 2 or 3 was staged); the exit code of a
-        # drifted plan is item 4's (3 once it lands)
-        expect(rc in (0, 3) and "drift" in out and "retired" in out and "%s:" % IDP not in out,
+        # no step (before, gen 1 was taken as signing and gen 2 or 3 was staged); drift: exit 3
+        expect(rc == 3 and "drift" in out and "retired" in out and "%s:" % IDP not in out,
                "plan %s: exit %d %s %s" % (body.strip(), rc, out, err))
         rc, out, err = run(["plan", "-f", y, "--format", "json"], env_for(db, now=T16))
         expect(json.loads(out)["steps"] == [], "plan json %s: steps %s" % (body.strip(), out))
