@@ -103,8 +103,8 @@ int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs)
 
 int cli_use_color(FILE *f)
 {
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fileno(f)) && !(nc && *nc);
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	return isatty(fileno(f)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 }
 
 int main(int argc, char **argv)

@@ -474,6 +474,10 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	int r = FCA_ERROR;
 
 	fca_crypto_md5_hex(md5, value, len);
+	if (strlen(md5) != 32) /* no MD5 on this host: never write a garbage md5_checksum */
+		return fca_error_set(FCA_ERROR, "%s: cannot compute the MD5 checksum Fleet's cache needs (is MD5 "
+						"disabled by a FIPS configuration without the default provider?)",
+				     name);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, name, &name_len);
 	bind(&b[1], MYSQL_TYPE_BLOB, value, &vlen);
