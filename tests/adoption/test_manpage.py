@@ -82,9 +82,9 @@ def every_environment_variable():
     for d, _, files in os.walk(os.path.join(SOURCE, "src")):
         for f in files:
             if f.endswith(".c"):
-                names |= set(re.findall(r'"((?:FLEET|FLEETCA)_[A-Z_]+|NO_COLOR)"', open(os.path.join(d, f)).read()))
+                names |= set(re.findall(r'"((?:FLEET|FLEETCA)_[A-Z_]+|NO_COLOR|TERM)"', open(os.path.join(d, f)).read()))
     env = TEXT.split(".Sh ENVIRONMENT", 1)[1].split(".Sh ", 1)[0]
-    documented = set(re.findall(r"\b((?:FLEET|FLEETCA)_[A-Z_]+|NO_COLOR)\b", " ".join(
+    documented = set(re.findall(r"\b((?:FLEET|FLEETCA)_[A-Z_]+|NO_COLOR|TERM)\b", " ".join(
         line for line in env.splitlines() if line.startswith(".It Ev"))))
     expect(len(names) >= 15, "the code's variables were found: %s" % sorted(names))
     missing = names - TEST_ONLY - documented
