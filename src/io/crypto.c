@@ -19,6 +19,7 @@
 
 #include "fleetca/crypto.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
 
 /* Drains OpenSSL's error queue into a short string for a message. */
 static const char *ossl_reason(void)
@@ -1119,4 +1120,9 @@ void fca_crypto_keyring_free(struct fca_escrow_keyring *kr)
 	EVP_PKEY_free(kr->key);
 	EVP_PKEY_free(kr->pub);
 	free(kr);
+}
+
+const char *fca_crypto_library_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION_STRING);
 }

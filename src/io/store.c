@@ -15,6 +15,7 @@
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
 
 #define MAX_TABLES 512
 #define SQL_MAX 8192
@@ -759,4 +760,9 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	}
 	mysql_stmt_close(st);
 	return r;
+}
+
+const char *fca_store_library_version(void)
+{
+	return mysql_get_client_info();
 }
