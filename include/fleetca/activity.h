@@ -14,6 +14,7 @@
 struct fca_activity {
 	const char *ca;	      /* YAML id: "apple_scep" */
 	const char *ca_title; /* "Apple SCEP CA" */
+	int named_generation; /* the generation the activity is about, in ca_name (retire: the old one) */
 	const char *assets[8];
 	size_t nassets;
 	int generation, previous_generation;

@@ -25,8 +25,12 @@ struct fca_observe_opts {
 
 /*
  * Reads every CA row and the state document, decrypts and inspects the certificates, counts
- * issued certificates and escrows, and derives stages (fca_observed_derive). Decryption failures
- * are errors (wrong key, truncated row); rows that break the contract make their CA corrupt.
+ * issued certificates and escrows, and derives stages (fca_observed_derive). Every row is checked
+ * before it is believed: an md5_checksum that is not MD5(value), a value that does not decrypt
+ * while other rows do, or a cert row of more than one PEM block is that row's damage, and makes its
+ * CA corrupt (the others are read on). Only when no row decrypts is it an error (the server key is
+ * wrong); a damaged fleetca_state row is an error too (it labels every CA). Key rows are decrypted
+ * only with check_keys.
  */
 int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
 		       const struct fca_observe_opts *opts) FCA_MUST_USE;

@@ -50,6 +50,14 @@ struct fca_obs_gen {
 	size_t nblockers;
 	uint64_t escrows;            /* FileVault escrows encrypted to this generation's certificate */
 	int64_t staged_at, activated_at; /* from the state document; 0 = unknown */
+	int ever_signed;             /* it signs now, or the document says it has signed
+				      * (fca_state_gen_signed): abandoning it discards a CA that signed */
+	/* Why a row of this slot cannot be believed, set by the engine: an md5_checksum that is not
+	 * MD5(value), a value that does not decrypt while other rows do, a cert row of more than one
+	 * PEM block. "" = intact. Makes the CA corrupt. */
+	char damage[320];
+	int retired_generation; /* the document knows this certificate as retired (a copy put back
+				 * outside fleetca: drift): its generation; 0 = not retired */
 };
 
 struct fca_obs_ca {
@@ -90,12 +98,18 @@ struct fca_observed {
 	size_t nbasis;
 };
 
+/* The number of PEM blocks ("-----BEGIN " at the start of a line) in text. Pure. */
+size_t fca_pem_block_count(const char *text, size_t len);
+
 void fca_observed_init(struct fca_observed *o);
 void fca_observed_dispose(struct fca_observed *o);
 
 /*
  * Derives stage, generation numbers, managed and drift from the slots the caller filled
- * (present, has_key, cert_ok, cert) and o->state. Pure.
+ * (present, has_key, cert_ok, cert, damage) and o->state. Pure. A CA is corrupt when a row is
+ * damaged, when its rows do not spell a stage, or when the state document contradicts them (a
+ * certificate it knows sits in a slot its generation cannot be in). A certificate the document
+ * knows as retired, back in a live row, is drift.
  */
 void fca_observed_derive(struct fca_observed *o);
 

@@ -72,7 +72,9 @@ struct fca_step {
 	int key_bits; /* 0: the signing key (renew; stage with key_keep) */
 	int key_keep; /* stage: key: keep, a new certificate on the signing generation's key */
 	int64_t validity;
-	/* drain facts for retire */
+	/* drain facts for retire, and for abandon of a generation that signed (drain_gated) */
+	int drain_gated;     /* the step has the drain gate (retire; abandon of a generation that signed) */
+	char discards[320];  /* abandon of a generation that signed: what the revert throws away, in words */
 	uint64_t drain_live; /* in use: what holds the retirement back */
 	uint64_t drain_unexpired;
 	int by_enrollment; /* in use = an enrollment's newest certificate (apple_scep) */
@@ -126,6 +128,19 @@ struct fca_plan {
  */
 int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const struct fca_observed *o,
 		   int64_t now) FCA_MUST_USE;
+
+/*
+ * 1 when the CA is stuck: a human must decide before anything is done to it (drift without an
+ * adopt step planned, including an unmanaged CA with foreign _next/_previous rows; or corrupt).
+ */
+int fca_plan_ca_stuck(const struct fca_plan *p, enum fca_ca_id ca);
+
+/* 1 when a CA the YAML names is where the YAML wants it: no step, no error, no drift, and its
+ * observed generation and stage are the target (1 for a CA the YAML does not name). */
+int fca_plan_ca_at_target(const struct fca_plan *p, enum fca_ca_id ca);
+
+/* 1 when every CA the YAML names is at its target (fca_plan_ca_at_target). */
+int fca_plan_settled(const struct fca_plan *p);
 
 /* 1 when the step is ready: its gate and every earlier gate of its CA are open. */
 int fca_plan_step_ready(const struct fca_plan *p, size_t i);

@@ -22,6 +22,10 @@ int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_obs
 int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;
 /* The same document as a malloc'd, NUL-terminated string (for `plan --out`); the caller frees it. */
 int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;
+/* The file `plan --out` writes: the plan JSON plus "desired", the desired state it was made from. */
+struct fca_pin;
+int fca_render_plan_saved_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
+				 const struct fca_pin *pin) FCA_MUST_USE;
 
 /* GitHub-flavoured markdown for a pull-request comment. */
 int fca_render_plan_markdown(FILE *f, const struct fca_plan *p, const struct fca_observed *o) FCA_MUST_USE;

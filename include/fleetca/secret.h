@@ -22,7 +22,9 @@ int fca_secret_set(struct fca_secret *s, const void *p, size_t n) FCA_MUST_USE;
 /*
  * Reads a secret from the environment variable env_name, or else from the file named by
  * path_env_name. what names it in errors. Trailing newlines of a file are removed.
- * FCA_ENOTFOUND when neither is set.
+ * FCA_ENOTFOUND only when neither is set; FCA_EINVALID when both are; a named file that cannot be
+ * read (missing, unreadable, not a regular file: a FIFO is refused without waiting) is an error
+ * naming the path and the OS error.
  */
 int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *path_env_name,
 			const char *what) FCA_MUST_USE;

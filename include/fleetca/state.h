@@ -24,6 +24,8 @@ struct fca_state_gen {
 	int64_t staged_at;    /* 0 = never */
 	int64_t activated_at; /* 0 = never */
 	int64_t retired_at;   /* 0 = not retired */
+	int64_t signed_at;    /* when it first signed (activate); kept by a rollback; 0 = never or not
+			       * recorded (documents written before it existed: see fca_state_gen_signed) */
 	char commit[41];      /* the commit that asked for it, if known */
 };
 
@@ -65,6 +67,11 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s) FCA_
 /* src/model/state.c: lookups and edits. */
 struct fca_state_gen *fca_state_find(struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);
 const struct fca_state_gen *fca_state_find_c(const struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);
+/*
+ * 1 when generation g of the CA has ever signed: signed_at, else (documents from before signed_at)
+ * activated_at or a recorded "<ca>:<generation>:activate" transition.
+ */
+int fca_state_gen_signed(const struct fca_state *s, const struct fca_state_gen *g);
 /* Highest generation number the document has for the CA (0 when none). */
 int fca_state_max_generation(const struct fca_state *s, enum fca_ca_id ca);
 int fca_state_knows_ca(const struct fca_state *s, enum fca_ca_id ca);

@@ -78,7 +78,10 @@ void fca_store_rollback(struct fca_store *s);
 
 /* Fleet's soft delete: deleted_at = now, deletion_uuid = a fresh random UUID. *affected = rows. */
 int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t n, uint64_t *affected) FCA_MUST_USE;
-/* Inserts a live row; md5_checksum = MD5(value); renew_at set when the column exists and renew_at > 0. */
+/*
+ * Inserts a live row; md5_checksum = MD5(value); renew_at set when the column exists and renew_at > 0.
+ * renew_at is a TIMESTAMP (at most 2038-01-19 03:14:07 UTC): a later time is stored as that latest value.
+ */
 int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
 		     int64_t renew_at) FCA_MUST_USE;
 

@@ -24,6 +24,10 @@ void fca_time_rfc3339(char *buf, size_t n, int64_t t);
 void fca_time_human(char *buf, size_t n, int64_t t);
 /* Parses RFC 3339 with Z or an offset, or "YYYY-MM-DD HH:MM:SS" taken as UTC. */
 int fca_time_parse(int64_t *out, const char *s) FCA_MUST_USE;
+/* The latest time a MySQL TIMESTAMP column can hold: 2038-01-19 03:14:07 UTC (2^31 - 1). */
+#define FCA_TIME_SQL_TIMESTAMP_MAX ((int64_t)2147483647)
+/* t as a MySQL TIMESTAMP can hold it: a later time becomes FCA_TIME_SQL_TIMESTAMP_MAX. */
+int64_t fca_time_sql_timestamp(int64_t t);
 /* timegm for a broken-down UTC time, without the TZ environment. */
 int64_t fca_time_from_utc(int year, int mon, int day, int hour, int min, int sec);
 

@@ -6,6 +6,8 @@
 #include "fleetca/executor.h"
 #include "fleetca/engine.h"
 #include "fleetca/outbox.h"
+#include "fleetca/pin.h"
+#include "fleetca/planfile.h"
 #include "fleetca/render.h"
 #include "fleetca/render_apply.h"
 #include "fleetca/source.h"
@@ -27,7 +29,9 @@ static void help(FILE *f)
 		"                         the commit id, the ref and the path\n"
 		"  --git-ref REF          with --git-repo: a branch, tag, origin/main or commit id (default HEAD)\n"
 		"  --plan PLAN.json       run only the steps of a plan saved by 'fleetca plan --out', and\n"
-		"                         refuse if Fleet's rows changed since it was made\n"
+		"                         refuse if Fleet's rows changed since it was made, or if the\n"
+		"                         desired state (the file, its commit, any setting) is not the\n"
+		"                         one it was made from\n"
 		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
 		"  --format text|json     how to report what was done and what waits\n\n"
 		"Needs write access to mdm_config_assets and FLEET_SERVER_PRIVATE_KEY.\n"
@@ -41,6 +45,8 @@ int cmd_apply(int argc, char **argv)
 	struct fca_apply_result res;
 	struct fca_desired *d = NULL;
 	struct fca_observed *saved = NULL;
+	struct fca_pin *planned = NULL, *pin = NULL;
+	char why[2048];
 	char (*steps)[FCA_STEP_ID_MAX] = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
@@ -87,8 +93,19 @@ int cmd_apply(int argc, char **argv)
 			rc = cli_fail();
 			goto out;
 		}
-		if (fca_planfile_load(plan_path, saved, steps, FCA_PLAN_MAX_STEPS, &n) != 0) {
+		if (!(planned = calloc(1, sizeof(*planned))) || !(pin = calloc(1, sizeof(*pin))) ||
+		    fca_planfile_load(plan_path, saved, steps, FCA_PLAN_MAX_STEPS, &n, planned) != 0) {
 			rc = cli_fail();
+			goto out;
+		}
+		/* pinned: the plan runs only with the desired state it was made from (no row is read yet) */
+		fca_pin_build(pin, d, src.path, src.from_git ? src.commit : "");
+		if (fca_pin_compare(planned, pin, why, sizeof(why)) > 0) {
+			fprintf(stderr,
+				"fleetca: error: %s was made from another desired state than %s: %s; nothing was "
+				"changed: make and review a new plan with 'fleetca plan --out'\n",
+				plan_path, file, why);
+			rc = FCA_EXIT_ERROR;
 			goto out;
 		}
 		opts.allowed_steps = (const char(*)[FCA_STEP_ID_MAX])steps;
@@ -125,7 +142,7 @@ int cmd_apply(int argc, char **argv)
 		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone,
 					  res.final_plan, res.final_observed) != 0)
 			fca_error_clear(); /* stdout closed: the exit code still tells */
-	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK) {
+	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK && fca_plan_settled(res.final_plan)) {
 		if (res.ndone == 0)
 			printf("Nothing to do: Fleet's CAs match %s.\n", file);
 		else
@@ -171,6 +188,8 @@ out:
 	fca_store_free(s);
 	free(steps);
 	free(saved);
+	free(planned);
+	free(pin);
 	free(d);
 	return rc;
 }

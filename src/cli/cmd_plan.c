@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "fleetca/change.h"
 #include "fleetca/engine.h"
+#include "fleetca/pin.h"
 #include "fleetca/plan.h"
 #include "fleetca/render.h"
 #include "fleetca/source.h"
@@ -36,13 +37,15 @@ static void help(FILE *f)
 		"                      JSON output gets an extra \"change\" array\n"
 		"  --format FORMAT     text (default, for people), json (schemas/plan.schema.json),\n"
 		"                      markdown (for a pull-request comment)\n"
-		"  --out PLAN.json     also save the plan with the row checksums it was computed from;\n"
+		"  --out PLAN.json     also save the plan with the row checksums and the desired state it\n"
+		"                      was computed from;\n"
 		"                      'fleetca apply -f FILE --plan PLAN.json' runs exactly those steps and\n"
-		"                      refuses if Fleet's rows changed since\n"
+		"                      refuses if Fleet's rows or the desired state changed since\n"
 		"  --offline           no database: show what the file asks for, per CA; with --git-base,\n"
 		"                      only what the change asks\n\n"
 		"In a pull request:  fleetca plan --git-base origin/main -f ca-rotation.yml --format markdown\n"
-		"Exit codes: 0 nothing to do, 2 changes pending, 1 error.\n");
+		"Exit codes: 0 nothing to do, 2 changes pending, 3 stuck (a CA has drifted: a human must\n"
+		"decide), 1 error.\n");
 }
 
 static int write_file(const char *path, const char *data)
@@ -119,23 +122,19 @@ int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
 
 	for (int i = 0; i < FCA_CA_COUNT; i++) {
 		const char *name = fca_catalog_get((enum fca_ca_id)i)->name;
-		if (!p->cas[i].considered || p->cas[i].suspended)
+		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)i))
 			continue;
 		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
 			fprintf(stderr, "fleetca: error: %s is corrupt, nothing was planned for it: %s\n", name,
 				o->cas[i].problem);
 			rc = FCA_EXIT_ERROR;
-		} else if (o->cas[i].drift && p->cas[i].warnings & FCA_WARN_DRIFT) {
-			int adopting = 0;
-			for (size_t s = 0; s < p->nsteps; s++)
-				adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
-			if (adopting)
-				continue;
-			fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n",
-				name, o->cas[i].drift_detail);
-			if (rc == FCA_EXIT_OK)
-				rc = FCA_EXIT_GATE;
+			continue;
 		}
+		/* managed drift names the row; foreign rows on an unmanaged CA are in the plan's note */
+		fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n", name,
+			o->cas[i].drift ? o->cas[i].drift_detail : p->cas[i].note);
+		if (rc == FCA_EXIT_OK)
+			rc = FCA_EXIT_GATE;
 	}
 	return rc;
 }
@@ -154,8 +153,9 @@ int cmd_plan(int argc, char **argv)
 	struct fca_change *ch = NULL;
 	const char *out_path = NULL, *git_base = NULL;
 	enum fmt fmt = FMT_TEXT;
-	int off = 0, rc = FCA_EXIT_ERROR;
+	int off = 0, rc = FCA_EXIT_ERROR, r;
 	char *json = NULL;
+	struct fca_pin *pin = NULL;
 
 	fca_source_init(&src);
 	fca_source_init(&bsrc);
@@ -251,14 +251,24 @@ int cmd_plan(int argc, char **argv)
 		rc = FCA_EXIT_ERROR;
 		goto out;
 	}
-	if (out_path && (fca_render_plan_json_string(&json, p, o) != 0 || write_file(out_path, json) != 0)) {
+	if (out_path) { /* pinned: apply --plan refuses another desired state */
+		if (!(pin = calloc(1, sizeof(*pin)))) {
+			rc = cli_fail();
+			goto out;
+		}
+		fca_pin_build(pin, d, src.path, src.from_git ? src.commit : "");
+	}
+	if (out_path && (fca_render_plan_saved_string(&json, p, o, pin) != 0 || write_file(out_path, json) != 0)) {
 		rc = cli_fail();
 		goto out;
 	}
 	rc = p->nsteps > 0 ? FCA_EXIT_CHANGES : FCA_EXIT_OK;
-	if (cli_report_stuck(p, o) == FCA_EXIT_ERROR)
-		rc = FCA_EXIT_ERROR;
+	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 over both */
+	r = cli_report_stuck(p, o);
+	if (r != FCA_EXIT_OK)
+		rc = r;
 out:
+	free(pin);
 	free(json);
 	free(ch);
 	free(bd);

@@ -29,7 +29,7 @@ static void validate_help(FILE *f)
 		"    drain: wait                   wait | force (force needs reason: \"...\")\n"
 		"    fleet_server_trusts_previous: false   true only when your Fleet server honours *_previous rows\n"
 		"  activities:\n"
-		"    sink: api                     api | db | none\n"
+		"    sink: db                      db (Fleet's activity table) | api | none\n"
 		"  cas:                            required (may be {}); a CA not named is left alone\n"
 		"    apple_scep | host_identity | conditional_access | conditional_access_idp:\n"
 		"      generation: 1               required, 1..1000000\n"

@@ -8,6 +8,16 @@
 #include "fleetca/error.h"
 #include "fleetca/secret.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
+
+#ifndef FLEETCA_GIT_COMMIT
+#define FLEETCA_GIT_COMMIT "unknown"
+#endif
+#ifdef FLEETCA_TESTING
+#define FCA_TEST_HOOKS "compiled in (FLEETCA_TESTING: not for production)"
+#else
+#define FCA_TEST_HOOKS "none"
+#endif
 
 static const struct {
 	const char *name;
@@ -22,6 +32,21 @@ static const struct {
 	{ "export", cmd_export, "print live generations' certificates (PEM) for load balancers and IdPs" },
 	{ "outbox", cmd_outbox, "show or deliver Fleet activities not yet delivered" },
 };
+
+/* What an admin or a bug report needs: this build, and the libraries it runs with. */
+static void version(FILE *f)
+{
+	fprintf(f,
+		"fleetca %s\n"
+		"commit:     %s\n"
+		"test hooks: %s\n"
+		"OpenSSL:    %s\n"
+		"libmariadb: %s\n"
+		"libgit2:    %s\n"
+		"libcurl:    %s\n",
+		FLEETCA_VERSION, FLEETCA_GIT_COMMIT, FCA_TEST_HOOKS, fca_crypto_library_version(),
+		fca_store_library_version(), fca_source_library_version(), fca_fleet_api_library_version());
+}
 
 static void usage(FILE *f)
 {
@@ -78,8 +103,8 @@ int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs)
 
 int cli_use_color(FILE *f)
 {
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fileno(f)) && !(nc && *nc);
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	return isatty(fileno(f)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 }
 
 int main(int argc, char **argv)
@@ -94,7 +119,7 @@ int main(int argc, char **argv)
 		return FCA_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("fleetca %s\n", FLEETCA_VERSION);
+		version(stdout);
 		return FCA_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -72,12 +72,19 @@ int fca_secret_read_file(struct fca_secret *s, const char *path, const char *wha
 	size_t off = 0;
 
 	s->data = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		r = fca_error_set(FCA_ENOTFOUND, "cannot open %s file %s: %s", what, path, strerror(errno));
+	/* O_NONBLOCK: a FIFO in the path is refused at once by the check below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0) {
+		/* FCA_ERROR, never FCA_ENOTFOUND: a named file that is missing is not "no secret set"
+		 * (which a caller may take as an empty password). */
+		r = fca_error_set(FCA_ERROR, "cannot open %s file %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		r = fca_error_set(FCA_EINVALID, "%s file %s is not a regular file", what, path);
+		goto out;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		r = fca_error_set(FCA_ERROR, "cannot read %s file %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	if ((r = fca_secret_alloc(s, (size_t)st.st_size)) != 0)
@@ -87,7 +94,8 @@ int fca_secret_read_file(struct fca_secret *s, const char *path, const char *wha
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			r = fca_error_set(FCA_ERROR, "cannot read %s file %s", what, path);
+			r = fca_error_set(FCA_ERROR, "cannot read %s file %s: %s", what, path,
+					  got < 0 ? strerror(errno) : "it became shorter while being read");
 			goto out;
 		}
 		off += (size_t)got;
@@ -113,6 +121,9 @@ int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *
 
 	s->data = NULL;
 	s->len = s->cap = 0;
+	if (v && *v && p && *p)
+		return fca_error_set(FCA_EINVALID, "both %s and %s are set: set one of them (%s)", env_name,
+				     path_env_name, what);
 	if (v && *v) {
 		/* Copy it, then wipe the environment's copy so /proc/<pid>/environ no longer shows it. */
 		size_t n = strlen(v);

@@ -91,22 +91,33 @@ int64_t fca_time_from_utc(int year, int mon, int day, int hour, int min, int sec
 	return days * 86400 + hour * 3600 + min * 60 + sec;
 }
 
-void fca_time_rfc3339(char *buf, size_t n, int64_t t)
+int64_t fca_time_sql_timestamp(int64_t t)
+{
+	return t > FCA_TIME_SQL_TIMESTAMP_MAX ? FCA_TIME_SQL_TIMESTAMP_MAX : t;
+}
+
+/* strftime of a UTC time; a time that gmtime_r cannot break down, or a buffer too small, gives a
+ * visible "invalid-time" (never stale or uninitialised bytes). */
+static void format_utc(char *buf, size_t n, int64_t t, int human)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (n == 0)
+		return;
+	if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
+	    (human ? strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm) : strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm)) == 0)
+		snprintf(buf, n, "%s", "invalid-time");
+}
+
+void fca_time_rfc3339(char *buf, size_t n, int64_t t)
+{
+	format_utc(buf, n, t, 0);
 }
 
 void fca_time_human(char *buf, size_t n, int64_t t)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm);
+	format_utc(buf, n, t, 1);
 }
 
 static int days_in_month(int y, int m)
@@ -117,32 +128,56 @@ static int days_in_month(int y, int m)
 	return m == 2 && leap ? 29 : d[m - 1];
 }
 
+/* n decimal digits at p, nothing else (no sign, no space): the value, or -1. */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1; /* also stops at the terminator: never reads past it */
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
 int fca_time_parse(int64_t *out, const char *s)
 {
-	int Y, M, D, h = 0, m = 0, sec = 0, consumed = 0, oh, om;
-	const char *p;
+	int Y, M, D, h = 0, m = 0, sec = 0, oh, om;
+	const char *p = s;
 	int64_t t;
 
-	if (sscanf(s, "%4d-%2d-%2d%n", &Y, &M, &D, &consumed) != 3 || consumed != 10)
+	if (!s)
+		return fca_error_set(FCA_EINVALID, "no time given (expected 2026-12-04T10:00:00Z)");
+	/* Each field is read by position, a fixed number of digits, so the walk never passes the
+	 * terminator and a sign or a space inside a field is refused. */
+	if ((Y = digits(p, 4)) < 0 || p[4] != '-' || (M = digits(p + 5, 2)) < 0 || p[7] != '-' ||
+	    (D = digits(p + 8, 2)) < 0)
 		return fca_error_set(FCA_EINVALID, "\"%s\" is not a date (expected 2026-12-04T10:00:00Z)", s);
-	p = s + 10;
-	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &m, &sec, &consumed) != 3 || consumed != 8)
+	p += 10;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		if ((h = digits(p + 1, 2)) < 0 || p[3] != ':' || (m = digits(p + 4, 2)) < 0 || p[6] != ':' ||
+		    (sec = digits(p + 7, 2)) < 0)
 			return fca_error_set(FCA_EINVALID, "\"%s\" has a malformed time of day", s);
 		p += 9;
-		if (*p == '.')
-			for (p++; isdigit((unsigned char)*p); p++)
+		if (*p == '.') {
+			if (p[1] < '0' || p[1] > '9')
+				return fca_error_set(FCA_EINVALID, "\"%s\" has an empty fraction of a second", s);
+			for (p++; *p >= '0' && *p <= '9'; p++)
 				;
+		}
 	}
-	if (M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60)
+	if (Y < 1 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || m > 59 || sec > 60)
 		return fca_error_set(FCA_EINVALID, "\"%s\" is out of range", s);
 	t = fca_time_from_utc(Y, M, D, h, m, sec);
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
-			return fca_error_set(FCA_EINVALID, "\"%s\" has a malformed zone offset", s);
-		t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		if ((oh = digits(p + 1, 2)) < 0 || p[3] != ':' || (om = digits(p + 4, 2)) < 0)
+			return fca_error_set(FCA_EINVALID, "\"%s\" has a malformed zone offset (expected +HH:MM)", s);
+		if (oh > 23 || om > 59)
+			return fca_error_set(FCA_EINVALID, "\"%s\" has a zone offset out of range", s);
+		t -= (*p == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
 		p += 6;
 	}
 	if (*p != '\0')

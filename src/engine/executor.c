@@ -250,6 +250,8 @@ static int do_swap(struct step_ctx *c, enum fca_slot from, enum fca_slot to)
 		return fca_error_set(FCA_EINVALID, "%s: the state document does not know these generations", c->def->name);
 	if (to == FCA_SLOT_PREVIOUS) { /* activate */
 		ng->activated_at = c->opts->now;
+		if (ng->signed_at <= 0) /* a rollback clears activated_at; this says it signed */
+			ng->signed_at = c->opts->now;
 		report_gen(c, from);
 	} else { /* rollback: the rolled-back generation is staged again, its overlap starts over */
 		og->activated_at = 0;
@@ -335,6 +337,8 @@ static int write_state(struct step_ctx *c)
 	memset(&a, 0, sizeof(a));
 	a.ca = c->def->name;
 	a.ca_title = c->def->title;
+	/* Fleet's UI reads "fleetca retired ca certificate <ca_name>": name the generation retired. */
+	a.named_generation = c->st->kind == FCA_STEP_RETIRE ? c->st->generation - 1 : c->st->generation;
 	for (size_t i = 0; i < c->nwritten; i++)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
@@ -451,16 +455,18 @@ static int check_saved_basis(const struct fca_observed *saved, const struct fca_
 	return FCA_OK;
 }
 
+/* A step with the drain gate: retire, or abandon of a generation that signed (issue 8 item 2). */
 static int has_retire(const struct fca_plan *p)
 {
 	for (size_t i = 0; i < p->nsteps; i++)
-		if (p->steps[i].kind == FCA_STEP_RETIRE)
+		if (p->steps[i].kind == FCA_STEP_RETIRE || p->steps[i].drain_gated)
 			return 1;
 	return 0;
 }
 
 /*
- * The scans a plan needs: the issued-certificate and escrow scans for a retire step's drain gate;
+ * The scans a plan needs: the issued-certificate and escrow scans for a drain gate (retire, abandon
+ * of a generation that signed);
  * the device and escrow counts for an Apple step that changes the first certificate.
  * A converged or early-stage run needs none. Returns 1 when some are needed.
  */

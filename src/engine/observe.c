@@ -1,4 +1,5 @@
 /* Reading Fleet's real state: rows -> decrypted certificates -> observed generations. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,11 +68,79 @@ static int add_basis(struct fca_observed *o, const struct fca_asset_row *row)
 	return FCA_OK;
 }
 
+/*
+ * What the rows said of the server key. A row that does not decrypt while others do is damaged;
+ * only when none decrypts is the key to blame (the first failure is then the run's error).
+ */
+struct decrypt_tally {
+	size_t ok, failed;
+	int first_code;
+	char first[320];
+};
+
+/* Appends one more reason to the slot's damage. */
+static void FCA_PRINTF(2, 3) add_damage(struct fca_obs_gen *g, const char *fmt, ...)
+{
+	size_t len = strlen(g->damage);
+	va_list ap;
+
+	if (len && len + 2 < sizeof(g->damage)) {
+		memcpy(g->damage + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(g->damage + len, sizeof(g->damage) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* Fleet's cache keys on md5_checksum: a row whose checksum is not MD5(value) cannot be believed. */
+static void check_md5(struct fca_obs_gen *g, const struct fca_asset_row *row)
+{
+	char md5[33];
+
+	fca_crypto_md5_hex(md5, row->value, row->value_len);
+	if (strcmp(md5, row->md5_hex) != 0)
+		add_damage(g,
+			   "%s: md5_checksum is not the MD5 of its value (Fleet's cache keys on it): the "
+			   "row was changed outside Fleet",
+			   row->name);
+}
+
+/* Decrypts one row of the slot. A failure (but out of memory) is the row's damage: FCA_OK with
+ * out->data NULL. */
+static int decrypt_row(struct fca_secret *out, struct fca_obs_gen *g, const struct fca_asset_row *row,
+		       const struct fca_secret *aes_key, struct decrypt_tally *t)
+{
+	int r = fca_crypto_decrypt(out, aes_key, row->value, row->value_len, row->name);
+
+	if (r == FCA_OK) {
+		t->ok++;
+		return FCA_OK;
+	}
+	if (r == FCA_ENOMEM)
+		return r;
+	if (!t->failed++) {
+		t->first_code = r;
+		snprintf(t->first, sizeof(t->first), "%s", fca_error_message());
+	}
+	if (r == FCA_EAUTH)
+		add_damage(g,
+			   "%s: cannot decrypt (GCM tag mismatch) although other rows decrypt with this "
+			   "server key",
+			   row->name);
+	else
+		add_damage(g, "%s", fca_error_message());
+	fca_error_clear();
+	return FCA_OK;
+}
+
 static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, const struct fca_ca_def *def,
-		     enum fca_slot slot, const struct fca_secret *aes_key, const struct fca_observe_opts *opts)
+		     enum fca_slot slot, const struct fca_secret *aes_key, const struct fca_observe_opts *opts,
+		     struct decrypt_tally *t)
 {
 	const struct fca_asset_row *cert, *key;
 	struct fca_secret pem = FCA_SECRET_INIT, kpem = FCA_SECRET_INIT;
+	size_t blocks;
 	int r = FCA_OK;
 
 	fca_catalog_asset(g->cert_asset, sizeof(g->cert_asset), def, 0, slot);
@@ -84,19 +153,32 @@ static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, c
 		g->key_row_id = key->id;
 		snprintf(g->key_md5, sizeof(g->key_md5), "%s", key->md5_hex);
 	}
-	if (!cert)
+	if (!cert) {
+		if (key)
+			check_md5(g, key);
 		return FCA_OK;
+	}
 	g->present = 1;
 	g->cert_row_id = cert->id;
 	snprintf(g->cert_md5, sizeof(g->cert_md5), "%s", cert->md5_hex);
-	if ((r = fca_crypto_decrypt(&pem, aes_key, cert->value, cert->value_len, g->cert_asset)) != 0)
+	check_md5(g, cert);
+	if (key)
+		check_md5(g, key);
+	if ((r = decrypt_row(&pem, g, cert, aes_key, t)) != 0 || !pem.data)
 		goto out;
+	/* Every Fleet reader takes the first block only: the rest would be invisible to Fleet. */
+	if ((blocks = fca_pem_block_count((const char *)pem.data, pem.len)) > 1)
+		add_damage(g,
+			   "%s holds %zu PEM blocks: every Fleet reader takes the first one only, so the "
+			   "others are invisible to Fleet",
+			   g->cert_asset, blocks);
 	if (fca_crypto_cert_inspect(&g->cert, (const char *)pem.data, pem.len, opts->now, g->cert_asset) == FCA_OK)
 		g->cert_ok = 1;
 	else
 		fca_error_clear(); /* reported as corrupt by fca_observed_derive */
+	/* Key material is decrypted only when asked (--check-keys) or to sign. */
 	if (key && opts->check_keys && g->cert_ok) {
-		if ((r = fca_crypto_decrypt(&kpem, aes_key, key->value, key->value_len, g->key_asset)) != 0)
+		if ((r = decrypt_row(&kpem, g, key, aes_key, t)) != 0 || !kpem.data)
 			goto out;
 		g->key_check = fca_crypto_key_matches(&kpem, (const char *)pem.data, pem.len, g->key_asset) == FCA_OK;
 		fca_error_clear();
@@ -104,6 +186,51 @@ static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, c
 out:
 	fca_secret_dispose(&kpem);
 	fca_secret_dispose(&pem);
+	return r;
+}
+
+/* The state document's row: it labels every CA, so a damaged one stops the run. */
+static int load_document(struct fca_observed *o, const struct fca_asset_row *st, const struct fca_secret *aes_key,
+			 struct decrypt_tally *t)
+{
+	struct fca_secret doc = FCA_SECRET_INIT;
+	char md5[33];
+	int r;
+
+	r = fca_crypto_decrypt(&doc, aes_key, st->value, st->value_len, FCA_STATE_ASSET);
+	if (r == FCA_EAUTH && !t->ok) { /* nothing decrypts so far: the caller blames the key */
+		if (!t->failed++) {
+			t->first_code = r;
+			snprintf(t->first, sizeof(t->first), "%s", fca_error_message());
+		}
+		fca_error_clear();
+		r = FCA_OK;
+		goto out;
+	}
+	if (r == FCA_EAUTH) {
+		r = fca_error_set(FCA_EINVALID,
+				  "%s: cannot decrypt (GCM tag mismatch) although other rows decrypt with this "
+				  "server key: the row is damaged; restore it from its history row (deletion_uuid "
+				  "<> '') by hand",
+				  FCA_STATE_ASSET);
+		goto out;
+	}
+	if (r != FCA_OK)
+		goto out;
+	t->ok++;
+	fca_crypto_md5_hex(md5, st->value, st->value_len);
+	if (strcmp(md5, st->md5_hex) != 0) {
+		r = fca_error_set(FCA_EINVALID,
+				  "%s: md5_checksum is not the MD5 of its value: the row was changed outside "
+				  "fleetca; restore it from its history row (deletion_uuid <> '') by hand",
+				  FCA_STATE_ASSET);
+		goto out;
+	}
+	if ((r = fca_state_parse(&o->state, (const char *)doc.data, doc.len)) != 0)
+		goto out;
+	o->has_document = 1;
+out:
+	fca_secret_dispose(&doc);
 	return r;
 }
 
@@ -451,11 +578,12 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 {
 	const char *names[FCA_CA_COUNT * 2 * FCA_SLOT_COUNT + 1];
 	struct fca_asset_rows rows = { NULL, 0 };
-	struct fca_secret doc = FCA_SECRET_INIT;
+	struct decrypt_tally tally;
 	const struct fca_asset_row *st;
 	size_t n;
 	int r;
 
+	memset(&tally, 0, sizeof(tally));
 	fca_observed_init(o);
 	snprintf(o->database, sizeof(o->database), "%s", fca_store_database(s));
 	n = fca_catalog_all_assets(names, FCA_CA_COUNT * 2 * FCA_SLOT_COUNT);
@@ -465,17 +593,18 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 	for (size_t i = 0; i < rows.n; i++)
 		if ((r = add_basis(o, &rows.v[i])) != 0)
 			goto out;
-	if ((st = fca_asset_rows_find(&rows, FCA_STATE_ASSET))) {
-		if ((r = fca_crypto_decrypt(&doc, aes_key, st->value, st->value_len, FCA_STATE_ASSET)) != 0 ||
-		    (r = fca_state_parse(&o->state, (const char *)doc.data, doc.len)) != 0)
-			goto out;
-		o->has_document = 1;
-	}
 	for (int c = 0; c < FCA_CA_COUNT; c++)
 		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 			if ((r = load_slot(&o->cas[c].gens[sl], &rows, fca_catalog_get((enum fca_ca_id)c),
-					   (enum fca_slot)sl, aes_key, opts)) != 0)
+					   (enum fca_slot)sl, aes_key, opts, &tally)) != 0)
 				goto out;
+	if ((st = fca_asset_rows_find(&rows, FCA_STATE_ASSET)) && (r = load_document(o, st, aes_key, &tally)) != 0)
+		goto out;
+	/* No row decrypts: the key is wrong, not the rows (the first failure says so). */
+	if (tally.failed && !tally.ok) {
+		r = fca_error_set(tally.first_code, "%s", tally.first);
+		goto out;
+	}
 	for (int c = 0; c < FCA_CA_COUNT; c++)
 		if ((r = scan_ca(o, s, (enum fca_ca_id)c, &rows, aes_key, opts)) != 0)
 			goto out;
@@ -484,7 +613,6 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 	fca_observed_derive(o);
 	r = FCA_OK;
 out:
-	fca_secret_dispose(&doc);
 	fca_asset_rows_dispose(&rows);
 	return r;
 }

@@ -314,15 +314,16 @@ static enum fca_round judge_stuck(const struct fca_reconcile_opts *opts, int64_t
 			res = FCA_ROUND_FAILED;
 			continue;
 		}
-		if (!o->cas[i].drift || !(p->cas[i].warnings & FCA_WARN_DRIFT))
+		if (!(p->cas[i].warnings & FCA_WARN_DRIFT))
 			continue;
 		for (size_t s = 0; s < p->nsteps; s++)
 			adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
 		if (adopting)
 			continue;
+		/* an unmanaged CA with foreign _next/_previous rows: the plan's note says which */
 		logline(opts, now,
 			"round %" PRId64 ": %s has drifted (%s): nothing is done to it until a person decides", round,
-			name, o->cas[i].drift_detail);
+			name, o->cas[i].drift ? o->cas[i].drift_detail : p->cas[i].note);
 		if (res == FCA_ROUND_CONVERGED)
 			res = FCA_ROUND_GATED;
 	}

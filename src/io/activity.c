@@ -27,7 +27,8 @@ int fca_activity_details_json(char **out, const struct fca_activity *a)
 	/* Fleet's UI shows "<actor> staged ca certificate <ca_name>". */
 	if (a->ca_title) {
 		char name[160];
-		snprintf(name, sizeof(name), "%s, generation %d", a->ca_title, a->generation);
+		snprintf(name, sizeof(name), "%s, generation %d", a->ca_title,
+			 a->named_generation > 0 ? a->named_generation : a->generation);
 		json_object_set_new(d, "ca_name", json_string(name));
 	}
 	json_object_set(d, "assets", assets);

@@ -19,6 +19,7 @@
 
 #include "fleetca/crypto.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
 
 /* Drains OpenSSL's error queue into a short string for a message. */
 static const char *ossl_reason(void)
@@ -146,13 +147,21 @@ static void hex(char *out, const unsigned char *p, size_t n, int upper)
 	out[2 * n] = '\0';
 }
 
+/*
+ * Fleet's md5_checksum is a checksum, not security: on a FIPS host MD5 is fetched from a non-FIPS
+ * provider explicitly ("-fips"). A digest that fails leaves out empty, which matches no stored
+ * checksum and which fca_store_insert refuses to write: never a garbage md5_checksum.
+ */
 void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 {
 	unsigned char md[16];
 	unsigned int l = 0;
+	EVP_MD *md5 = EVP_MD_fetch(NULL, "MD5", "-fips");
 
-	EVP_Digest(p, n, md, &l, EVP_md5(), NULL);
-	hex(out, md, 16, 1);
+	out[0] = '\0';
+	if (md5 && EVP_Digest(p, n, md, &l, md5, NULL) == 1 && l == sizeof(md))
+		hex(out, md, 16, 1);
+	EVP_MD_free(md5);
 }
 
 void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
@@ -160,8 +169,9 @@ void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
 	unsigned char md[32];
 	unsigned int l = 0;
 
-	EVP_Digest(p, n, md, &l, EVP_sha256(), NULL);
-	hex(out, md, 32, 0);
+	out[0] = '\0';
+	if (EVP_Digest(p, n, md, &l, EVP_sha256(), NULL) == 1 && l == sizeof(md))
+		hex(out, md, 32, 0);
 }
 
 int fca_crypto_random(unsigned char *buf, size_t n)
@@ -1110,4 +1120,9 @@ void fca_crypto_keyring_free(struct fca_escrow_keyring *kr)
 	EVP_PKEY_free(kr->key);
 	EVP_PKEY_free(kr->pub);
 	free(kr);
+}
+
+const char *fca_crypto_library_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION_STRING);
 }

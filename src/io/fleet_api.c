@@ -14,6 +14,7 @@
 #include "fleetca/fleet_api.h"
 #include "fleetca/secret.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
 
 #define BODY_MAX (64 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
@@ -432,4 +433,11 @@ out:
 	json_decref(details);
 	json_decref(root);
 	return r;
+}
+
+const char *fca_fleet_api_library_version(void)
+{
+	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+	return info && info->version ? info->version : "unknown";
 }

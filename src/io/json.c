@@ -191,6 +191,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 {
 	static const char *const keys[] = { "ca", "generation", "sha256", "created_at", "staged_at",
 					    "activated_at", "retired_at", "commit", NULL };
+	static const char *const optional[] = { "signed_at", NULL };
 	char f[96], name[64];
 	const struct fca_ca_def *def;
 	int64_t n = 0;
@@ -199,7 +200,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 	snprintf(f, sizeof(f), "generations[%zu]", i);
 	if (!json_is_object(o))
 		return wrong_type(f, "an object", o);
-	if ((r = check_keys(o, f, keys)) != FCA_OK)
+	if ((r = check_keys_opt(o, f, keys, optional)) != FCA_OK)
 		return r;
 
 	snprintf(f, sizeof(f), "generations[%zu].ca", i);
@@ -234,6 +235,12 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 		return r;
 	snprintf(f, sizeof(f), "generations[%zu].retired_at", i);
 	if ((r = get_time(&g->retired_at, json_object_get(o, "retired_at"), f, 1)) != FCA_OK)
+		return r;
+	/* optional: documents written before it existed do not have it */
+	snprintf(f, sizeof(f), "generations[%zu].signed_at", i);
+	g->signed_at = 0;
+	if (json_object_get(o, "signed_at") &&
+	    (r = get_time(&g->signed_at, json_object_get(o, "signed_at"), f, 1)) != FCA_OK)
 		return r;
 
 	snprintf(f, sizeof(f), "generations[%zu].commit", i);
@@ -481,7 +488,8 @@ static int build_gen(json_t **out, const struct fca_state_gen *g, size_t i)
 	if ((r = check_time(g->created_at, "generations.created_at", i)) != FCA_OK ||
 	    (r = check_time(g->staged_at, "generations.staged_at", i)) != FCA_OK ||
 	    (r = check_time(g->activated_at, "generations.activated_at", i)) != FCA_OK ||
-	    (r = check_time(g->retired_at, "generations.retired_at", i)) != FCA_OK)
+	    (r = check_time(g->retired_at, "generations.retired_at", i)) != FCA_OK ||
+	    (r = check_time(g->signed_at, "generations.signed_at", i)) != FCA_OK)
 		return r;
 	if (!(o = json_object()))
 		return fca_error_set(FCA_ENOMEM, PFX "out of memory");
@@ -492,6 +500,8 @@ static int build_gen(json_t **out, const struct fca_state_gen *g, size_t i)
 	put(o, "staged_at", time_or_null(g->staged_at), &fail);
 	put(o, "activated_at", time_or_null(g->activated_at), &fail);
 	put(o, "retired_at", time_or_null(g->retired_at), &fail);
+	if (g->signed_at > 0) /* written only once set: a document without it keeps its bytes */
+		put(o, "signed_at", time_str(g->signed_at), &fail);
 	put(o, "commit", json_string(g->commit), &fail);
 	if (fail) {
 		json_decref(o);

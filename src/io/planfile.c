@@ -6,8 +6,29 @@
 
 #include "fleetca/planfile.h"
 
+/* The "desired" object: the desired state the plan was made from, as flat string pairs. */
+static int load_pin(const char *path, json_t *root, struct fca_pin *pin)
+{
+	json_t *obj = json_object_get(root, "desired"), *v;
+	const char *k;
+
+	memset(pin, 0, sizeof(*pin));
+	if (!json_is_object(obj))
+		return fca_error_set(FCA_EINVALID,
+				     "%s: the plan does not record the desired state it was made from (a plan saved "
+				     "by an older fleetca): make it again with 'fleetca plan --out' and review it",
+				     path);
+	json_object_foreach(obj, k, v) {
+		if (!json_is_string(v))
+			return fca_error_set(FCA_EINVALID, "%s: desired.%.64s is not a string", path, k);
+		if (fca_pin_set(pin, k, json_string_value(v)) != FCA_OK)
+			return fca_error_prefix("%s: desired", path);
+	}
+	return FCA_OK;
+}
+
 int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps)[FCA_STEP_ID_MAX], size_t max,
-		      size_t *nsteps)
+		      size_t *nsteps, struct fca_pin *pin)
 {
 	json_error_t err;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *v, *arr;
@@ -24,6 +45,8 @@ int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps
 			      path);
 		goto out;
 	}
+	if (load_pin(path, root, pin) != FCA_OK)
+		goto out;
 	arr = json_object_get(root, "basis");
 	if (!json_is_array(arr) || json_array_size(arr) > sizeof(basis->basis) / sizeof(basis->basis[0])) {
 		fca_error_set(FCA_EINVALID, "%s: the plan has no valid basis (the rows it was computed from)", path);

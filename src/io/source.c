@@ -22,6 +22,7 @@
 #include <git2.h>
 
 #include "fleetca/source.h"
+#include "fleetca/version.h"
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static int git_init_rc;
@@ -431,4 +432,15 @@ out:
 	git_commit_free(base);
 	git_repository_free(repo);
 	return r;
+}
+
+const char *fca_source_library_version(void)
+{
+	static char v[32];
+	int major = 0, minor = 0, rev = 0;
+
+	if (git_libgit2_version(&major, &minor, &rev) != 0)
+		return "unknown";
+	snprintf(v, sizeof(v), "%d.%d.%d", major, minor, rev);
+	return v;
 }

@@ -16,6 +16,7 @@
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/version.h"
 
 #define MAX_TABLES 512
 #define SQL_MAX 8192
@@ -519,11 +520,16 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	MYSQL_STMT *st = NULL;
 	MYSQL_BIND b[4];
 	char md5[33];
-	long long ra = renew_at;
+	/* renew_at is a TIMESTAMP: a certificate valid past 2038 gets the latest value it can hold */
+	long long ra = fca_time_sql_timestamp(renew_at);
 	unsigned long name_len = (unsigned long)strlen(name), md5_len = 32, vlen = (unsigned long)len;
 	int r = FCA_ERROR;
 
 	fca_crypto_md5_hex(md5, value, len);
+	if (strlen(md5) != 32) /* no MD5 on this host: never write a garbage md5_checksum */
+		return fca_error_set(FCA_ERROR, "%s: cannot compute the MD5 checksum Fleet's cache needs (is MD5 "
+						"disabled by a FIPS configuration without the default provider?)",
+				     name);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, name, &name_len);
 	bind(&b[1], MYSQL_TYPE_BLOB, value, &vlen);
@@ -812,4 +818,9 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	}
 	mysql_stmt_close(st);
 	return r;
+}
+
+const char *fca_store_library_version(void)
+{
+	return mysql_get_client_info();
 }

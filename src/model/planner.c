@@ -439,6 +439,7 @@ static int step_retire(struct walk *w)
 		return -1;
 	write_pair(s, '-', FCA_SLOT_PREVIOUS, old, w->def);
 	gate_overlap(w, s, w->activated_at, "active", n);
+	s->drain_gated = 1;
 	gate_drain(w, s, old);
 	step_done(w, s);
 	w->stage = FCA_STAGE_COMPLETE;
@@ -469,6 +470,34 @@ static int step_rollback(struct walk *w)
 	return 0;
 }
 
+/*
+ * Abandoning a generation that has signed (a revert after activation) throws away a CA that issued
+ * certificates: it gets the drain gate of retire, and the plan says in words what it would discard.
+ */
+static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
+{
+	const struct fca_obs_gen *g = observed_gen(w, n), *sg = observed_gen(w, w->sign);
+	uint64_t stranded;
+	size_t len;
+
+	if (!g || !g->ever_signed)
+		return; /* never signed: nothing depends on it */
+	s->drain_gated = 1;
+	gate_drain(w, s, n);
+	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
+	if (g->drain_live == 0 && stranded == 0)
+		return;
+	len = (size_t)snprintf(s->discards, sizeof(s->discards), "abandoning gen %d discards a CA that signed", n);
+	if (g->drain_live > 0 && len < sizeof(s->discards))
+		len += (size_t)snprintf(s->discards + len, sizeof(s->discards) - len,
+					" %llu live certificate%s: those devices would have to re-enroll",
+					(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
+	if (stranded > 0 && len < sizeof(s->discards))
+		snprintf(s->discards + len, sizeof(s->discards) - len,
+			 "%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
+			 g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
+}
+
 static int step_abandon(struct walk *w)
 {
 	int n = w->other;
@@ -477,6 +506,7 @@ static int step_abandon(struct walk *w)
 	if (!s)
 		return -1;
 	write_pair(s, '-', FCA_SLOT_NEXT, n, w->def);
+	gate_abandon_signed(w, s, n);
 	step_done(w, s);
 	w->stage = FCA_STAGE_COMPLETE;
 	w->other = 0;
@@ -626,8 +656,10 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 
 	if (!oc->managed) {
 		if (w.stage != FCA_STAGE_COMPLETE) {
+			/* foreign rows: drift, and a person decides (never "no changes") */
+			w.pc->warnings |= FCA_WARN_DRIFT;
 			snprintf(w.pc->note, sizeof(w.pc->note),
-				 "%s%s rows are live but fleetca has no record of this CA, so they were not "
+				 "drift: %s%s rows are live but fleetca has no record of this CA, so they were not "
 				 "made by fleetca; inspect them by hand and soft-delete the pair that does not "
 				 "belong before fleetca adopts the CA",
 				 w.def->cert_asset, w.stage == FCA_STAGE_STAGED ? "_next" : "_previous");
@@ -641,6 +673,13 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 				 "drift: %s; no step runs on %s until its YAML says adopt: true (which records "
 				 "the live certificate as generation %d) or the rows are restored",
 				 oc->drift_detail, w.def->name, oc->max_generation + 1);
+			return;
+		}
+		if (oc->gens[FCA_SLOT_CURRENT].retired_generation) {
+			snprintf(w.pc->note, sizeof(w.pc->note),
+				 "drift: %s; adopt: true does not take back a retired generation (restoring a "
+				 "retired key is a manual act): restore the rows by hand",
+				 oc->drift_detail);
 			return;
 		}
 		if (w.stage != FCA_STAGE_COMPLETE || oc->gens[FCA_SLOT_CURRENT].generation != 0) {
@@ -706,4 +745,53 @@ int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const stru
 			out->nwaiting++;
 	}
 	return FCA_OK;
+}
+
+int fca_plan_ca_stuck(const struct fca_plan *p, enum fca_ca_id ca)
+{
+	const struct fca_plan_ca *pc = &p->cas[ca];
+
+	if (!pc->considered || pc->suspended)
+		return 0;
+	if (pc->now_stage == FCA_STAGE_CORRUPT || (pc->warnings & FCA_WARN_CORRUPT))
+		return 1;
+	if (!(pc->warnings & FCA_WARN_DRIFT))
+		return 0;
+	/* a drifted CA gets no step but the adopt that adopt: true asks for */
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++)
+		if (p->steps[i].ca == ca)
+			return 0;
+	return 1;
+}
+
+int fca_plan_ca_at_target(const struct fca_plan *p, enum fca_ca_id ca)
+{
+	const struct fca_plan_ca *pc = &p->cas[ca];
+
+	if (!pc->considered)
+		return 1;
+	if (pc->error[0] || fca_plan_ca_stuck(p, ca) || (pc->warnings & FCA_WARN_DRIFT))
+		return 0;
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++)
+		if (p->steps[i].ca == ca)
+			return 0;
+	if (pc->now_stage != pc->target_stage)
+		return 0;
+	switch (pc->now_stage) {
+	case FCA_STAGE_STAGED: /* now_generation signs; the staged one is the next */
+		return pc->now_generation > 0 && pc->now_generation + 1 == pc->target_generation;
+	case FCA_STAGE_ACTIVE:
+	case FCA_STAGE_COMPLETE:
+		return pc->now_generation > 0 && pc->now_generation == pc->target_generation;
+	default:
+		return 0;
+	}
+}
+
+int fca_plan_settled(const struct fca_plan *p)
+{
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		if (!fca_plan_ca_at_target(p, (enum fca_ca_id)i))
+			return 0;
+	return 1;
 }

@@ -1,4 +1,5 @@
 /* The fleetca_state document: lookups and edits (parse/serialize live in src/io/json.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,4 +195,20 @@ void fca_state_outbox_remove(struct fca_state *s, size_t i)
 	free(s->outbox[i].details_json);
 	memmove(&s->outbox[i], &s->outbox[i + 1], (s->noutbox - i - 1) * sizeof(*s->outbox));
 	s->noutbox--;
+}
+
+int fca_state_gen_signed(const struct fca_state *s, const struct fca_state_gen *g)
+{
+	char id[FCA_STEP_ID_MAX];
+	const struct fca_ca_def *def = fca_catalog_get(g->ca);
+
+	if (g->signed_at > 0 || g->activated_at > 0)
+		return 1;
+	if (!def)
+		return 0;
+	snprintf(id, sizeof(id), "%s:%d:activate", def->name, g->generation);
+	for (size_t i = 0; i < s->ntransitions; i++)
+		if (s->transitions[i].count > 0 && !strcmp(s->transitions[i].step_id, id))
+			return 1;
+	return 0;
 }

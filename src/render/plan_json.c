@@ -9,6 +9,7 @@
 #include "fleetca/catalog.h"
 #include "fleetca/change.h"
 #include "fleetca/consequence.h"
+#include "fleetca/pin.h"
 #include "fleetca/render.h"
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
@@ -84,6 +85,7 @@ static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, 
 	put(obj, "target", gen_stage(pc->target_generation, pc->target_stage, fail), fail);
 	put(obj, "suspended", json_boolean(pc->suspended), fail);
 	put(obj, "drift", json_boolean((pc->warnings & FCA_WARN_DRIFT) || (o && o->cas[ca].drift)), fail);
+	put(obj, "stuck", json_boolean(fca_plan_ca_stuck(p, ca)), fail);
 	for (unsigned b = 0; b < FCA_RENDER_WARN_COUNT; b++)
 		if (pc->warnings & (1u << b))
 			push(w, json_string(fca_render__warning_name(b)), fail);
@@ -184,7 +186,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 		put(obj, "new_certificate", json_null(), fail);
 	}
 
-	if (s->kind == FCA_STEP_RETIRE) {
+	if (s->kind == FCA_STEP_RETIRE || s->drain_gated) {
 		json_t *d = json_object(), *bl = json_array();
 		size_t nb = s->nblockers < FCA_MAX_BLOCKERS ? s->nblockers : FCA_MAX_BLOCKERS;
 		if (!d || !bl) {
@@ -220,6 +222,7 @@ static json_t *build_step(const struct fca_plan *p, const struct fca_observed *o
 	} else {
 		put(obj, "drain", json_null(), fail);
 	}
+	put(obj, "discards", str_or_null(s->discards, sizeof(s->discards)), fail);
 	put(obj, "disruption", s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1) : json_null(),
 	    fail);
 
@@ -311,8 +314,22 @@ int fca_render_change_json(FILE *f, const struct fca_change *ch)
 	return write_text(f, text, r);
 }
 
+/* A saved plan's "desired": the desired state it was made from (include/fleetca/pin.h). */
+static json_t *build_pin(const struct fca_pin *pin, int *fail)
+{
+	json_t *obj = json_object();
+
+	if (!obj) {
+		*fail = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < pin->n && i < FCA_PIN_MAX; i++)
+		put(obj, pin->e[i].key, STR(pin->e[i].value), fail);
+	return obj;
+}
+
 static int plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
-			    const struct fca_change *ch)
+			    const struct fca_change *ch, const struct fca_pin *pin)
 {
 	int r = FCA_ENOMEM, fail = 0;
 	json_t *root = NULL, *summary, *cas, *steps, *basis;
@@ -331,6 +348,7 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 		put(summary, "ready", json_integer((json_int_t)c.ready), &fail);
 		put(summary, "waiting", json_integer((json_int_t)c.waiting), &fail);
 		put(summary, "errors", json_integer((json_int_t)c.errors), &fail);
+		put(summary, "stuck", json_integer((json_int_t)fca_render__stuck_words(NULL, 0, p)), &fail);
 	}
 	put(root, "summary", summary, &fail);
 	if ((cas = json_array()))
@@ -359,6 +377,8 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 	put(root, "basis", basis, &fail);
 	if (ch)
 		put(root, "change", build_change(ch, &fail), &fail);
+	if (pin)
+		put(root, "desired", build_pin(pin, &fail), &fail);
 	r = dump(out, root, fail);
 out:
 	if (!root)
@@ -369,13 +389,19 @@ out:
 
 int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o)
 {
-	return plan_json_string(out, p, o, NULL);
+	return plan_json_string(out, p, o, NULL, NULL);
+}
+
+int fca_render_plan_saved_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
+				 const struct fca_pin *pin)
+{
+	return plan_json_string(out, p, o, NULL, pin);
 }
 
 int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, NULL);
+	int r = plan_json_string(&text, p, o, NULL, NULL);
 
 	return write_text(f, text, r);
 }
@@ -384,7 +410,7 @@ int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct 
 				const struct fca_change *ch)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, ch);
+	int r = plan_json_string(&text, p, o, ch, NULL);
 
 	return write_text(f, text, r);
 }

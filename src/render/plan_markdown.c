@@ -58,6 +58,12 @@ static void table_row(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
 			put_escaped(f, pc->error);
 		} else if (pc->suspended) {
 			fputs("suspended", f);
+		} else if (fca_plan_ca_stuck(p, ca)) {
+			fputs(pc->now_stage == FCA_STAGE_CORRUPT ? "**corrupt**: a human must decide"
+								 : "**drift**: a human must decide",
+			      f);
+		} else if (pc->note[0]) {
+			fputs("nothing fleetca can do yet (see the note)", f);
 		} else {
 			fputs("nothing to do", f);
 		}
@@ -85,6 +91,21 @@ static void disruption_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_i
 			put_escaped(f, fca_render__asserted);
 			fputs("\n", f);
 		}
+	}
+}
+
+/* A revert that would throw away a generation that signed: outside the folded details. */
+static void discards_callouts(FILE *f, const struct fca_plan *p, enum fca_ca_id ca)
+{
+	for (size_t i = 0; i < p->nsteps && i < FCA_PLAN_MAX_STEPS; i++) {
+		const struct fca_step *s = &p->steps[i];
+		if (s->ca != ca || !s->discards[0])
+			continue;
+		fputs("\n> [!CAUTION]\n> **", f);
+		put_escaped(f, s->step_id);
+		fputs("**: ", f);
+		put_escaped(f, s->discards);
+		fputs("\n", f);
 	}
 }
 
@@ -122,6 +143,7 @@ static void callouts(FILE *f, const struct fca_plan *p, const struct fca_observe
 			fputs("\n", f);
 		}
 		disruption_callouts(f, p, (enum fca_ca_id)ca);
+		discards_callouts(f, p, (enum fca_ca_id)ca);
 		if (pc->warnings)
 			fputs("\n> [!WARNING]\n", f);
 		for (unsigned b = 0, first = 1; b < FCA_RENDER_WARN_COUNT; b++) {
@@ -200,14 +222,25 @@ static int details(FILE *f, const struct fca_plan *p, const struct fca_observed 
 int fca_render_plan_markdown(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	struct fca_render_counts c;
+	char sw[200];
+	size_t stuck;
 	int r, any = 0;
 
 	fca_render__counts(&c, p);
-	if (c.steps == 0 && c.errors == 0) {
+	stuck = fca_render__stuck_words(sw, sizeof(sw), p);
+	if (c.steps == 0 && c.errors == 0 && !stuck && fca_plan_settled(p)) {
 		fputs("### fleetca plan: no changes\n\nFleet's CAs match the desired state.\n", f);
+	} else if (c.steps == 0 && c.errors == 0 && !stuck) {
+		fputs("### fleetca plan: no step can run yet\n\nNot every CA is at its target: see the notes below.\n",
+		      f);
 	} else {
-		fprintf(f, "### fleetca plan: %zu step%s (%zu ready, %zu waiting", c.steps, c.steps == 1 ? "" : "s",
-			c.ready, c.waiting);
+		fputs("### fleetca plan: ", f);
+		if (stuck) {
+			fputs("stuck: ", f);
+			put_escaped(f, sw);
+			fputs(", a human must decide; ", f);
+		}
+		fprintf(f, "%zu step%s (%zu ready, %zu waiting", c.steps, c.steps == 1 ? "" : "s", c.ready, c.waiting);
 		if (c.errors)
 			fprintf(f, ", %zu error%s", c.errors, c.errors == 1 ? "" : "s");
 		fputs(")\n", f);

@@ -37,6 +37,26 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p)
 			c->errors++;
 }
 
+size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
+{
+	size_t count = 0, len = 0;
+
+	if (n)
+		buf[0] = '\0';
+	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
+		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)ca))
+			continue;
+		if (len < n) {
+			int k = snprintf(buf + len, n - len, "%s%s %s", count ? ", " : "",
+					 p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
+					 fca_catalog_get((enum fca_ca_id)ca)->name);
+			len += k > 0 ? (size_t)k : 0;
+		}
+		count++;
+	}
+	return count;
+}
+
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i)
 {
 	const struct fca_step *s = &p->steps[i];
@@ -212,6 +232,15 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 
 	switch (1u << bit) {
 	case FCA_WARN_DRIFT:
+		/* foreign _next/_previous rows on a CA fleetca never adopted */
+		if (oc && !oc->managed && !oc->drift && (oc->stage == FCA_STAGE_STAGED || oc->stage == FCA_STAGE_ACTIVE)) {
+			snprintf(buf, n,
+				 "drift: %s has live %s rows fleetca did not make and no record of this CA; no step "
+				 "runs on it until a person has inspected them and soft-deleted the pair that does not "
+				 "belong",
+				 name, oc->stage == FCA_STAGE_STAGED ? "_next" : "_previous");
+			break;
+		}
 		snprintf(buf, n,
 			 "drift: a live row of %s was changed outside fleetca%s%.256s%s; no step runs on this CA "
 			 "until the YAML says adopt: true for it",
@@ -284,6 +313,8 @@ static void put_label(FILE *f, int indent, const char *label)
 
 static void render_drain(FILE *f, const struct fca_step *s, int indent)
 {
+	/* retire drains the old generation; abandon the one it throws away */
+	const char *whose = s->kind == FCA_STEP_ABANDON ? "the abandoned generation" : "the old generation";
 	char when[40];
 	size_t nb = s->nblockers < FCA_MAX_BLOCKERS ? s->nblockers : FCA_MAX_BLOCKERS;
 	int wt = 5, ws = 6, ww = 3;
@@ -295,18 +326,17 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	}
 	if (s->by_enrollment) {
 		/* only an enrollment's newest certificate is in use */
-		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of the old generation",
-			s->drain_live, s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " in use, %" PRIu64 " unexpired certificate%s of %s", s->drain_live,
+			s->drain_unexpired, s->drain_unexpired == 1 ? "" : "s", whose);
 		if (s->drain_live > 0 && s->drain_last_expiry > 0) {
 			fca_time_human(when, sizeof(when), s->drain_last_expiry);
 			fprintf(f, ", the last in use expires %s", when);
 		}
 		fprintf(f, "\n");
 	} else if (s->drain_live == 0) {
-		fprintf(f, "no live certificate of the old generation remains\n");
+		fprintf(f, "no live certificate of %s remains\n", whose);
 	} else {
-		fprintf(f, "%" PRIu64 " live certificate%s of the old generation", s->drain_live,
-			s->drain_live == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " live certificate%s of %s", s->drain_live, s->drain_live == 1 ? "" : "s", whose);
 		if (s->drain_last_expiry > 0) {
 			fca_time_human(when, sizeof(when), s->drain_last_expiry);
 			fprintf(f, ", the last expires %s", when);
@@ -325,8 +355,8 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 	}
 	if (s->escrows > 0) {
 		put_label(f, indent, "escrows");
-		fprintf(f, "%" PRIu64 " FileVault recovery key%s encrypted to the old generation\n", s->escrows,
-			s->escrows == 1 ? "" : "s");
+		fprintf(f, "%" PRIu64 " FileVault recovery key%s encrypted to %s\n", s->escrows,
+			s->escrows == 1 ? "" : "s", whose);
 	}
 	if (s->forced) {
 		put_label(f, indent, "forced");
@@ -394,8 +424,12 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 			put_label(f, indent + 4, "validity");
 			fprintf(f, "%s\n", buf);
 		}
-		if (s->kind == FCA_STEP_RETIRE)
+		if (s->kind == FCA_STEP_RETIRE || s->drain_gated)
 			render_drain(f, s, indent + 4);
+		if (s->discards[0]) {
+			put_label(f, indent + 4, "discards");
+			fprintf(f, "%.*s\n", (int)sizeof(s->discards), s->discards);
+		}
 		if (s->disruption.applies) {
 			char line[1024];
 			fca_render__disruption(line, sizeof(line), &s->disruption);
@@ -416,16 +450,23 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_observed *o, int color)
 {
 	struct fca_render_counts c;
-	char now[64], target[64], line[600];
+	char now[64], target[64], line[600], sw[200];
 	int name_w = 0, id_w = fca_render__id_width(p, -1);
+	size_t stuck;
 
 	fca_render__counts(&c, p);
-	if (c.steps == 0 && c.errors == 0)
+	stuck = fca_render__stuck_words(sw, sizeof(sw), p);
+	if (c.steps == 0 && c.errors == 0 && !stuck && fca_plan_settled(p))
 		fprintf(f, "No changes. Fleet's CAs match the desired state.\n");
+	else if (c.steps == 0 && c.errors == 0 && !stuck)
+		fprintf(f, "No step can run yet, but not every CA is at its target (see below).\n");
 	else {
 		fprintf(f, "%zu step%s: %zu ready, %zu waiting", c.steps, c.steps == 1 ? "" : "s", c.ready, c.waiting);
 		if (c.errors)
 			fprintf(f, ", %s%zu error%s%s", color ? C_RED : "", c.errors, c.errors == 1 ? "" : "s",
+				color ? C_RESET : "");
+		if (stuck)
+			fprintf(f, "; %sstuck: %s (a human must decide)%s", color ? C_YELLOW : "", sw,
 				color ? C_RESET : "");
 		fprintf(f, "\n");
 	}

@@ -14,6 +14,12 @@ struct fca_render_counts {
 /* ready: fca_plan_step_ready; waiting: every other step; errors: considered CAs with an error. */
 void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p);
 
+/*
+ * The CAs a human must decide about (fca_plan_ca_stuck), as words for a headline: "drift on
+ * apple_scep, corrupt host_identity". Returns how many; buf is "" when none.
+ */
+size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p);
+
 /* How a gate reads: decides the colour in text and the words everywhere. */
 enum fca_render_tone { FCA_TONE_READY, FCA_TONE_WAIT, FCA_TONE_BAD };
 

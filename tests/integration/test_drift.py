@@ -55,6 +55,60 @@ def drift_blocks_until_adopt():
                                                     ("adopted_ca_certificate", "host_identity:2:adopt")], str(acts))
 
 
+SCHEMAS = (("schema.sql", "fleet-dev.sql"), ("schema-pre2026.sql", "fleet-dev-old-schema.sql"))
+
+
+def plan_all_formats(db, y):
+    """plan in text, json and markdown: [(rc, out, err)] in that order."""
+    return [run(["plan", "-f", y] + fmt, env_for(db, now=T0)) for fmt in ([], ["--format", "json"],
+                                                                          ["--format", "markdown"])]
+
+
+def expect_stuck_on_drift(db, y, ca, what):
+    """Issue 8 item 4: plan exits 3 and says drift in every format (the markdown headline too), never
+    "no changes" or "match"; apply changes nothing, exits 3 and never says the CAs match."""
+    (rc, text, err), (rcj, js, _), (rcm, md, _) = plan_all_formats(db, y)
+    expect(rc == 3 and "drift" in text.lower() and "no changes" not in text.lower() and "match" not in text,
+           "%s: plan text: exit %d\n%s%s" % (what, rc, text, err))
+    expect("drifted" in err and ca in err, "%s: plan names the drifted CA on stderr: %s" % (what, err))
+    j = json.loads(js)
+    c = [x for x in j["cas"] if x["id"] == ca][0]
+    expect(rcj == 3 and c["drift"] is True and c["stuck"] is True and "drift" in c["warnings"]
+           and j["summary"]["stuck"] == 1 and j["summary"]["steps"] == 0, "%s: plan json: exit %d %s" % (what, rcj, c))
+    head = md.splitlines()[0]
+    expect(rcm == 3 and "drift" in head and "no changes" not in md and "match" not in md
+           and "**drift**" in md, "%s: markdown: exit %d\n%s" % (what, rcm, md))
+    before = table_fingerprint(db)
+    rc, out, err = run(["apply", "-f", y], env_for(db, now=T0))
+    expect(rc == 3 and "match" not in out and "drift" in out.lower() and "drifted" in err,
+           "%s: apply: exit %d\n%s%s" % (what, rc, out, err))
+    expect(table_fingerprint(db) == before, "%s: apply changed nothing" % what)
+
+
+@T.case
+def drift_is_never_no_changes():
+    """Issue 8 item 4: a drifted managed CA whose YAML asks for no step (the generation it had)."""
+    for schema, fixture in SCHEMAS:
+        db = new_db("driftnc", schema=schema, fixtures=(fixture,))
+        y1 = yaml("version: 1\ncas:\n  host_identity: {generation: 1}\n")
+        run(["apply", "-f", y1], env_for(db, now=T0), check_rc=0)
+        swap_in_other_pair(db)
+        expect_stuck_on_drift(db, y1, "host_identity", schema + " managed drift")
+
+
+@T.case
+def foreign_next_rows_on_an_unmanaged_ca_are_drift():
+    """Issue 8 item 4: no state document, and _next rows nobody made: stuck, drift, never "match"."""
+    for schema, fixture in SCHEMAS:
+        db = new_db("foreign", schema=schema, fixtures=(fixture,))
+        for n in ("host_identity_ca_cert", "host_identity_ca_key"):
+            mariadb(db, "INSERT INTO mdm_config_assets (name, value, md5_checksum) SELECT '%s_next', value, "
+                        "md5_checksum FROM mdm_config_assets WHERE name = '%s' AND deletion_uuid = ''" % (n, n))
+        y1 = yaml("version: 1\ncas:\n  host_identity: {generation: 1}\n")
+        expect_stuck_on_drift(db, y1, "host_identity", schema + " foreign _next")
+        expect("fleetca_state" not in live_rows(db), "nothing adopted")
+
+
 @T.case
 def corrupt_rows_are_explained_and_untouched():
     db = new_db("corrupt")

@@ -189,4 +189,41 @@ def removed_keys_rejected_by_every_command():
     expect(table_fingerprint(db) == before, "nothing changed (mdm_config_assets, fleetca_state included)")
 
 
+@T.case
+def colour_only_on_a_terminal_that_can_show_it():
+    """On a terminal plan text is coloured; TERM=dumb and NO_COLOR turn it off (issue 9 item 14)."""
+    import pty
+    import subprocess
+    from fcalib import FLEETCA
+    db = new_db("colour")
+    y = os.path.join(tempfile.mkdtemp(), "c.yml")
+    open(y, "w").write("version: 1\ncas:\n  host_identity: {generation: 2}\n")
+
+    def on_tty(**extra):
+        master, slave = pty.openpty()
+        env = env_for(db, **extra)
+        env.pop("NO_COLOR", None) if "NO_COLOR" not in extra else None
+        p = subprocess.Popen([FLEETCA, "plan", "-f", y], env=env, stdout=slave, stderr=slave)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=60)
+        os.close(master)
+        return p.returncode, out
+
+    rc, out = on_tty(TERM="xterm")
+    expect(rc == 2 and b"\x1b[" in out, "a terminal gets colour: exit %d %r" % (rc, out[:200]))
+    rc, out = on_tty(TERM="dumb")
+    expect(rc == 2 and b"\x1b" not in out, "TERM=dumb: no escape sequence: %r" % out[:200])
+    rc, out = on_tty(TERM="xterm", NO_COLOR="1")
+    expect(rc == 2 and b"\x1b" not in out, "NO_COLOR: no escape sequence: %r" % out[:200])
+
+
 T.done()

@@ -57,4 +57,28 @@ def no_key_material_in_any_output():
                "no key material printed")
 
 
+@T.case
+def secret_files_that_cannot_be_read_are_errors_naming_them():
+    """A missing FLEET_MYSQL_PASSWORD_PATH is an error naming the path (it used to be an empty password),
+    a FIFO there is refused at once (it used to block), and a value and a path both set is an error."""
+    db = new_db("secretfile")
+    with tempfile.TemporaryDirectory() as d:
+        missing = os.path.join(d, "no-such-password")
+        env = env_for(db, FLEET_MYSQL_PASSWORD_PATH=missing)
+        del env["FLEET_MYSQL_PASSWORD"]
+        rc, out, err = run(["status"], env)
+        expect(rc == 1 and missing in err and "No such file or directory" in err,
+               "missing password file: exit %d %s" % (rc, err))
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        rc, out, err = run(["status"], env_for(db, key=None, FLEETCA_SERVER_PRIVATE_KEY_PATH=fifo), timeout=10)
+        expect(rc == 1 and fifo in err and "not a regular file" in err, "fifo key file: exit %d %s" % (rc, err))
+        keyfile = os.path.join(d, "key")
+        open(keyfile, "w").write(FIXTURE_KEY)
+        rc, out, err = run(["status"], env_for(db, FLEETCA_SERVER_PRIVATE_KEY_PATH=keyfile))
+        expect(rc == 1 and "both FLEET_SERVER_PRIVATE_KEY and FLEETCA_SERVER_PRIVATE_KEY_PATH are set" in err,
+               "both set: exit %d %s" % (rc, err))
+        expect(FIXTURE_KEY not in out + err, "the key is never printed")
+
+
 T.done()

@@ -249,6 +249,64 @@ static void generated_ca_has_fleet_parameters(void **state)
 	fca_secret_dispose(&key);
 }
 
+/* Issue 8 item 8: a CA valid past 2038 (and past 2049, where X.509 switches to GeneralizedTime). */
+static void ca_valid_past_2038(void **state)
+{
+	struct fca_ca_spec spec;
+	struct fca_secret key = FCA_SECRET_INIT;
+	char *pem = NULL, *pem2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct fca_cert_info ci;
+	int64_t now = fca_time_from_utc(2030, 1, 1, 0, 0, 0);
+	(void)state;
+	memset(&spec, 0, sizeof(spec));
+	strcpy(spec.subject.cn, "Fleet");
+	strcpy(spec.subject.c, "US");
+	spec.key_bits = 2048;
+	spec.not_before = now - 600;
+	spec.not_after = now + (int64_t)10 * 365 * 86400;
+	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&ci, pem, len, now, "new"), 0);
+	assert_int_equal(ci.not_after, now + (int64_t)10 * 365 * 86400);
+	assert_true(ci.not_after > FCA_TIME_SQL_TIMESTAMP_MAX);
+	assert_int_equal(ci.defects, 0);
+	/* renewed for 30 years: NotAfter in 2060 (GeneralizedTime) */
+	assert_int_equal(
+	    fca_crypto_renew_ca(&pem2, &len2, &key, pem, len, spec.not_before, now + (int64_t)30 * 365 * 86400), 0);
+	assert_int_equal(fca_crypto_cert_inspect(&ci, pem2, len2, now, "renewed"), 0);
+	assert_int_equal(ci.not_after, now + (int64_t)30 * 365 * 86400);
+	assert_int_equal(ci.not_before, spec.not_before);
+	free(pem);
+	free(pem2);
+	fca_secret_dispose(&key);
+}
+
+/* Issue 8 item 8: renew_at's TIMESTAMP holds at most 2038-01-19 03:14:07; times print past it. */
+static void times_past_2038(void **state)
+{
+	char b[40];
+	int64_t v;
+	(void)state;
+	assert_int_equal(FCA_TIME_SQL_TIMESTAMP_MAX, fca_time_from_utc(2038, 1, 19, 3, 14, 7));
+	assert_int_equal(fca_time_sql_timestamp(0), 0);
+	assert_int_equal(fca_time_sql_timestamp(FCA_TIME_SQL_TIMESTAMP_MAX), FCA_TIME_SQL_TIMESTAMP_MAX);
+	assert_int_equal(fca_time_sql_timestamp(FCA_TIME_SQL_TIMESTAMP_MAX + 1), FCA_TIME_SQL_TIMESTAMP_MAX);
+	assert_int_equal(fca_time_sql_timestamp(fca_time_from_utc(2045, 6, 1, 0, 0, 0)), FCA_TIME_SQL_TIMESTAMP_MAX);
+	assert_int_equal(fca_time_sql_timestamp(fca_time_from_utc(2037, 6, 1, 0, 0, 0)),
+			 fca_time_from_utc(2037, 6, 1, 0, 0, 0));
+	assert_int_equal(fca_time_parse(&v, "2040-02-29T10:00:00Z"), 0);
+	assert_int_equal(v, fca_time_from_utc(2040, 2, 29, 10, 0, 0));
+	assert_true(v > FCA_TIME_SQL_TIMESTAMP_MAX);
+	fca_time_rfc3339(b, sizeof(b), v);
+	assert_string_equal(b, "2040-02-29T10:00:00Z");
+	fca_time_human(b, sizeof(b), v);
+	assert_string_equal(b, "2040-02-29 10:00 UTC");
+	assert_int_equal(fca_time_parse(&v, "2106-02-07T06:28:16Z"), 0); /* past 2^32 too */
+	assert_int_equal(v, (int64_t)4294967296);
+	fca_time_rfc3339(b, sizeof(b), v);
+	assert_string_equal(b, "2106-02-07T06:28:16Z");
+}
+
 static void fleet_ski_method_matches_fixture(void **state)
 {
 	/* A fleetca-made cert computes its SKI as Fleet does; prove it on a fixture key by renewing the
@@ -429,6 +487,8 @@ int main(void)
 		cmocka_unit_test(fixture_certs_inspect_as_expected),
 		cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
 		cmocka_unit_test(generated_ca_has_fleet_parameters),
+		cmocka_unit_test(ca_valid_past_2038),
+		cmocka_unit_test(times_past_2038),
 		cmocka_unit_test(fleet_ski_method_matches_fixture),
 		cmocka_unit_test(new_certificate_on_the_same_key),
 		cmocka_unit_test(escrows_decryptable_with_the_current_key),

@@ -150,6 +150,60 @@ static void test_round_trip_identical(void **st)
 	state_free(&s);
 }
 
+/* Issue 8 item 2: signed_at (a generation signed; a rollback keeps it) round-trips; a document
+ * without it (every one written before) still loads, with 0. */
+static void test_signed_at(void **st)
+{
+	static const char doc[] =
+		"{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
+		"\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
+		"\"signed_at\":\"2026-12-04T10:00:00Z\",\"staged_at\":\"2026-12-05T10:00:00Z\"}],\"outbox\":[],"
+		"\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
+	struct fca_state s;
+	char *out = NULL;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_OK);
+	assert_int_equal(s.gens[0].signed_at, fca_time_from_utc(2026, 12, 4, 10, 0, 0));
+	assert_true(fca_state_gen_signed(&s, &s.gens[0]));
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, doc);
+	free(out);
+	state_free(&s);
+
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(s.gens[1].signed_at, 0);
+	assert_false(fca_state_gen_signed(&s, &s.gens[1])); /* staged only: never signed */
+	state_free(&s);
+}
+
+/* Issue 8 item 8: times past 2038 (int64 seconds) parse and serialize unchanged. */
+static void test_times_past_2038(void **st)
+{
+	static const char doc[] =
+	    "{\"format_version\":1,\"generations\":[{\"activated_at\":\"2040-03-01T12:00:00Z\","
+	    "\"ca\":\"host_identity\",\"commit\":\"\",\"created_at\":\"2039-01-01T00:00:00Z\",\"generation\":1,"
+	    "\"retired_at\":\"2099-12-31T23:59:59Z\",\"sha256\":\"" SHA_A "\",\"signed_at\":\"2040-03-01T12:00:00Z\","
+	    "\"staged_at\":\"2038-01-19T03:14:08Z\"}],\"outbox\":[],\"transitions\":[],"
+	    "\"updated_at\":\"2100-01-01T00:00:00Z\"}";
+	struct fca_state s;
+	char *out = NULL;
+	size_t len;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_OK);
+	assert_int_equal(s.gens[0].staged_at, (int64_t)2147483648);
+	assert_int_equal(s.gens[0].activated_at, fca_time_from_utc(2040, 3, 1, 12, 0, 0));
+	assert_int_equal(s.gens[0].retired_at, fca_time_from_utc(2099, 12, 31, 23, 59, 59));
+	assert_int_equal(s.gens[0].signed_at, fca_time_from_utc(2040, 3, 1, 12, 0, 0));
+	assert_int_equal(s.updated_at, (int64_t)4102444800);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, doc);
+	free(out);
+	state_free(&s);
+}
+
 /* A non-canonical spelling (order, spaces, time offset) comes back canonical. */
 static void test_canonicalizes(void **st)
 {
@@ -390,6 +444,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_fields),
+		cmocka_unit_test(test_signed_at),
+		cmocka_unit_test(test_times_past_2038),
 		cmocka_unit_test(test_old_profiles_ignored),
 		cmocka_unit_test(test_other_unknown_member_rejected),
 		cmocka_unit_test(test_round_trip_identical),

@@ -63,12 +63,13 @@ static void test_slot_combinations(void **unused)
 		doc_gen(&o, FCA_CA_HOST_IDENTITY, 1, 'a', 0, 0);
 		doc_gen(&o, FCA_CA_HOST_IDENTITY, 2, 'b', 100, 0);
 		doc_gen(&o, FCA_CA_HOST_IDENTITY, 3, 'c', 0, 0);
+		/* the generations in the slots they can be in: previous 1, signing 2, next 3 */
 		if (cases[i].cur)
-			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_CURRENT, 'a');
+			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_CURRENT, 'b');
 		if (cases[i].next)
-			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_NEXT, 'b');
+			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_NEXT, 'c');
 		if (cases[i].prev)
-			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_PREVIOUS, 'c');
+			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_PREVIOUS, 'a');
 		fca_observed_derive(&o);
 		const struct fca_obs_ca *c = &o.cas[FCA_CA_HOST_IDENTITY];
 		if (c->stage != cases[i].stage)
@@ -98,12 +99,12 @@ static void test_corrupt_rows(void **unused)
 	} cases[] = {
 		{ FCA_SLOT_CURRENT, 1, 0, 1, -1, { "ca_cert is live but ca_key is missing", "restore ca_key", NULL } },
 		{ FCA_SLOT_CURRENT, 0, 1, 0, -1, { "ca_key is live but ca_cert is missing", "soft-delete ca_key", NULL } },
-		{ FCA_SLOT_CURRENT, 1, 1, 0, -1, { "ca_cert cannot be decrypted or parsed", "FLEET_SERVER_PRIVATE_KEY", NULL } },
+		{ FCA_SLOT_CURRENT, 1, 1, 0, -1, { "ca_cert decrypts but does not parse", "history row", NULL } },
 		{ FCA_SLOT_CURRENT, 1, 1, 1, 0, { "ca_key does not match the public key of ca_cert", "by hand", NULL } },
 		{ FCA_SLOT_NEXT, 1, 0, 1, 1, { "ca_cert_next is live but ca_key_next is missing", NULL, NULL } },
 		{ FCA_SLOT_NEXT, 0, 1, 0, -1, { "ca_key_next is live but ca_cert_next is missing", NULL, NULL } },
 		{ FCA_SLOT_PREVIOUS, 1, 1, 1, 0, { "ca_key_previous does not match", "ca_cert_previous", NULL } },
-		{ FCA_SLOT_PREVIOUS, 1, 1, 0, 1, { "ca_cert_previous cannot be decrypted", NULL, NULL } },
+		{ FCA_SLOT_PREVIOUS, 1, 1, 0, 1, { "ca_cert_previous decrypts but does not parse", NULL, NULL } },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -241,12 +242,159 @@ static void test_unmanaged(void **unused)
 	fca_observed_dispose(NULL);
 }
 
+/* Issue 8 item 5: the PEM blocks of a cert row, as every Fleet reader sees them (the first only). */
+static void test_pem_block_count(void **unused)
+{
+	static const char one[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	static const char two[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+				  "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n";
+	static const char key[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+				  "-----BEGIN RSA PRIVATE KEY-----\nCCCC\n-----END RSA PRIVATE KEY-----";
+	static const char inline_[] = "x -----BEGIN CERTIFICATE-----";
+
+	assert_int_equal(fca_pem_block_count(one, strlen(one)), 1);
+	assert_int_equal(fca_pem_block_count(two, strlen(two)), 2);
+	assert_int_equal(fca_pem_block_count(key, strlen(key)), 2);
+	assert_int_equal(fca_pem_block_count(two, strlen(one) + 5), 1); /* the second is cut off */
+	assert_int_equal(fca_pem_block_count(inline_, strlen(inline_)), 0);
+	assert_int_equal(fca_pem_block_count("", 0), 0);
+	assert_int_equal(fca_pem_block_count(NULL, 10), 0);
+}
+
+/* Issue 8 items 5 and 6: a damaged row (set by the engine) makes its CA corrupt, and only it. */
+static void test_damaged_row(void **unused)
+{
+	struct fca_observed o;
+	const struct fca_obs_ca *c;
+
+	fca_observed_init(&o);
+	doc_gen(&o, FCA_CA_HOST_IDENTITY, 1, 'a', 0, 0);
+	doc_gen(&o, FCA_CA_CONDITIONAL_ACCESS, 1, 'b', 0, 0);
+	slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_CURRENT, 'a');
+	slot(&o, FCA_CA_CONDITIONAL_ACCESS, FCA_SLOT_CURRENT, 'b');
+	snprintf(o.cas[FCA_CA_HOST_IDENTITY].gens[FCA_SLOT_CURRENT].damage, 320,
+		 "host_identity_ca_cert: md5_checksum is not the MD5 of its value");
+	fca_observed_derive(&o);
+	c = &o.cas[FCA_CA_HOST_IDENTITY];
+	assert_int_equal(c->stage, FCA_STAGE_CORRUPT);
+	assert_non_null(strstr(c->problem, "host_identity_ca_cert: md5_checksum is not the MD5 of its value; the row "
+					   "is damaged"));
+	assert_non_null(strstr(c->problem, "history row"));
+	assert_int_equal(c->gens[FCA_SLOT_CURRENT].generation, 1); /* still labelled, never acted on */
+	assert_int_equal(o.cas[FCA_CA_CONDITIONAL_ACCESS].stage, FCA_STAGE_COMPLETE);
+	assert_string_equal(o.cas[FCA_CA_CONDITIONAL_ACCESS].problem, "");
+	fca_observed_dispose(&o);
+
+	/* damage wins over the other explanations, on any slot; an unmanaged CA too */
+	fca_observed_init(&o);
+	slot(&o, FCA_CA_APPLE_SCEP, FCA_SLOT_CURRENT, 'a');
+	slot(&o, FCA_CA_APPLE_SCEP, FCA_SLOT_NEXT, 'b');
+	o.cas[FCA_CA_APPLE_SCEP].gens[FCA_SLOT_NEXT].cert_ok = 0;
+	snprintf(o.cas[FCA_CA_APPLE_SCEP].gens[FCA_SLOT_NEXT].damage, 320,
+		 "ca_cert_next: cannot decrypt (GCM tag mismatch) although other rows decrypt with this server key");
+	fca_observed_derive(&o);
+	c = &o.cas[FCA_CA_APPLE_SCEP];
+	assert_int_equal(c->stage, FCA_STAGE_CORRUPT);
+	assert_non_null(strstr(c->problem, "ca_cert_next: cannot decrypt (GCM tag mismatch) although"));
+	assert_null(strstr(c->problem, "FLEET_SERVER_PRIVATE_KEY"));
+	fca_observed_dispose(&o);
+}
+
+static void doc_retire(struct fca_observed *o, enum fca_ca_id ca, char fp, int64_t at)
+{
+	char sha[65];
+
+	memset(sha, fp, 64);
+	sha[64] = '\0';
+	fca_state_find(&o->state, ca, sha)->retired_at = at;
+}
+
+/* Issue 8 item 5: a retired certificate back in a live row is drift, not the generation it was. */
+static void test_retired_copy_is_drift(void **unused)
+{
+	static const enum fca_slot slots[] = { FCA_SLOT_CURRENT, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS };
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		struct fca_observed o;
+		const struct fca_obs_ca *c;
+		enum fca_slot s = slots[i];
+
+		fca_observed_init(&o);
+		doc_gen(&o, FCA_CA_CONDITIONAL_ACCESS_IDP, 1, 'a', 0, 0);
+		doc_gen(&o, FCA_CA_CONDITIONAL_ACCESS_IDP, 2, 'b', 100, 200);
+		doc_retire(&o, FCA_CA_CONDITIONAL_ACCESS_IDP, 'a', 1796342400); /* 2026-12-04 */
+		if (s != FCA_SLOT_CURRENT)
+			slot(&o, FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_SLOT_CURRENT, 'b');
+		slot(&o, FCA_CA_CONDITIONAL_ACCESS_IDP, s, 'a');
+		fca_observed_derive(&o);
+		c = &o.cas[FCA_CA_CONDITIONAL_ACCESS_IDP];
+		assert_true(c->managed);
+		assert_true(c->drift);
+		assert_int_equal(c->gens[s].generation, 0);
+		assert_int_equal(c->gens[s].retired_generation, 1);
+		assert_int_equal(c->gens[s].activated_at, 0);
+		assert_non_null(strstr(c->drift_detail, "of generation 1, which fleetca retired on 2026-12-04"));
+		assert_non_null(strstr(c->drift_detail, c->gens[s].cert_asset));
+		assert_int_not_equal(c->stage, FCA_STAGE_CORRUPT);
+		if (s != FCA_SLOT_CURRENT)
+			assert_int_equal(c->gens[FCA_SLOT_CURRENT].generation, 2);
+		fca_observed_dispose(&o);
+	}
+}
+
+/* Issue 8 item 5: the document contradicts the rows: the CA stops with an explanation. */
+static void test_document_contradicts_rows(void **unused)
+{
+	static const struct {
+		char cur, next, prev; /* fingerprints, 0 = no row */
+		const char *problem;  /* substring, or NULL: not a contradiction */
+	} cases[] = {
+		{ 'b', 'a', 0, "host_identity_ca_cert_next (sha256 aaaaaaaaaaaaaaaa...) as generation 1, but generation 2 signs" },
+		{ 'b', 'c', 0, NULL },
+		{ 'a', 0, 'b', "host_identity_ca_cert_previous (sha256 bbbbbbbbbbbbbbbb...) as generation 2, but generation 1 signs" },
+		{ 'b', 0, 'a', NULL },
+		{ 'b', 'b', 0, "host_identity_ca_cert and host_identity_ca_cert_next hold the same certificate" },
+		{ 'b', 0, 'b', "host_identity_ca_cert and host_identity_ca_cert_previous hold the same certificate" },
+		{ 'b', 'd', 0, "as generation 2, but generation 2 signs" }, /* a renewal of the signing generation */
+		{ 'b', 'z', 0, NULL },					    /* unknown: drift, not a contradiction */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fca_observed o;
+		const struct fca_obs_ca *c;
+
+		fca_observed_init(&o);
+		doc_gen(&o, FCA_CA_HOST_IDENTITY, 1, 'a', 0, 0);
+		doc_gen(&o, FCA_CA_HOST_IDENTITY, 2, 'b', 100, 200);
+		doc_gen(&o, FCA_CA_HOST_IDENTITY, 3, 'c', 300, 0);
+		doc_gen(&o, FCA_CA_HOST_IDENTITY, 2, 'd', 100, 200);
+		slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_CURRENT, cases[i].cur);
+		if (cases[i].next)
+			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_NEXT, cases[i].next);
+		if (cases[i].prev)
+			slot(&o, FCA_CA_HOST_IDENTITY, FCA_SLOT_PREVIOUS, cases[i].prev);
+		fca_observed_derive(&o);
+		c = &o.cas[FCA_CA_HOST_IDENTITY];
+		if (cases[i].problem) {
+			if (c->stage != FCA_STAGE_CORRUPT || !strstr(c->problem, cases[i].problem))
+				fail_msg("case %zu: stage %s, problem \"%s\", wanted corrupt with \"%s\"", i,
+					 fca_stage_name(c->stage), c->problem, cases[i].problem);
+			assert_non_null(strstr(c->problem, "by hand"));
+		} else if (c->stage == FCA_STAGE_CORRUPT) {
+			fail_msg("case %zu: corrupt: %s", i, c->problem);
+		}
+		fca_observed_dispose(&o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_combinations), cmocka_unit_test(test_corrupt_rows),
 		cmocka_unit_test(test_generation_mapping), cmocka_unit_test(test_drift),
-		cmocka_unit_test(test_unmanaged),
+		cmocka_unit_test(test_unmanaged), cmocka_unit_test(test_pem_block_count),
+		cmocka_unit_test(test_damaged_row), cmocka_unit_test(test_retired_copy_is_drift),
+		cmocka_unit_test(test_document_contradicts_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

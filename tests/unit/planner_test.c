@@ -36,6 +36,7 @@ enum obs {
 	OBS_UNMANAGED_PREV,  /* signing and _previous rows, no state document */
 	OBS_DRIFT,           /* the document knows 1..L, the signing row holds something else */
 	OBS_DRIFT_NEXT,      /* gen L signing as known, the _next row unknown */
+	OBS_RETIRED_COPY,    /* the document knows 1..L, 1 retired; the signing row holds gen 1's certificate */
 };
 
 struct xstep {
@@ -63,6 +64,11 @@ struct pcase {
 	int by_enrollment;          /* apple_scep: drain counts an enrollment's newest certificates only */
 	uint64_t unexpired;         /* on the generation a retire would remove; 0 = drain */
 	int64_t drain_exp;       /* relative to NOW; UNKNOWN = not known */
+	/* the generation an abandon would throw away: live certificates it issued, escrows to it, and
+	 * (OBS_STAGED) whether the document says it signed before (a rollback happened) */
+	uint64_t drain_new, escrows_new;
+	int64_t drain_new_exp; /* relative to NOW; UNKNOWN = not known */
+	int signed_next;
 	int64_t renew_before, not_after; /* not_after relative to NOW; 0 = 5 years */
 	struct xstep steps[FCA_PLAN_MAX_STEPS];
 	unsigned warn;           /* exact */
@@ -200,10 +206,13 @@ static const struct pcase cases[] = {
 		     S(STAGE, 3, OPEN) } },
 	{ "unmanaged apple +1 active: adopt, stage, human gate", AS, OBS_UNMANAGED, 1, 2, ACT,
 	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT,
-	  .note = "host_identity_ca_cert_next rows are live but fleetca has no record of this CA" },
-	{ "unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .note = "inspect them by hand" },
-	{ "unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .note = "ca_cert_previous rows are live" },
+	/* issue 8 item 4: foreign rows on an unmanaged CA are drift (stuck), never "no changes" */
+	{ "unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT, .warn = FCA_WARN_DRIFT,
+	  .note = "drift: host_identity_ca_cert_next rows are live but fleetca has no record of this CA" },
+	{ "unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "inspect them by hand" },
+	{ "unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "ca_cert_previous rows are live" },
 
 	/* ---- drift: the document knows 1..2, the live signing cert is unknown ---- */
 	{ "drift, no adopt, 0 complete", HI, OBS_DRIFT, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
@@ -227,6 +236,14 @@ static const struct pcase cases[] = {
 	  .note = "adopt: true accepts only a changed signing certificate" },
 	{ "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .warn = FCA_WARN_DRIFT,
 	  .note = "host_identity_ca_cert_next holds" },
+
+	/* ---- issue 8 item 5: a retired certificate copied back is drift, never generation 1 signing ---- */
+	{ "retired copy, no adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "of generation 1, which fleetca retired on" },
+	{ "retired copy, no adopt, 0 complete", HI, OBS_RETIRED_COPY, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
+	  .note = "until its YAML says adopt: true" },
+	{ "retired copy, adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+	  .note = "adopt: true does not take back a retired generation" },
 
 	/* ---- suspend ---- */
 	{ "suspended, +1 complete", HI, OBS_COMPLETE, 3, 4, CPL, .suspend = 1, .note = "suspended" },
@@ -281,6 +298,28 @@ static const struct pcase cases[] = {
 	{ "apple, rollback puts the old root back: held", AS, OBS_ACTIVE, 3, 2, STG,
 	  .steps = { S(ROLLBACK, 3, HUMAN), S(ABANDON, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
 	  .reason = "policy.fleet_server_trusts_previous: true" },
+	/* ---- issue 8 item 2: a revert cannot silently discard a generation that signed ---- */
+	{ "revert after activation, certificates of the new generation live: rollback, abandon held", HI, OBS_ACTIVE,
+	  3, 2, CPL, .drain_new = 3, .drain_new_exp = 10 * DAY,
+	  .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, WAIT) }, .rstep = 2,
+	  .reason = "3 live certificates issued by gen 3; the last expires 2026-", .opens = 10 * DAY + 72 * HOUR },
+	{ "revert after activation, expiry unknown: abandon closed", HI, OBS_ACTIVE, 3, 2, STG, .drain_new = 1,
+	  .drain_new_exp = UNKNOWN, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED) }, .rstep = 2,
+	  .reason = "1 live certificates issued by gen 3, expiry unknown" },
+	{ "revert after activation, nothing issued: rollback and abandon as before", HI, OBS_ACTIVE, 3, 2, CPL,
+	  .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) } },
+	{ "revert after activation, drain: force", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = DAY,
+	  .force = 1, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) }, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 2,
+	  .forced = 1 },
+	{ "rolled back earlier: the staged generation signed, abandon held", HI, OBS_STAGED, 3, 3, CPL,
+	  .signed_next = 1, .drain_new = 2, .drain_new_exp = 5 * DAY, .steps = { S(ABANDON, 4, WAIT) }, .rstep = 1,
+	  .reason = "2 live certificates issued by gen 4", .opens = 5 * DAY + 72 * HOUR },
+	{ "staged, never signed: abandon as before", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2,
+	  .drain_new_exp = 5 * DAY, .steps = { S(ABANDON, 4, OPEN) } },
+	{ "apple revert: escrows to the new generation hold the abandon", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1,
+	  .escrows_new = 2, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED) },
+	  .warn = FCA_WARN_APPLE_VERIFIER | FCA_WARN_ESCROW, .rstep = 2,
+	  .reason = "2 FileVault escrows are encrypted to gen 3" },
 	{ "apple, rollback with the statement", AS, OBS_ACTIVE, 3, 3, STG, .trusts = 1,
 	  .steps = { S(ROLLBACK, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER },
 	{ "apple, rollback of the same key and subject", AS, OBS_ACTIVE, 3, 3, STG, .same_key = 1, .same_subject = 1,
@@ -464,6 +503,8 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	case OBS_STAGED:
 		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
 		doc_gen(o, c->ca, L + 1, t0, 0);
+		if (c->signed_next) /* activated once, then rolled back: activated_at cleared */
+			o->state.gens[o->state.ngens - 1].signed_at = NOW - 40 * DAY;
 		old = live(o, c->ca, FCA_SLOT_CURRENT, L);
 		live(o, c->ca, FCA_SLOT_NEXT, L + 1);
 		break;
@@ -497,6 +538,11 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
 		live(o, c->ca, FCA_SLOT_CURRENT, L);
 		live(o, c->ca, FCA_SLOT_NEXT, 0);
+		break;
+	case OBS_RETIRED_COPY:
+		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
+		o->state.gens[0].retired_at = NOW - 80 * DAY;
+		old = live(o, c->ca, FCA_SLOT_CURRENT, 1);
 		break;
 	}
 	if (c->not_after && o->cas[c->ca].gens[FCA_SLOT_CURRENT].present)
@@ -533,6 +579,17 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 			snprintf(old->blockers[0].serial, sizeof(old->blockers[0].serial), "0a1b");
 			snprintf(old->blockers[0].who, sizeof(old->blockers[0].who), "host 42");
 			old->blockers[0].not_valid_after = old->drain_last_expiry;
+		}
+	}
+	{
+		/* the generation an abandon would remove: the signing one (active) or the next (staged) */
+		struct fca_obs_gen *ng = c->obs == OBS_ACTIVE ? &o->cas[c->ca].gens[FCA_SLOT_CURRENT]
+				       : c->obs == OBS_STAGED ? &o->cas[c->ca].gens[FCA_SLOT_NEXT]
+							      : NULL;
+		if (ng && (c->drain_new || c->escrows_new)) {
+			ng->drain_live = ng->drain_unexpired = c->drain_new;
+			ng->drain_last_expiry = c->drain_new_exp == UNKNOWN ? 0 : NOW + c->drain_new_exp;
+			ng->escrows = c->escrows_new;
 		}
 	}
 	fca_observed_derive(o);
@@ -886,13 +943,94 @@ static void test_pure(void **unused)
 	fca_observed_dispose(&o);
 }
 
+/* Issue 8 item 4: a drifted CA, or an unmanaged one with foreign rows, is stuck and never at its target. */
+static void test_stuck_and_at_target(void **unused)
+{
+	static const struct {
+		struct pcase c;
+		int stuck, at_target;
+	} t[] = {
+		{ { "drift, no adopt", HI, OBS_DRIFT, 2, 2, CPL }, 1, 0 },
+		{ { "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT }, 1, 0 },
+		{ { "drift, adopt", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1 }, 0, 0 },
+		{ { "unmanaged _next", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL }, 1, 0 },
+		{ { "unmanaged _previous", AS, OBS_UNMANAGED_PREV, 1, 1, CPL }, 1, 0 },
+		{ { "corrupt", HI, OBS_CORRUPT, 3, 3, CPL }, 1, 0 },
+		{ { "none", HI, OBS_NONE, 0, 1, CPL }, 0, 0 },
+		{ { "complete, as desired", HI, OBS_COMPLETE, 3, 3, CPL }, 0, 1 },
+		{ { "staged, as desired", HI, OBS_STAGED, 3, 4, STG }, 0, 1 },
+		{ { "active, as desired", HI, OBS_ACTIVE, 3, 3, ACT }, 0, 1 },
+		{ { "complete, a step planned", HI, OBS_COMPLETE, 3, 4, STG }, 0, 0 },
+		{ { "suspended drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1 }, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		build(&d, &o, &t[i].c);
+		assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+		if (fca_plan_ca_stuck(&p, t[i].c.ca) != t[i].stuck ||
+		    fca_plan_ca_at_target(&p, t[i].c.ca) != t[i].at_target || fca_plan_settled(&p) != t[i].at_target)
+			fail_msg("\"%s\": stuck %d at_target %d, expected %d %d", t[i].c.name,
+				 fca_plan_ca_stuck(&p, t[i].c.ca), fca_plan_ca_at_target(&p, t[i].c.ca), t[i].stuck,
+				 t[i].at_target);
+		if (t[i].stuck && !(p.cas[t[i].c.ca].warnings & (FCA_WARN_DRIFT | FCA_WARN_CORRUPT)))
+			fail_msg("\"%s\": stuck without a drift or corrupt warning", t[i].c.name);
+		fca_observed_dispose(&o);
+	}
+}
+
+/* Issue 8 item 2: the plan says in words what a revert would throw away; a never-signed one says nothing. */
+static void test_abandon_discards(void **unused)
+{
+	struct pcase c = { "revert", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = 10 * DAY };
+
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_int_equal(p.nsteps, 2);
+	assert_true(p.steps[1].drain_gated);
+	assert_int_equal(p.steps[1].drain_live, 3);
+	assert_string_equal(p.steps[1].discards,
+			    "abandoning gen 3 discards a CA that signed 3 live certificates: those devices would have "
+			    "to re-enroll");
+	assert_string_equal(p.steps[0].discards, "");
+	fca_observed_dispose(&o);
+
+	c = (struct pcase){ "apple", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1, .drain_new = 1, .drain_new_exp = DAY,
+			    .escrows_new = 2 };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_string_equal(p.steps[1].discards,
+			    "abandoning gen 3 discards a CA that signed 1 live certificate: those devices would have to "
+			    "re-enroll, and 2 FileVault escrows encrypted to it could no longer be decrypted");
+	fca_observed_dispose(&o);
+
+	/* staged and never signed: no drain gate, nothing said */
+	c = (struct pcase){ "never", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY };
+	build(&d, &o, &c);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_false(p.steps[0].drain_gated);
+	assert_string_equal(p.steps[0].discards, "");
+	fca_observed_dispose(&o);
+
+	/* a document from before signed_at: the recorded activate transition says it signed */
+	c = (struct pcase){ "old document", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY };
+	build(&d, &o, &c);
+	int n = 0;
+	assert_int_equal(fca_state_record_transition(&o.state, "host_identity:4:activate", NOW - 9 * DAY, &n), FCA_OK);
+	fca_observed_derive(&o);
+	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+	assert_true(p.steps[0].drain_gated);
+	assert_int_equal(p.steps[0].gate, FCA_GATE_WAIT);
+	fca_observed_dispose(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
 		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
-		cmocka_unit_test(test_disruption_counts),
+		cmocka_unit_test(test_disruption_counts), cmocka_unit_test(test_stuck_and_at_target),
+		cmocka_unit_test(test_abandon_discards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -372,7 +372,7 @@ static void test_json_rotation(void **st)
 	out = render(JSON);
 	assert_int_equal(strncmp(out, "{\n  \"format_version\": 1,\n  \"generated_at\": \"2026-11-27T10:00:00Z\",\n", 67),
 			 0);
-	assert_contains(out, "\"summary\": {\n    \"steps\": 3,\n    \"ready\": 2,\n    \"waiting\": 1,\n    \"errors\": 0\n  }");
+	assert_contains(out, "\"summary\": {\n    \"steps\": 3,\n    \"ready\": 2,\n    \"waiting\": 1,\n    \"errors\": 0,\n    \"stuck\": 0\n  }");
 	assert_contains(out, "\"warnings\": [\n        \"apple_verifier\"\n      ]");
 	assert_contains(out, "\"step_id\": \"apple_scep:2:activate\"");
 	assert_contains(out, "\"opens_at\": \"2026-12-04T10:00:00Z\"");
