@@ -56,7 +56,7 @@ static const char *escrows_why(const struct fca_obs_ca *c, int apple)
 }
 
 static void text_gen(FILE *f, const struct fca_obs_ca *c, const struct fca_obs_gen *g, enum fca_role role, int64_t now,
-		     int color, int apple)
+		     int color, int apple, int issues)
 {
 	char t[40], left[48];
 
@@ -77,11 +77,15 @@ static void text_gen(FILE *f, const struct fca_obs_ca *c, const struct fca_obs_g
 	fprintf(f, "  %-9s expires  %s (%s)\n", "", t, left);
 	fprintf(f, "  %-9s key      %s-%d%s\n", "", g->cert.key_type, g->key_check == 1 ? g->cert.key_bits : g->cert.key_bits,
 		g->key_check == 1 ? ", matches its certificate" : g->key_check == 0 ? ", DOES NOT MATCH its certificate" : "");
-	if (issued_why(c))
+	if (!issues) /* nothing to count: it signs (SAML), it issues no certificates */
+		fprintf(f, "  %-9s issued   none: this CA issues no device certificates\n", "");
+	else if (issued_why(c))
 		fprintf(f, "  %-9s issued   %snot counted: %s%s\n", "", RED(color), issued_why(c), OFF(color));
 	else
 		fprintf(f, "  %-9s issued   %" PRIu64 " live certificate%s\n", "", g->issued_live,
 			g->issued_live == 1 ? "" : "s");
+	if (apple && c->assoc_note[0]) /* which certificates are in use: each enrollment's newest */
+		fprintf(f, "  %-9s in use   %snot counted: %s%s\n", "", RED(color), c->assoc_note, OFF(color));
 	if (escrows_why(c, apple))
 		fprintf(f, "  %-9s escrows  %snot counted: %s%s\n", "", RED(color), escrows_why(c, apple), OFF(color));
 	else if (g->escrows)
@@ -132,7 +136,8 @@ int fca_render_status_text(FILE *f, const struct fca_observed *o, int64_t now, i
 			fprintf(f, "  %sdrift%s     %s\n", YEL(color), OFF(color), c->drift_detail);
 		for (int s = 0; s < FCA_SLOT_COUNT; s++)
 			if (c->gens[s].present)
-				text_gen(f, c, &c->gens[s], (enum fca_role)s, now, color, i == FCA_CA_APPLE_SCEP);
+				text_gen(f, c, &c->gens[s], (enum fca_role)s, now, color, i == FCA_CA_APPLE_SCEP,
+					 fca_catalog_get((enum fca_ca_id)i)->issued_tables[0] != NULL);
 			else if (c->gens[s].has_key)
 				fprintf(f, "  %-9s %s%s has no certificate row %s%s\n", fca_role_name((enum fca_role)s),
 					RED(color), c->gens[s].key_asset, c->gens[s].cert_asset, OFF(color));

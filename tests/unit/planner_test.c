@@ -495,6 +495,9 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	}
 
 	fca_observed_init(o);
+	/* the engine scanned what the drain needs (test_drain_not_counted covers the other case) */
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		o->cas[i].issued_scanned = o->cas[i].escrows_scanned = 1;
 	switch (c->obs) {
 	case OBS_COMPLETE:
 		doc_upto(o, c->ca, L, NOW - 100 * DAY, NOW - 90 * DAY);
@@ -978,6 +981,29 @@ static void test_stuck_and_at_target(void **unused)
 	}
 }
 
+/* Issue 8 item 1: a drain that was not counted closes the gate, with drain: force too, and says why. */
+static void test_drain_not_counted(void **unused)
+{
+	struct pcase c = { "uncounted", HI, OBS_ACTIVE, 3, 3, CPL };
+
+	(void)unused;
+	for (int force = 0; force < 2; force++) {
+		c.force = force;
+		build(&d, &o, &c);
+		o.cas[HI].issued_scanned = 0;
+		snprintf(o.cas[HI].issued_note, sizeof(o.cas[HI].issued_note),
+			 "host_identity_scep_certificates cannot be read by this user");
+		assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
+		assert_int_equal(p.nsteps, 1);
+		assert_int_equal(p.steps[0].kind, FCA_STEP_RETIRE);
+		assert_int_equal(p.steps[0].gate, FCA_GATE_CLOSED);
+		assert_int_equal(p.steps[0].forced, 0);
+		assert_non_null(strstr(p.steps[0].gate_reason, "not counted: host_identity_scep_certificates cannot be read"));
+		assert_int_equal(fca_plan_uncounted(&p), 0);
+		fca_observed_dispose(&o);
+	}
+}
+
 /* Issue 8 item 2: the plan says in words what a revert would throw away; a never-signed one says nothing. */
 static void test_abandon_discards(void **unused)
 {
@@ -1031,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
 		cmocka_unit_test(test_disruption_counts), cmocka_unit_test(test_stuck_and_at_target),
 		cmocka_unit_test(test_abandon_discards),
+		cmocka_unit_test(test_drain_not_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
