@@ -20,7 +20,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: fleetca plan SOURCE [--git-base REF] [--format text|json|markdown] [--out PLAN.json]\n"
 		"                   [--offline]\n"
-		"SOURCE: -f FILE                                  the file in the working tree\n"
+		"SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
 		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
 		"Compares the desired state with the CAs Fleet holds and prints the steps that would\n"
 		"bring Fleet there: for each CA, where it is (gen 1 complete), where the file wants it\n"

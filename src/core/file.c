@@ -33,8 +33,10 @@ static int read_fd(int fd, const char *path, size_t max, char **data, size_t *le
 	}
 	if (n > max) {
 		free(buf);
-		return fca_error_set(FCA_EINVALID, "%s: file too large: more than %zu bytes (%zu KiB)", path, max,
-				     max / 1024);
+		if (max % (1024 * 1024) == 0)
+			return fca_error_set(FCA_EINVALID, "%s: file too large: more than %zu bytes (%zu MiB)", path,
+					     max, max / (1024 * 1024));
+		return fca_error_set(FCA_EINVALID, "%s: file too large: more than %zu bytes", path, max);
 	}
 	buf[n] = '\0';
 	*data = buf;
@@ -47,10 +49,16 @@ int fca_file_read(const char *path, size_t max, char **data, size_t *len)
 	struct stat st;
 	int fd, r, flags;
 
+	static int stdin_read;
+
 	*data = NULL;
 	*len = 0;
-	if (!strcmp(path, "-"))
+	if (!strcmp(path, "-")) {
+		/* Once per process: a second "-" (say -f - with --plan -) would silently read nothing. */
+		if (stdin_read++)
+			return fca_error_set(FCA_EINVALID, "standard input was already read: name a file");
 		return read_fd(STDIN_FILENO, "standard input", max, data, len);
+	}
 	/* O_NONBLOCK: opening a FIFO with no writer must not wait; fstat refuses it below. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
 		return fca_error_set(errno == ENOENT ? FCA_ENOTFOUND : FCA_ERROR, "%s: cannot open: %s", path,
