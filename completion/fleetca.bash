@@ -15,7 +15,12 @@ _fleetca()
 		esac
 	done
 	if [[ -z $cmd ]]; then
-		COMPREPLY=($(compgen -W "status validate plan apply reconcile export outbox --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "status validate plan apply reconcile export outbox help version --help --version" -- "$cur"))
+		return 0
+	fi
+
+	if [[ $cmd == help ]]; then
+		COMPREPLY=($(compgen -W "status validate plan apply reconcile export outbox" -- "$cur"))
 		return 0
 	fi
 

@@ -11,29 +11,14 @@
 #include "fleetca/desired.h"
 #include "fleetca/source.h"
 
-int cli_source_option(struct cli_source *cs, int argc, char **argv, int *i)
-{
-	const char *a = argv[*i];
-
-	if (*i + 1 >= argc)
-		return 0;
-	if (!strcmp(a, "-f") || !strcmp(a, "--file"))
-		cs->file = argv[++*i];
-	else if (!strcmp(a, "--git-repo"))
-		cs->repo = argv[++*i];
-	else if (!strcmp(a, "--git-ref"))
-		cs->ref = argv[++*i];
-	else
-		return 0;
-	return 1;
-}
-
 int cli_source_check(const char *cmd, const struct cli_source *cs)
 {
 	if (!cs->file)
-		return cli_usage_error(cmd, "which desired-state file? give -f FILE, or --git-repo DIR [--git-ref REF] -f PATH");
+		return cli_usage_error(
+		    cmd, "which desired-state file? give -f FILE, or --git-repo DIR [--git-ref REF] -f PATH");
 	if (cs->ref && !cs->repo)
-		return cli_usage_error(cmd, "--git-ref needs --git-repo DIR: the repository to read '%s' from", cs->ref);
+		return cli_usage_error(cmd, "--git-ref needs --git-repo DIR: the repository to read '%s' from",
+				       cs->ref);
 	if ((cs->repo && !*cs->repo) || (cs->ref && !*cs->ref) || !*cs->file)
 		return cli_usage_error(cmd, "-f, --git-repo and --git-ref need a value");
 	return FCA_EXIT_OK;
@@ -87,7 +72,7 @@ int cli_load_source(struct fca_desired *d, struct fca_source *src, const struct 
 int cli_load_desired(struct fca_desired *d, const char *path)
 {
 	struct fca_source src;
-	struct cli_source cs = { .file = path };
+	struct cli_source cs = {.file = path};
 	int rc;
 
 	fca_source_init(&src);

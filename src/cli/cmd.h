@@ -7,7 +7,7 @@
 
 /* Exit codes (Terraform's where they apply). */
 enum {
-	FCA_EXIT_OK = 0,      /* nothing to do / converged */
+	FCA_EXIT_OK = 0, /* nothing to do / converged */
 	FCA_EXIT_ERROR = 1,
 	FCA_EXIT_CHANGES = 2, /* plan: changes pending */
 	FCA_EXIT_GATE = 3,    /* apply: stopped at a closed gate */
@@ -37,8 +37,13 @@ struct cli_source {
 	const char *repo; /* --git-repo DIR, or NULL */
 	const char *ref;  /* --git-ref REF (default HEAD), or NULL */
 };
-/* Consumes argv[*i] and its value when it is a SOURCE option (returns 1; *i moves on), else 0. */
-int cli_source_option(struct cli_source *cs, int argc, char **argv, int *i);
+/* The option rows of a SOURCE, for a command's table (the help text differs per command). */
+/* clang-format off */
+#define CLI_SOURCE_OPTS(cs, file_help, repo_help, ref_help) \
+	{ 'f', "file", "FILE", &(cs)->file, NULL, file_help, NULL, NULL }, \
+	{ 0, "git-repo", "DIR", &(cs)->repo, NULL, repo_help, NULL, NULL }, \
+	{ 0, "git-ref", "REF", &(cs)->ref, NULL, ref_help, NULL, NULL }
+/* clang-format on */
 /* Usage errors of a SOURCE (missing -f, --git-ref without --git-repo): an exit code. */
 int cli_source_check(const char *cmd, const struct cli_source *cs);
 /* Reads SOURCE into src (fca_source_dispose) and parses it into d; prints every problem. An exit code. */
@@ -60,6 +65,39 @@ int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o);
  */
 int cli_opt_format_json(const char *cmd, const char *value, int *json);
 int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs);
+/* The same, as a table row's check. */
+int cli_check_format_json(const char *cmd, const char *value);
+int cli_check_lock_timeout(const char *cmd, const char *value);
+
+/*
+ * One option table per command (src/cli/cli_opt.c): it parses and it prints --help. A row with
+ * a name is an option (--name, -shortname); arg names its value (NULL: a switch setting *on);
+ * help's lines are separated by '\n'. A row with only a label is a line of help. The table ends
+ * with an empty row.
+ */
+struct cli_opt {
+	char shortname;
+	const char *name;
+	const char *arg;
+	const char **value;
+	int *on;
+	const char *help;
+	const char *label;
+	int (*check)(const char *cmd, const char *value); /* a value's check at parse time, or NULL */
+};
+struct cli_cmd {
+	const char *name;
+	const char *usage; /* printed before the options */
+	const struct cli_opt *opts;
+	int width;	  /* the column where an option's help starts */
+	const char *tail; /* printed after them */
+};
+#define CLI_CONTINUE (-1)
+/* --flag value, --flag=value, -f value; -h/--help prints the help. CLI_CONTINUE, or an exit code. */
+int cli_parse(const struct cli_cmd *c, int argc, char **argv);
+void cli_help(FILE *f, const struct cli_cmd *c);
+/* The name nearest to word (a typo of it), or NULL. */
+const char *cli_nearest(const char *word, const char *const *names, size_t n);
 
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);

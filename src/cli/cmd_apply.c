@@ -13,32 +13,6 @@
 #include "fleetca/source.h"
 #include "fleetca/timeutil.h"
 
-static void help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca apply SOURCE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n"
-		"SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
-		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
-		"Brings Fleet's CAs toward the desired state in the file, one step at a time. Each step is one\n"
-		"database transaction holding its rows, fleetca's state document and the step's activity, so\n"
-		"a failure never leaves half a step, and running apply again always converges. Each CA stops\n"
-		"at its first closed gate (overlap, drain, a human's statement); the other CAs go on.\n\n"
-		"  -f, --file FILE        the desired-state YAML; with --git-repo, its path in the repository\n"
-		"  --git-repo DIR         read the file from git history in DIR (a clone or a bare repository);\n"
-		"                         each activity's details.source and the state document then record\n"
-		"                         the commit id, the ref and the path\n"
-		"  --git-ref REF          with --git-repo: a branch, tag, origin/main or commit id (default HEAD)\n"
-		"  --plan PLAN.json       run only the steps of a plan saved by 'fleetca plan --out', and\n"
-		"                         refuse if Fleet's rows changed since it was made, or if the\n"
-		"                         desired state (the file, its commit, any setting) is not the\n"
-		"                         one it was made from\n"
-		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
-		"  --format text|json     how to report what was done and what waits\n\n"
-		"Needs write access to mdm_config_assets and FLEET_SERVER_PRIVATE_KEY.\n"
-		"Exit codes: 0 desired state reached, 3 stopped at a closed gate (run again later),\n"
-		"            4 another run holds the lock, 1 error (nothing half-done).\n");
-}
-
 int cmd_apply(int argc, char **argv)
 {
 	struct fca_apply_opts opts;
@@ -47,35 +21,58 @@ int cmd_apply(int argc, char **argv)
 	struct fca_observed *saved = NULL;
 	struct fca_pin *planned = NULL, *pin = NULL;
 	char why[2048];
-	char (*steps)[FCA_STEP_ID_MAX] = NULL;
+	char(*steps)[FCA_STEP_ID_MAX] = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
-	struct cli_source cs = { 0 };
+	struct cli_source cs = {0};
 	struct fca_source src;
 	const char *file = NULL, *plan_path = NULL;
 	int64_t lock_timeout = 30;
 	int json = 0, rc = FCA_EXIT_ERROR, r, stuck;
 
+	const char *lock_arg = NULL, *format = NULL;
+	const struct cli_opt table[] = {
+	    CLI_SOURCE_OPTS(&cs, "the desired-state YAML; with --git-repo, its path in the repository",
+			    "read the file from git history in DIR (a clone or a bare repository);\n"
+			    "each activity's details.source and the state document then record\n"
+			    "the commit id, the ref and the path",
+			    "with --git-repo: a branch, tag, origin/main or commit id (default HEAD)"),
+	    {0, "plan", "PLAN.json", &plan_path, NULL,
+	     "run only the steps of a plan saved by 'fleetca plan --out', and\n"
+	     "refuse if Fleet's rows changed since it was made, or if the\n"
+	     "desired state (the file, its commit, any setting) is not the\n"
+	     "one it was made from",
+	     NULL, NULL},
+	    {0, "lock-timeout", "DUR", &lock_arg, NULL,
+	     "wait this long for another run's lock (default 30s), then exit 4", NULL, cli_check_lock_timeout},
+	    {0, "format", "text|json", &format, NULL, "how to report what was done and what waits", NULL,
+	     cli_check_format_json},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "apply",
+	    "usage: fleetca apply SOURCE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n"
+	    "SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
+	    "        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
+	    "Brings Fleet's CAs toward the desired state in the file, one step at a time. Each step is one\n"
+	    "database transaction holding its rows, fleetca's state document and the step's activity, so\n"
+	    "a failure never leaves half a step, and running apply again always converges. Each CA stops\n"
+	    "at its first closed gate (overlap, drain, a human's statement); the other CAs go on.\n\n",
+	    table,
+	    25,
+	    "\nNeeds write access to mdm_config_assets and FLEET_SERVER_PRIVATE_KEY.\n"
+	    "Exit codes: 0 desired state reached, 3 stopped at a closed gate (run again later),\n"
+	    "            4 another run holds the lock, 1 error (nothing half-done).\n",
+	};
+
 	memset(&opts, 0, sizeof(opts));
 	memset(&res, 0, sizeof(res));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if (cli_source_option(&cs, argc, argv, &i)) {
-			continue;
-		} else if (!strcmp(argv[i], "--plan") && i + 1 < argc) {
-			plan_path = argv[++i];
-		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if ((rc = cli_opt_lock_timeout("apply", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
-				return rc;
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			if ((rc = cli_opt_format_json("apply", argv[++i], &json)) != FCA_EXIT_OK)
-				return rc;
-		} else {
-			return cli_usage_error("apply", "unknown option '%s'", argv[i]);
-		}
-	}
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	if (lock_arg && (rc = cli_opt_lock_timeout("apply", lock_arg, &lock_timeout)) != FCA_EXIT_OK)
+		return rc;
+	if (format && (rc = cli_opt_format_json("apply", format, &json)) != FCA_EXIT_OK)
+		return rc;
 	if ((rc = cli_source_check("apply", &cs)) != FCA_EXIT_OK)
 		return rc;
 	if (!(d = calloc(1, sizeof(*d))))
@@ -139,15 +136,15 @@ int cmd_apply(int argc, char **argv)
 	}
 	stuck = cli_report_stuck(res.final_plan, res.final_observed);
 	if (json) {
-		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone,
-					  res.final_plan, res.final_observed) != 0)
+		if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res.done, res.ndone, res.final_plan,
+					  res.final_observed) != 0)
 			fca_error_clear(); /* stdout closed: the exit code still tells */
 	} else if (res.final_plan->nsteps == 0 && stuck == FCA_EXIT_OK && fca_plan_settled(res.final_plan)) {
 		if (res.ndone == 0)
 			printf("Nothing to do: Fleet's CAs match %s.\n", file);
 		else
-			printf("Done: %zu step%s applied; Fleet's CAs match %s.\n", res.ndone, res.ndone == 1 ? "" : "s",
-			       file);
+			printf("Done: %zu step%s applied; Fleet's CAs match %s.\n", res.ndone,
+			       res.ndone == 1 ? "" : "s", file);
 	} else {
 		printf("\n%zu step%s applied. What remains:\n\n", res.ndone, res.ndone == 1 ? "" : "s");
 		if (fca_render_plan_text(stdout, res.final_plan, res.final_observed, cli_use_color(stdout)) != 0)
@@ -155,7 +152,8 @@ int cmd_apply(int argc, char **argv)
 	}
 	rc = res.gated ? FCA_EXIT_GATE : FCA_EXIT_OK;
 	if (res.unplanned)
-		fprintf(stderr, "fleetca: %zu ready step%s not in %s: make and review a new plan with 'fleetca plan --out'\n",
+		fprintf(stderr,
+			"fleetca: %zu ready step%s not in %s: make and review a new plan with 'fleetca plan --out'\n",
 			res.unplanned, res.unplanned == 1 ? " is" : "s are", plan_path);
 	if (stuck != FCA_EXIT_OK && (stuck == FCA_EXIT_ERROR || rc == FCA_EXIT_OK))
 		rc = stuck;

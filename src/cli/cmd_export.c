@@ -9,25 +9,6 @@
 #include "fleetca/file.h"
 #include "fleetca/timeutil.h"
 
-static void help(FILE *f)
-{
-	fprintf(f, "usage: fleetca export --ca ID [--generation N | --bundle] [--out FILE]\n\n"
-		   "Prints the PEM certificate of a CA's live generations: what a load balancer (conditional_access)\n"
-		   "or an identity provider (conditional_access_idp) must trust before a new generation may sign.\n"
-		   "Certificates only: no private key is ever read. The PEM has no comments or other text (load\n"
-		   "balancers dislike them); a one-line summary of each certificate goes to stderr instead.\n\n"
-		   "  --ca ID          apple_scep, host_identity, conditional_access or conditional_access_idp\n"
-		   "  (default)        the signing generation\n"
-		   "  --generation N   generation N, which must be live (signing, next or previous)\n"
-		   "  --bundle         every live generation, concatenated: signing, next, previous\n"
-		   "  --out FILE       write to FILE (replaced atomically) instead of stdout\n\n"
-		   "During a rotation of conditional_access or conditional_access_idp: once gen N+1 is staged,\n"
-		   "upload 'fleetca export --ca ID --bundle' to the load balancer or the IdP, then move the YAML\n"
-		   "on to 'stage: active' in a reviewed pull request.\n\n"
-		   "Needs FLEET_MYSQL_* (read-only is enough) and FLEET_SERVER_PRIVATE_KEY to decrypt.\n"
-		   "Exit codes: 0 printed, 1 error (unknown CA, generation not live, no certificate).\n");
-}
-
 static void list_ids(FILE *f)
 {
 	fprintf(f, "valid ids:");
@@ -82,6 +63,15 @@ static int write_out(const char *path, const struct fca_export *e, int bundle, c
 	return r;
 }
 
+static int check_generation(const char *cmd, const char *v)
+{
+	char *end;
+	long g = strtol(v, &end, 10);
+	if (!*v || *end || g < 1 || g > 1000000)
+		return cli_usage_error(cmd, "--generation must be a whole number from 1, not '%s'", v);
+	return FCA_EXIT_OK;
+}
+
 int cmd_export(int argc, char **argv)
 {
 	struct fca_export e;
@@ -94,26 +84,42 @@ int cmd_export(int argc, char **argv)
 	int bundle = 0, rc = FCA_EXIT_ERROR;
 
 	memset(&e, 0, sizeof(e));
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if (!strcmp(argv[i], "--ca") && i + 1 < argc) {
-			ca = argv[++i];
-		} else if (!strcmp(argv[i], "--generation") && i + 1 < argc) {
-			char *end;
-			const char *v = argv[++i];
-			generation = strtol(v, &end, 10);
-			if (!*v || *end || generation < 1 || generation > 1000000)
-				return cli_usage_error("export", "--generation must be a whole number from 1, not '%s'",
-						       v);
-		} else if (!strcmp(argv[i], "--bundle")) {
-			bundle = 1;
-		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-			out_path = argv[++i];
-		} else {
-			return cli_usage_error("export", "unknown option '%s'", argv[i]);
-		}
+	const char *gen_arg = NULL;
+	const struct cli_opt table[] = {
+	    {0, "ca", "ID", &ca, NULL, "apple_scep, host_identity, conditional_access or conditional_access_idp", NULL,
+	     NULL},
+	    {0, NULL, NULL, NULL, NULL, "the signing generation", "(default)", NULL},
+	    {0, "generation", "N", &gen_arg, NULL, "generation N, which must be live (signing, next or previous)", NULL,
+	     check_generation},
+	    {0, "bundle", NULL, NULL, &bundle, "every live generation, concatenated: signing, next, previous", NULL,
+	     NULL},
+	    {0, "out", "FILE", &out_path, NULL, "write to FILE (replaced atomically) instead of stdout", NULL, NULL},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "export",
+	    "usage: fleetca export --ca ID [--generation N | --bundle] [--out FILE]\n\n"
+	    "Prints the PEM certificate of a CA's live generations: what a load balancer (conditional_access)\n"
+	    "or an identity provider (conditional_access_idp) must trust before a new generation may sign.\n"
+	    "Certificates only: no private key is ever read. The PEM has no comments or other text (load\n"
+	    "balancers dislike them); a one-line summary of each certificate goes to stderr instead.\n\n",
+	    table,
+	    19,
+	    "\nDuring a rotation of conditional_access or conditional_access_idp: once gen N+1 is staged,\n"
+	    "upload 'fleetca export --ca ID --bundle' to the load balancer or the IdP, then move the YAML\n"
+	    "on to 'stage: active' in a reviewed pull request.\n\n"
+	    "Needs FLEET_MYSQL_* (read-only is enough) and FLEET_SERVER_PRIVATE_KEY to decrypt.\n"
+	    "Exit codes: 0 printed, 1 error (unknown CA, generation not live, no certificate).\n",
+	};
+
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	if (gen_arg) {
+		char *end;
+		generation = strtol(gen_arg, &end, 10);
+		if (!*gen_arg || *end || generation < 1 || generation > 1000000)
+			return cli_usage_error("export", "--generation must be a whole number from 1, not '%s'",
+					       gen_arg);
 	}
 	if (!ca) {
 		fprintf(stderr, "fleetca export: which CA? give --ca ID\n");

@@ -9,24 +9,6 @@
 #include "fleetca/render_outbox.h"
 #include "fleetca/timeutil.h"
 
-static void help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca outbox [--flush [-f FILE]] [--lock-timeout 30s] [--format text|json]\n\n"
-		"Lists the Fleet activities that apply committed with its steps but has not delivered yet\n"
-		"(key, type, created_at, attempts). With --flush, delivers them in order first: each one is\n"
-		"removed from the outbox once its sink accepted it.\n\n"
-		"  --flush                deliver the pending activities\n"
-		"  -f, --file FILE        take the sink from FILE's 'activities: {sink: api|db|none}'\n"
-		"                         (default: api)\n"
-		"  --lock-timeout DUR     wait this long for another run's lock (default 30s), then exit 4\n"
-		"  --format text|json     how to list them\n\n"
-		"The api sink needs FLEET_URL and FLEET_API_TOKEN (or FLEETCA_API_TOKEN_PATH), and\n"
-		"FLEETCA_API_CA_FILE when Fleet's certificate comes from a private CA.\n"
-		"Exit codes: 0 listed, or (--flush) all delivered; 1 error or some left pending;\n"
-		"            4 another run holds the lock.\n");
-}
-
 int cmd_outbox(int argc, char **argv)
 {
 	struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
@@ -41,26 +23,41 @@ int cmd_outbox(int argc, char **argv)
 
 	memset(&rep, 0, sizeof(rep));
 	fca_state_init(&st);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if (!strcmp(argv[i], "--flush")) {
-			flush = 1;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
-			file = argv[++i];
-		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if ((rc = cli_opt_lock_timeout("outbox", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
-				return rc;
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			if ((rc = cli_opt_format_json("outbox", argv[++i], &json)) != FCA_EXIT_OK)
-				return rc;
-		} else {
-			return cli_usage_error("outbox", "unknown option '%s'", argv[i]);
-		}
-	}
+	const char *lock_arg = NULL, *format = NULL;
+	const struct cli_opt table[] = {
+	    {0, "flush", NULL, NULL, &flush, "deliver the pending activities", NULL, NULL},
+	    {'f', "file", "FILE", &file, NULL,
+	     "take the sink from FILE's 'activities: {sink: api|db|none}'\n"
+	     "(default: api)",
+	     NULL, NULL},
+	    {0, "lock-timeout", "DUR", &lock_arg, NULL,
+	     "wait this long for another run's lock (default 30s), then exit 4", NULL, cli_check_lock_timeout},
+	    {0, "format", "text|json", &format, NULL, "how to list them", NULL, cli_check_format_json},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "outbox",
+	    "usage: fleetca outbox [--flush [-f FILE]] [--lock-timeout 30s] [--format text|json]\n\n"
+	    "Lists the Fleet activities that apply committed with its steps but has not delivered yet\n"
+	    "(key, type, created_at, attempts). With --flush, delivers them in order first: each one is\n"
+	    "removed from the outbox once its sink accepted it.\n\n",
+	    table,
+	    25,
+	    "\nThe api sink needs FLEET_URL and FLEET_API_TOKEN (or FLEETCA_API_TOKEN_PATH), and\n"
+	    "FLEETCA_API_CA_FILE when Fleet's certificate comes from a private CA.\n"
+	    "Exit codes: 0 listed, or (--flush) all delivered; 1 error or some left pending;\n"
+	    "            4 another run holds the lock.\n",
+	};
+
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	if (lock_arg && (rc = cli_opt_lock_timeout("outbox", lock_arg, &lock_timeout)) != FCA_EXIT_OK)
+		return rc;
+	if (format && (rc = cli_opt_format_json("outbox", format, &json)) != FCA_EXIT_OK)
+		return rc;
 	if (file && !flush)
-		return cli_usage_error("outbox", "-f FILE chooses the sink for --flush; without --flush it does nothing");
+		return cli_usage_error("outbox",
+				       "-f FILE chooses the sink for --flush; without --flush it does nothing");
 	if (file) {
 		if (!(d = calloc(1, sizeof(*d))))
 			return cli_fail();
@@ -82,7 +79,8 @@ int cmd_outbox(int argc, char **argv)
 			fprintf(stderr, "fleetca: error: %zu activit%s delivered, %zu pending: %s\n", rep.delivered,
 				rep.delivered == 1 ? "y" : "ies", rep.pending, rep.last_error);
 		else if (oo.sink == FCA_SINK_NONE && rep.pending > 0)
-			fprintf(stderr, "fleetca: error: %s chooses 'activities: {sink: none}': nothing delivered\n", file);
+			fprintf(stderr, "fleetca: error: %s chooses 'activities: {sink: none}': nothing delivered\n",
+				file);
 		else if (!json)
 			printf("delivered %zu activit%s\n\n", rep.delivered, rep.delivered == 1 ? "y" : "ies");
 	}

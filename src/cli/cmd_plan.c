@@ -15,40 +15,6 @@
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_MARKDOWN };
 
-static void help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca plan SOURCE [--git-base REF] [--format text|json|markdown] [--out PLAN.json]\n"
-		"                   [--offline]\n"
-		"SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
-		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
-		"Compares the desired state with the CAs Fleet holds and prints the steps that would\n"
-		"bring Fleet there: for each CA, where it is (gen 1 complete), where the file wants it\n"
-		"(gen 2 active), each step with the rows it writes, and each gate: ready, or waiting with\n"
-		"the reason and the date it opens. Changes nothing.\n\n"
-		"  -f, --file FILE     the desired-state YAML (see examples/ca-rotation.yml); with\n"
-		"                      --git-repo, its path inside the repository\n"
-		"  --git-repo DIR      read the file from git history in the repository DIR (a clone or\n"
-		"                      a bare repository) instead of the working tree\n"
-		"  --git-ref REF       with --git-repo: a branch, tag, origin/main or commit id (default HEAD)\n"
-		"  --git-base REF      for pull-request review: also read the file at the merge base of REF\n"
-		"                      and HEAD (or --git-ref) and show, above the plan, what this change\n"
-		"                      asks per CA ('apple_scep: gen 1 complete → gen 2 staged (this change)').\n"
-		"                      Without --git-repo, the repository is the one holding FILE.\n"
-		"                      JSON output gets an extra \"change\" array\n"
-		"  --format FORMAT     text (default, for people), json (schemas/plan.schema.json),\n"
-		"                      markdown (for a pull-request comment)\n"
-		"  --out PLAN.json     also save the plan with the row checksums and the desired state it\n"
-		"                      was computed from;\n"
-		"                      'fleetca apply -f FILE --plan PLAN.json' runs exactly those steps and\n"
-		"                      refuses if Fleet's rows or the desired state changed since\n"
-		"  --offline           no database: show what the file asks for, per CA; with --git-base,\n"
-		"                      only what the change asks\n\n"
-		"In a pull request:  fleetca plan --git-base origin/main -f ca-rotation.yml --format markdown\n"
-		"Exit codes: 0 nothing to do, 2 changes pending, 3 stuck (a CA has drifted: a human must\n"
-		"decide), 1 error.\n");
-}
-
 /* A plan names the steps to run and the desired state: readable by its owner only. */
 static int write_file(const char *path, const char *data)
 {
@@ -70,8 +36,10 @@ static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
 	char v[32], rb[32], key[32];
 
 	if (fmt == FMT_MARKDOWN)
-		fprintf(f, "### fleetca plan (offline: what `%s` asks for)\n\n| CA | target | key | validity | notes |\n"
-			   "|---|---|---|---|---|\n", d->path);
+		fprintf(f,
+			"### fleetca plan (offline: what `%s` asks for)\n\n| CA | target | key | validity | notes |\n"
+			"|---|---|---|---|---|\n",
+			d->path);
 	else
 		fprintf(f, "Offline: no database was read; this is what %s asks for.\n\n", d->path);
 	for (int i = 0; i < FCA_CA_COUNT; i++) {
@@ -107,8 +75,10 @@ static int load_change(struct fca_change **ch, struct fca_desired **bd, struct f
 	if (fca_source_read_base(bsrc, cs->repo, git_base, cs->ref, cs->file) != 0)
 		return cli_fail();
 	if (!bsrc->absent && (rc = cli_parse_source(*bd, bsrc)) != FCA_EXIT_OK) {
-		fprintf(stderr, "fleetca: the file at the merge base with %s (%s) does not parse: the change "
-				"cannot be shown\n", git_base, bsrc->label);
+		fprintf(stderr,
+			"fleetca: the file at the merge base with %s (%s) does not parse: the change "
+			"cannot be shown\n",
+			git_base, bsrc->label);
 		return rc;
 	}
 	fca_change_compute(*ch, bsrc->absent ? NULL : *bd, head, bsrc->commit, git_base);
@@ -138,6 +108,13 @@ int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
 	return rc;
 }
 
+static int check_format(const char *cmd, const char *v)
+{
+	if (strcmp(v, "text") && strcmp(v, "json") && strcmp(v, "markdown"))
+		return cli_usage_error(cmd, "--format must be text, json or markdown, not '%s'", v);
+	return FCA_EXIT_OK;
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct fca_desired *d = NULL;
@@ -146,7 +123,7 @@ int cmd_plan(int argc, char **argv)
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
 	struct fca_observe_opts opts = FCA_OBSERVE_OPTS_INIT;
-	struct cli_source cs = { 0 };
+	struct cli_source cs = {0};
 	struct fca_source src, bsrc;
 	struct fca_desired *bd = NULL;
 	struct fca_change *ch = NULL;
@@ -156,34 +133,64 @@ int cmd_plan(int argc, char **argv)
 	char *json = NULL;
 	struct fca_pin *pin = NULL;
 
+	const char *format = NULL;
+	const struct cli_opt table[] = {
+	    CLI_SOURCE_OPTS(&cs,
+			    "the desired-state YAML (see examples/ca-rotation.yml); with\n"
+			    "--git-repo, its path inside the repository",
+			    "read the file from git history in the repository DIR (a clone or\n"
+			    "a bare repository) instead of the working tree",
+			    "with --git-repo: a branch, tag, origin/main or commit id (default HEAD)"),
+	    {0, "git-base", "REF", &git_base, NULL,
+	     "for pull-request review: also read the file at the merge base of REF\n"
+	     "and HEAD (or --git-ref) and show, above the plan, what this change\n"
+	     "asks per CA ('apple_scep: gen 1 complete → gen 2 staged (this change)').\n"
+	     "Without --git-repo, the repository is the one holding FILE.\n"
+	     "JSON output gets an extra \"change\" array",
+	     NULL, NULL},
+	    {0, "format", "FORMAT", &format, NULL,
+	     "text (default, for people), json (schemas/plan.schema.json),\n"
+	     "markdown (for a pull-request comment)",
+	     NULL, check_format},
+	    {0, "out", "PLAN.json", &out_path, NULL,
+	     "also save the plan with the row checksums and the desired state it\n"
+	     "was computed from;\n"
+	     "'fleetca apply -f FILE --plan PLAN.json' runs exactly those steps and\n"
+	     "refuses if Fleet's rows or the desired state changed since",
+	     NULL, NULL},
+	    {0, "offline", NULL, NULL, &off,
+	     "no database: show what the file asks for, per CA; with --git-base,\n"
+	     "only what the change asks",
+	     NULL, NULL},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "plan",
+	    "usage: fleetca plan SOURCE [--git-base REF] [--format text|json|markdown] [--out PLAN.json]\n"
+	    "                   [--offline]\n"
+	    "SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
+	    "        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
+	    "Compares the desired state with the CAs Fleet holds and prints the steps that would\n"
+	    "bring Fleet there: for each CA, where it is (gen 1 complete), where the file wants it\n"
+	    "(gen 2 active), each step with the rows it writes, and each gate: ready, or waiting with\n"
+	    "the reason and the date it opens. Changes nothing.\n\n",
+	    table,
+	    22,
+	    "\nIn a pull request:  fleetca plan --git-base origin/main -f ca-rotation.yml --format markdown\n"
+	    "Exit codes: 0 nothing to do, 2 changes pending, 3 stuck (a CA has drifted: a human must\n"
+	    "decide), 1 error.\n",
+	};
+
 	fca_source_init(&src);
 	fca_source_init(&bsrc);
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if (cli_source_option(&cs, argc, argv, &i)) {
-			continue;
-		} else if (!strcmp(argv[i], "--git-base") && i + 1 < argc) {
-			git_base = argv[++i];
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			const char *v = argv[++i];
-			if (!strcmp(v, "text"))
-				fmt = FMT_TEXT;
-			else if (!strcmp(v, "json"))
-				fmt = FMT_JSON;
-			else if (!strcmp(v, "markdown"))
-				fmt = FMT_MARKDOWN;
-			else
-				return cli_usage_error("plan", "--format must be text, json or markdown, not '%s'", v);
-		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-			out_path = argv[++i];
-		} else if (!strcmp(argv[i], "--offline")) {
-			off = 1;
-		} else {
-			return cli_usage_error("plan", "unknown option '%s'", argv[i]);
-		}
-	}
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	if (format && !strcmp(format, "json"))
+		fmt = FMT_JSON;
+	else if (format && !strcmp(format, "markdown"))
+		fmt = FMT_MARKDOWN;
+	else if (format && strcmp(format, "text"))
+		return cli_usage_error("plan", "--format must be text, json or markdown, not '%s'", format);
 	if ((rc = cli_source_check("plan", &cs)) != FCA_EXIT_OK)
 		return rc;
 	if (git_base && !*git_base)

@@ -24,30 +24,6 @@ static void on_reload(int sig)
 	reload_signal = 1;
 }
 
-static void help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca reconcile [--git-repo DIR [--git-ref REF]] -f FILE [--interval 15m] [--jitter 10%%] [--once] [--metrics-file PATH]\n"
-		"                         [--lock-timeout 30s]\n\n"
-		"Runs 'apply' on a timer, so stages advance as their gates open. Each round re-reads and\n"
-		"validates FILE (a bad file is logged and the round skipped: the previous good file is not\n"
-		"used), applies what is ready, logs one line per applied step and one summary line, and\n"
-		"writes Prometheus textfile metrics. Log lines go to stderr, each prefixed with an RFC 3339 time.\n\n"
-		"  -f, --file FILE       the desired-state YAML (with --git-repo: its path in the repository)\n"
-		"  --git-repo DIR        read the file from this repository's history, at --git-ref (default\n"
-		"                        HEAD), every round; keep it fetched to follow a branch\n"
-		"  --interval DUR        time between rounds (default 15m)\n"
-		"  --jitter PCT          each wait is the interval ± PCT%% at random (0..50, default 0)\n"
-		"  --once                one round, then exit with apply's exit code\n"
-		"  --metrics-file PATH   Prometheus textfile, replaced atomically after every round\n"
-		"                        (node_exporter --collector.textfile.directory)\n"
-		"  --lock-timeout DUR    wait this long for another run's lock each round (default 30s)\n\n"
-		"Failed rounds in a row wait the interval × 2, then × 4 (the cap). SIGTERM and SIGINT finish the\n"
-		"current round, write the metrics and exit 0; SIGHUP cuts the wait short and re-reads FILE.\n"
-		"Needs what 'apply' needs. Exit codes: 0 stopped by a signal; with --once those of apply\n"
-		"(0 converged, 3 a closed gate, 4 lock held, 1 error or a bad file).\n");
-}
-
 static int parse_jitter(int *out, const char *v)
 {
 	char *end;
@@ -57,6 +33,24 @@ static int parse_jitter(int *out, const char *v)
 		return -1;
 	*out = (int)n;
 	return 0;
+}
+
+static int check_interval(const char *cmd, const char *v)
+{
+	int64_t interval;
+	if (fca_duration_parse(&interval, v) != 0)
+		return cli_usage_error(cmd, "--interval: %s", fca_error_message());
+	if (interval < 1 || interval > 7 * 86400)
+		return cli_usage_error(cmd, "--interval must be from 1s to 7d, not '%s'", v);
+	return FCA_EXIT_OK;
+}
+
+static int check_jitter(const char *cmd, const char *v)
+{
+	int pct;
+	if (parse_jitter(&pct, v) != 0)
+		return cli_usage_error(cmd, "--jitter must be a percentage from 0%% to 50%%, not '%s'", v);
+	return FCA_EXIT_OK;
 }
 
 int cmd_reconcile(int argc, char **argv)
@@ -69,39 +63,62 @@ int cmd_reconcile(int argc, char **argv)
 	int64_t lock_timeout = 30, interval = 15 * 60;
 	int rc = FCA_EXIT_ERROR;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "--file")) && i + 1 < argc) {
-			opts.path = argv[++i];
-		} else if (!strcmp(argv[i], "--git-repo") && i + 1 < argc) {
-			opts.git_repo = argv[++i];
-		} else if (!strcmp(argv[i], "--git-ref") && i + 1 < argc) {
-			opts.git_ref = argv[++i];
-		} else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
-			if (fca_duration_parse(&interval, argv[++i]) != 0)
-				return cli_usage_error("reconcile", "--interval: %s", fca_error_message());
-			if (interval < 1 || interval > 7 * 86400)
-				return cli_usage_error("reconcile", "--interval must be from 1s to 7d, not '%s'",
-						       argv[i]);
-		} else if (!strcmp(argv[i], "--jitter") && i + 1 < argc) {
-			if (parse_jitter(&opts.jitter_pct, argv[++i]) != 0)
-				return cli_usage_error(
-				    "reconcile", "--jitter must be a percentage from 0%% to 50%%, not '%s'", argv[i]);
-		} else if (!strcmp(argv[i], "--once")) {
-			opts.once = 1;
-		} else if (!strcmp(argv[i], "--metrics-file") && i + 1 < argc) {
-			opts.metrics_path = argv[++i];
-		} else if (!strcmp(argv[i], "--lock-timeout") && i + 1 < argc) {
-			if ((rc = cli_opt_lock_timeout("reconcile", argv[++i], &lock_timeout)) != FCA_EXIT_OK)
-				return rc;
-		} else {
-			return cli_usage_error("reconcile", "unknown option '%s'", argv[i]);
-		}
-	}
+	const char *interval_arg = NULL, *jitter_arg = NULL, *lock_arg = NULL;
+	int once = 0;
+	const struct cli_opt table[] = {
+	    {'f', "file", "FILE", &opts.path, NULL,
+	     "the desired-state YAML (with --git-repo: its path in the repository)", NULL, NULL},
+	    {0, "git-repo", "DIR", &opts.git_repo, NULL,
+	     "read the file from this repository's history, at --git-ref (default\n"
+	     "HEAD), every round; keep it fetched to follow a branch",
+	     NULL, NULL},
+	    {0, "git-ref", "REF", &opts.git_ref, NULL, "with --git-repo: a branch, tag or commit id (default HEAD)",
+	     NULL, NULL},
+	    {0, "interval", "DUR", &interval_arg, NULL, "time between rounds (default 15m)", NULL, check_interval},
+	    {0, "jitter", "PCT", &jitter_arg, NULL, "each wait is the interval ± PCT% at random (0..50, default 0)",
+	     NULL, check_jitter},
+	    {0, "once", NULL, NULL, &once, "one round, then exit with apply's exit code", NULL, NULL},
+	    {0, "metrics-file", "PATH", &opts.metrics_path, NULL,
+	     "Prometheus textfile, replaced atomically after every round\n"
+	     "(node_exporter --collector.textfile.directory)",
+	     NULL, NULL},
+	    {0, "lock-timeout", "DUR", &lock_arg, NULL,
+	     "wait this long for another run's lock each round (default 30s)", NULL, cli_check_lock_timeout},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "reconcile",
+	    "usage: fleetca reconcile [--git-repo DIR [--git-ref REF]] -f FILE [--interval 15m] [--jitter 10%] "
+	    "[--once] [--metrics-file PATH]\n"
+	    "                         [--lock-timeout 30s]\n\n"
+	    "Runs 'apply' on a timer, so stages advance as their gates open. Each round re-reads and\n"
+	    "validates FILE (a bad file is logged and the round skipped: the previous good file is not\n"
+	    "used), applies what is ready, logs one line per applied step and one summary line, and\n"
+	    "writes Prometheus textfile metrics. Log lines go to stderr, each prefixed with an RFC 3339 time.\n\n",
+	    table,
+	    24,
+	    "\nFailed rounds in a row wait the interval × 2, then × 4 (the cap). SIGTERM and SIGINT finish the\n"
+	    "current round, write the metrics and exit 0; SIGHUP cuts the wait short and re-reads FILE.\n"
+	    "Needs what 'apply' needs. Exit codes: 0 stopped by a signal; with --once those of apply\n"
+	    "(0 converged, 3 a closed gate, 4 lock held, 1 error or a bad file).\n",
+	};
+
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	opts.once = once;
+	if (interval_arg && fca_duration_parse(&interval, interval_arg) != 0)
+		return cli_usage_error("reconcile", "--interval: %s", fca_error_message());
+	if (interval < 1 || interval > 7 * 86400)
+		return cli_usage_error("reconcile", "--interval must be from 1s to 7d, not '%s'", interval_arg);
+	if (jitter_arg && parse_jitter(&opts.jitter_pct, jitter_arg) != 0)
+		return cli_usage_error("reconcile", "--jitter must be a percentage from 0%% to 50%%, not '%s'",
+				       jitter_arg);
+	if (lock_arg && (rc = cli_opt_lock_timeout("reconcile", lock_arg, &lock_timeout)) != FCA_EXIT_OK)
+		return rc;
 	if (!opts.path)
-		return cli_usage_error("reconcile", "which desired-state file? give -f FILE (with --git-repo: its path in the repository)");
+		return cli_usage_error(
+		    "reconcile",
+		    "which desired-state file? give -f FILE (with --git-repo: its path in the repository)");
 	if (opts.git_ref && !opts.git_repo)
 		return cli_usage_error("reconcile", "--git-ref needs --git-repo DIR");
 	if (!opts.git_repo && !strcmp(opts.path, "-"))

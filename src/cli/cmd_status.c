@@ -9,22 +9,6 @@
 #include "fleetca/render_status.h"
 #include "fleetca/timeutil.h"
 
-static void help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca status [--format text|json] [--check-keys] [--no-scan]\n\n"
-		"Shows the CAs Fleet holds today, read from mdm_config_assets: for each of apple_scep,\n"
-		"host_identity, conditional_access and conditional_access_idp, its stage (complete, staged,\n"
-		"active, corrupt), and for each live generation its role (signing, next, previous), subject,\n"
-		"SHA-256 fingerprint, expiry, key, defects (e.g. empty_country, Fleet #38699) and how many\n"
-		"live certificates it has issued. Changes nothing.\n\n"
-		"  --format text|json  text for people (default), JSON for machines (schemas/status.schema.json)\n"
-		"  --check-keys        also decrypt each private key and check it matches its certificate\n"
-		"  --no-scan           skip counting issued certificates and FileVault escrows (faster)\n\n"
-		"Needs FLEET_MYSQL_* and FLEET_SERVER_PRIVATE_KEY (see 'fleetca --help').\n"
-		"Exit codes: 0 all CAs readable, 1 an error or a corrupt CA.\n");
-}
-
 int cmd_status(int argc, char **argv)
 {
 	struct fca_observe_opts opts = FCA_OBSERVE_OPTS_INIT;
@@ -33,21 +17,38 @@ int cmd_status(int argc, char **argv)
 	struct fca_secret key = FCA_SECRET_INIT;
 	int json = 0, rc = FCA_EXIT_ERROR;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			help(stdout);
-			return FCA_EXIT_OK;
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			if ((rc = cli_opt_format_json("status", argv[++i], &json)) != FCA_EXIT_OK)
-				return rc;
-		} else if (!strcmp(argv[i], "--check-keys")) {
-			opts.check_keys = 1;
-		} else if (!strcmp(argv[i], "--no-scan")) {
-			opts.scan_issued = opts.scan_escrows = 0;
-		} else {
-			return cli_usage_error("status", "unknown option '%s'", argv[i]);
-		}
-	}
+	const char *format = NULL;
+	int check_keys = 0, no_scan = 0;
+	const struct cli_opt table[] = {
+	    {0, "format", "text|json", &format, NULL,
+	     "text for people (default), JSON for machines (schemas/status.schema.json)", NULL, cli_check_format_json},
+	    {0, "check-keys", NULL, NULL, &check_keys,
+	     "also decrypt each private key and check it matches its certificate", NULL, NULL},
+	    {0, "no-scan", NULL, NULL, &no_scan, "skip counting issued certificates and FileVault escrows (faster)",
+	     NULL, NULL},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "status",
+	    "usage: fleetca status [--format text|json] [--check-keys] [--no-scan]\n\n"
+	    "Shows the CAs Fleet holds today, read from mdm_config_assets: for each of apple_scep,\n"
+	    "host_identity, conditional_access and conditional_access_idp, its stage (complete, staged,\n"
+	    "active, corrupt), and for each live generation its role (signing, next, previous), subject,\n"
+	    "SHA-256 fingerprint, expiry, key, defects (e.g. empty_country, Fleet #38699) and how many\n"
+	    "live certificates it has issued. Changes nothing.\n\n",
+	    table,
+	    22,
+	    "\nNeeds FLEET_MYSQL_* and FLEET_SERVER_PRIVATE_KEY (see 'fleetca --help').\n"
+	    "Exit codes: 0 all CAs readable, 1 an error or a corrupt CA.\n",
+	};
+
+	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return rc;
+	if (format && (rc = cli_opt_format_json("status", format, &json)) != FCA_EXIT_OK)
+		return rc;
+	opts.check_keys = check_keys;
+	if (no_scan)
+		opts.scan_issued = opts.scan_escrows = 0;
 	opts.now = fca_now();
 	if (isatty(fileno(stderr)))
 		opts.progress = stderr; /* large fleets: say that the scan goes on */

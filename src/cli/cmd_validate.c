@@ -7,42 +7,6 @@
 #include "fleetca/catalog.h"
 #include "fleetca/desired.h"
 
-static void validate_help(FILE *f)
-{
-	fprintf(f,
-		"usage: fleetca validate -f FILE\n"
-		"\n"
-		"Checks a desired-state file (e.g. ca-rotation.yml) without touching the database:\n"
-		"YAML syntax, unknown or duplicate keys, types, ranges and the rules between keys.\n"
-		"Prints one line on stdout and exits 0 when the file is valid; otherwise prints every\n"
-		"problem as FILE:LINE:COLUMN: KEY: MESSAGE on stderr and exits 1.\n"
-		"\n"
-		"options:\n"
-		"  -f, --file FILE   the desired-state file to check (at most 1 MiB)\n"
-		"  -h, --help        this text\n"
-		"\n"
-		"The file (schemas/ca-rotation.schema.json describes it for editors):\n"
-		"  version: 1                      required\n"
-		"  policy:                         optional; defaults shown\n"
-		"    min_overlap: 7d               > 0: least time a generation stays staged, and the old one trusted\n"
-		"    clock_skew: 72h               margin for device certs near expiry\n"
-		"    drain: wait                   wait | force (force needs reason: \"...\")\n"
-		"    fleet_server_trusts_previous: false   true only when your Fleet server honours *_previous rows\n"
-		"  activities:\n"
-		"    sink: db                      db (Fleet's activity table) | api | none\n"
-		"  cas:                            required (may be {}); a CA not named is left alone\n"
-		"    apple_scep | host_identity | conditional_access | conditional_access_idp:\n"
-		"      generation: 1               required, 1..1000000\n"
-		"      stage: complete             staged | active | complete\n"
-		"      subject: { common_name, organization, organizational_unit, country: US }\n"
-		"      key: rsa-2048               rsa-2048 | rsa-3072 | rsa-4096 (apple_scep: rsa-2048 only)\n"
-		"      validity: 10y               > 0\n"
-		"      renew_before: 0s            less than validity; 0s never renews\n"
-		"      adopt: false                suspend: false\n"
-		"Durations are <number><unit> with unit s, m, h, d, w or y. Aliases (*name) and tags are\n"
-		"not supported.\n");
-}
-
 static void print_summary(const struct fca_desired *d, const char *file)
 {
 	int count = 0;
@@ -71,33 +35,49 @@ int cmd_validate(int argc, char **argv)
 	char line[1024];
 	size_t total;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			validate_help(stdout);
-			r = FCA_EXIT_OK;
-			goto out;
-		} else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
-			if (i + 1 >= argc) {
-				r = cli_usage_error("validate", "%s needs a FILE", a);
-				goto out;
-			}
-			if (file) {
-				r = cli_usage_error("validate", "only one -f FILE at a time");
-				goto out;
-			}
-			file = argv[++i];
-		} else if (!strncmp(a, "--file=", 7)) {
-			if (file) {
-				r = cli_usage_error("validate", "only one -f FILE at a time");
-				goto out;
-			}
-			file = a + 7;
-		} else {
-			r = cli_usage_error("validate", "unexpected argument '%s'", a);
-			goto out;
-		}
-	}
+	const struct cli_opt table[] = {
+	    {'f', "file", "FILE", &file, NULL, "the desired-state file to check (at most 1 MiB)", NULL, NULL},
+	    {0, NULL, NULL, NULL, NULL, "this text", "-h, --help", NULL},
+	    {0},
+	};
+	const struct cli_cmd cmd = {
+	    "validate",
+	    "usage: fleetca validate -f FILE\n"
+	    "\n"
+	    "Checks a desired-state file (e.g. ca-rotation.yml) without touching the database:\n"
+	    "YAML syntax, unknown or duplicate keys, types, ranges and the rules between keys.\n"
+	    "Prints one line on stdout and exits 0 when the file is valid; otherwise prints every\n"
+	    "problem as FILE:LINE:COLUMN: KEY: MESSAGE on stderr and exits 1.\n"
+	    "\n"
+	    "options:\n",
+	    table,
+	    20,
+	    "\n"
+	    "The file (schemas/ca-rotation.schema.json describes it for editors):\n"
+	    "  version: 1                      required\n"
+	    "  policy:                         optional; defaults shown\n"
+	    "    min_overlap: 7d               > 0: least time a generation stays staged, and the old one trusted\n"
+	    "    clock_skew: 72h               margin for device certs near expiry\n"
+	    "    drain: wait                   wait | force (force needs reason: \"...\")\n"
+	    "    fleet_server_trusts_previous: false   true only when your Fleet server honours *_previous rows\n"
+	    "  activities:\n"
+	    "    sink: db                      db (Fleet's activity table) | api | none\n"
+	    "  cas:                            required (may be {}); a CA not named is left alone\n"
+	    "    apple_scep | host_identity | conditional_access | conditional_access_idp:\n"
+	    "      generation: 1               required, 1..1000000\n"
+	    "      stage: complete             staged | active | complete\n"
+	    "      subject: { common_name, organization, organizational_unit, country: US }\n"
+	    "      key: rsa-2048               rsa-2048 | rsa-3072 | rsa-4096 (apple_scep: rsa-2048 only)\n"
+	    "      validity: 10y               > 0\n"
+	    "      renew_before: 0s            less than validity; 0s never renews\n"
+	    "      adopt: false                suspend: false\n"
+	    "Durations are <number><unit> with unit s, m, h, d, w or y. Aliases (*name) and tags are\n"
+	    "not supported.\n",
+	};
+
+	if ((r = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
+		return r;
+	r = FCA_EXIT_ERROR;
 	if (!file || !*file) {
 		r = cli_usage_error("validate", "missing -f FILE (the desired-state file to check)");
 		goto out;

@@ -24,14 +24,36 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *summary;
 } commands[] = {
-	{ "status", cmd_status, "show the CAs Fleet holds: generations, stages, defects, live certificates" },
-	{ "validate", cmd_validate, "check a desired-state file (no database needed)" },
-	{ "plan", cmd_plan, "show the steps that would bring Fleet to the desired state" },
-	{ "apply", cmd_apply, "perform those steps, one transaction each, stopping at closed gates" },
-	{ "reconcile", cmd_reconcile, "apply on a timer, advancing stages as their gates open" },
-	{ "export", cmd_export, "print live generations' certificates (PEM) for load balancers and IdPs" },
-	{ "outbox", cmd_outbox, "show or deliver Fleet activities not yet delivered" },
+    {"status", cmd_status, "show the CAs Fleet holds: generations, stages, defects, live certificates"},
+    {"validate", cmd_validate, "check a desired-state file (no database needed)"},
+    {"plan", cmd_plan, "show the steps that would bring Fleet to the desired state"},
+    {"apply", cmd_apply, "perform those steps, one transaction each, stopping at closed gates"},
+    {"reconcile", cmd_reconcile, "apply on a timer, advancing stages as their gates open"},
+    {"export", cmd_export, "print live generations' certificates (PEM) for load balancers and IdPs"},
+    {"outbox", cmd_outbox, "show or deliver Fleet activities not yet delivered"},
 };
+
+#define ncommands (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f);
+
+/* A mistyped command: say which one was probably meant. */
+static int unknown_command(const char *word)
+{
+	const char *names[ncommands + 2], *near;
+
+	for (size_t i = 0; i < ncommands; i++)
+		names[i] = commands[i].name;
+	names[ncommands] = "help";
+	names[ncommands + 1] = "version";
+	if ((near = cli_nearest(word, names, ncommands + 2))) {
+		fprintf(stderr, "fleetca: unknown command '%s'; did you mean 'fleetca %s'?\n", word, near);
+		return FCA_EXIT_ERROR;
+	}
+	fprintf(stderr, "fleetca: unknown command '%s'\n\n", word);
+	usage(stderr);
+	return FCA_EXIT_ERROR;
+}
 
 /* What an admin or a bug report needs: this build, and the libraries it runs with. */
 static void version(FILE *f)
@@ -54,7 +76,8 @@ static void usage(FILE *f)
 		   "GitOps rotation of Fleet's certificate authorities.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'fleetca <command> --help' explains a command.\n\n"
+	fprintf(f, "\n'fleetca help <command>' (or 'fleetca <command> --help') explains a command;\n"
+		   "'fleetca version' (or --version) shows this build.\n\n"
 		   "Database and key come from Fleet's own environment variables:\n"
 		   "  FLEET_MYSQL_ADDRESS (host:port or a socket path), FLEET_MYSQL_USERNAME,\n"
 		   "  FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH, FLEET_MYSQL_DATABASE,\n"
@@ -101,6 +124,18 @@ int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs)
 	return FCA_EXIT_OK;
 }
 
+int cli_check_format_json(const char *cmd, const char *value)
+{
+	int json;
+	return cli_opt_format_json(cmd, value, &json);
+}
+
+int cli_check_lock_timeout(const char *cmd, const char *value)
+{
+	int64_t secs;
+	return cli_opt_lock_timeout(cmd, value, &secs);
+}
+
 int cli_use_color(FILE *f)
 {
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
@@ -124,18 +159,23 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return FCA_EXIT_ERROR;
 	}
+	if (!strcmp(argv[1], "help") && argc >= 3) { /* fleetca help <command> = fleetca <command> --help */
+		char *hv[] = {argv[2], "--help", NULL};
+		for (size_t i = 0; i < ncommands; i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return finish(commands[i].fn(2, hv));
+		return unknown_command(argv[2]);
+	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return finish(FCA_EXIT_OK);
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		version(stdout);
 		return finish(FCA_EXIT_OK);
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < ncommands; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return finish(commands[i].fn(argc - 1, argv + 1));
-	fprintf(stderr, "fleetca: unknown command '%s'\n\n", argv[1]);
-	usage(stderr);
-	return FCA_EXIT_ERROR;
+	return unknown_command(argv[1]);
 }

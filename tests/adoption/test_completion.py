@@ -26,8 +26,9 @@ def syntax():
 
 @T.case
 def commands():
-    expect(complete("fleetca ") == sorted(COMMANDS + ["--help", "--version"]), complete("fleetca "))
+    expect(complete("fleetca ") == sorted(COMMANDS + ["help", "version", "--help", "--version"]), complete("fleetca "))
     expect(complete("fleetca re") == ["reconcile"], complete("fleetca re"))
+    expect(complete("fleetca help ") == sorted(COMMANDS), complete("fleetca help "))
 
 
 @T.case
