@@ -69,6 +69,7 @@ int cmd_apply(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	if (lock_arg && (rc = cli_opt_lock_timeout("apply", lock_arg, &lock_timeout)) != FCA_EXIT_OK)
 		return rc;
 	if (format && (rc = cli_opt_format_json("apply", format, &json)) != FCA_EXIT_OK)

@@ -114,6 +114,7 @@ int cmd_export(int argc, char **argv)
 
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	if (gen_arg) {
 		char *end;
 		generation = strtol(gen_arg, &end, 10);

@@ -51,6 +51,7 @@ int cmd_outbox(int argc, char **argv)
 
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	if (lock_arg && (rc = cli_opt_lock_timeout("outbox", lock_arg, &lock_timeout)) != FCA_EXIT_OK)
 		return rc;
 	if (format && (rc = cli_opt_format_json("outbox", format, &json)) != FCA_EXIT_OK)

@@ -185,6 +185,7 @@ int cmd_plan(int argc, char **argv)
 	fca_source_init(&bsrc);
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	if (format && !strcmp(format, "json"))
 		fmt = FMT_JSON;
 	else if (format && !strcmp(format, "markdown"))

@@ -105,6 +105,7 @@ int cmd_reconcile(int argc, char **argv)
 
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	opts.once = once;
 	if (interval_arg && fca_duration_parse(&interval, interval_arg) != 0)
 		return cli_usage_error("reconcile", "--interval: %s", fca_error_message());

@@ -44,6 +44,7 @@ int cmd_status(int argc, char **argv)
 
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
+	rc = FCA_EXIT_ERROR;
 	if (format && (rc = cli_opt_format_json("status", format, &json)) != FCA_EXIT_OK)
 		return rc;
 	opts.check_keys = check_keys;
