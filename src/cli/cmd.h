@@ -61,6 +61,17 @@ int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o);
 int cli_opt_format_json(const char *cmd, const char *value, int *json);
 int cli_opt_lock_timeout(const char *cmd, const char *value, int64_t *secs);
 
+struct fca_config;
+struct fca_secret;
+struct fca_store;
+/*
+ * Reads every knob and secret once (src/cli/config.c): *cfg is disposed with fca_config_dispose,
+ * on failure too. lock_timeout (seconds) is the run's --lock-timeout.
+ */
+int cli_config_load(struct fca_config *cfg, int64_t lock_timeout);
+/* cli_config_load, then the AES key from the server key, then (when s) a database connection. */
+int cli_open(struct fca_config *cfg, int64_t lock_timeout, struct fca_secret *aes_key, struct fca_store **s);
+
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);
 
