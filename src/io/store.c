@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -245,6 +246,18 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	snprintf(s->address, sizeof(s->address), "%s", cfg->address);
 	snprintf(s->database, sizeof(s->database), "%s", cfg->database);
+	if (cfg->region[0]) {
+		r = fca_error_set(FCA_EINVALID,
+				  "FLEET_MYSQL_REGION is set (Fleet's RDS IAM login): not supported by fleetca: use a "
+				  "password (FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH) and unset "
+				  "FLEET_MYSQL_REGION");
+		goto out;
+	}
+	if (cfg->server_public_key[0] && access(cfg->server_public_key, R_OK) != 0) {
+		r = fca_error_set(FCA_EINVALID, "FLEETCA_MYSQL_SERVER_PUBLIC_KEY %s: %s", cfg->server_public_key,
+				  strerror(errno));
+		goto out;
+	}
 	if (cfg->password_path[0])
 		r = fca_secret_read_file(&pw, cfg->password_path, "the MySQL password");
 	else
@@ -284,6 +297,9 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 	}
 	if ((r = set_tls(s, cfg)) != 0)
 		goto out;
+	/* caching_sha2_password over plain TCP: encrypt the password to the pinned server key */
+	if (cfg->server_public_key[0])
+		mysql_optionsv(s->db, MYSQL_SERVER_PUBLIC_KEY, cfg->server_public_key);
 	if (!mysql_real_connect(s->db, host, user, (const char *)pw.data, s->database, port, sock, 0)) {
 		unsigned int e = mysql_errno(s->db);
 		if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
