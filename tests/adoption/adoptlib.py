@@ -6,7 +6,6 @@ import shlex
 import subprocess
 import sys
 
-import traceback
 
 SOURCE = os.environ.get("FCA_SOURCE_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 FLEETCA = os.environ.get("FLEETCA", os.path.join(SOURCE, "build", "fleetca"))
@@ -14,34 +13,8 @@ BINARY_DIR = os.environ.get("FCA_BINARY_DIR") or os.path.join(SOURCE, "build")
 TESTING = os.environ.get("FCA_TESTING", "1") == "1"
 
 
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-class Failures:
-    """Collects test results so one run reports every failure, and exits non-zero if any (as the
-    integration tests' fcalib.Failures, which needs the database)."""
-
-    def __init__(self):
-        self.failed = []
-        self.passed = 0
-
-    def case(self, fn):
-        try:
-            fn()
-            self.passed += 1
-            print("ok   %s" % fn.__name__)
-        except Exception as e:  # noqa: BLE001 - report and go on
-            self.failed.append(fn.__name__)
-            where = traceback.extract_tb(e.__traceback__)
-            print("FAIL %s: %s%s" % (fn.__name__, e, "" if isinstance(e, AssertionError) else
-                                     "\n  at %s:%d" % (os.path.basename(where[-1].filename), where[-1].lineno)))
-        return fn
-
-    def done(self):
-        print("%d passed, %d failed" % (self.passed, len(self.failed)))
-        sys.exit(1 if self.failed else 0)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from results import Failures, expect  # noqa: E402,F401 - the integration tests' own
 
 COMMANDS = ["status", "validate", "plan", "apply", "reconcile", "export", "outbox"]
 # What a shell variable in an example stands for when its command line is parsed. $offline and

@@ -5,8 +5,9 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 import uuid
+
+from results import Failures, expect  # noqa: F401 - the tests import them from here
 
 SHARED = os.environ.get("FCA_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
 SOURCE = os.environ.get("FCA_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
@@ -122,30 +123,3 @@ def fleetca_activities(db):
             mariadb(db, "SELECT activity_type, details FROM %s WHERE user_name = 'fleetca' ORDER BY id" % table)]
 
 
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
-
-class Failures:
-    """Collects test results so one run reports every failure, and exits non-zero if any."""
-
-    def __init__(self):
-        self.failed = []
-        self.passed = 0
-
-    def case(self, fn):
-        try:
-            fn()
-            self.passed += 1
-            print("ok   %s" % fn.__name__)
-        except Exception as e:  # noqa: BLE001 - report and go on
-            self.failed.append(fn.__name__)
-            where = traceback.extract_tb(e.__traceback__)
-            print("FAIL %s: %s%s" % (fn.__name__, e, "" if isinstance(e, AssertionError) else
-                                     "\n  at %s:%d" % (os.path.basename(where[-1].filename), where[-1].lineno)))
-        return fn
-
-    def done(self):
-        print("%d passed, %d failed" % (self.passed, len(self.failed)))
-        sys.exit(1 if self.failed else 0)
