@@ -18,7 +18,7 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: fleetca apply SOURCE [--plan PLAN.json] [--lock-timeout 30s] [--format text|json]\n"
-		"SOURCE: -f FILE                                  the file in the working tree\n"
+		"SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
 		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
 		"Brings Fleet's CAs toward the desired state in the file, one step at a time. Each step is one\n"
 		"database transaction holding its rows, fleetca's state document and the step's activity, so\n"

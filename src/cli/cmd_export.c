@@ -7,6 +7,7 @@
 #include "fleetca/config.h"
 #include "fleetca/engine.h"
 #include "fleetca/export.h"
+#include "fleetca/file.h"
 #include "fleetca/timeutil.h"
 
 static void help(FILE *f)
@@ -51,38 +52,34 @@ static void summary(FILE *f, const char *ca, const struct fca_export_cert *c)
 
 static int write_out(const char *path, const struct fca_export *e, int bundle, const struct fca_export_cert *one)
 {
-	char tmp[1024];
-	FILE *f = stdout;
-	int ok = 1, r = FCA_ERROR;
+	char *buf;
+	size_t n = 0;
+	int r;
 
-	if (path) {
-		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-			r = fca_error_set(FCA_EINVALID, "--out: path too long");
-			goto out;
-		}
-		if (!(f = fopen(tmp, "w"))) {
-			r = fca_error_set(FCA_ERROR, "cannot write %s", path);
-			goto out;
-		}
+	if (!path) {
+		int ok = 1;
+		for (size_t i = 0; i < e->n; i++)
+			if (bundle || &e->certs[i] == one)
+				ok = ok &&
+				     fwrite(e->certs[i].pem, 1, e->certs[i].pem_len, stdout) == e->certs[i].pem_len;
+		if (fflush(stdout) != 0 || ferror(stdout) || !ok)
+			return fca_error_set(FCA_ERROR, "cannot write the certificates to standard output");
+		return FCA_OK;
 	}
 	for (size_t i = 0; i < e->n; i++)
 		if (bundle || &e->certs[i] == one)
-			ok = ok && fwrite(e->certs[i].pem, 1, e->certs[i].pem_len, f) == e->certs[i].pem_len;
-	ok = fflush(f) == 0 && ok;
-	if (path) {
-		ok = fclose(f) == 0 && ok;
-		f = NULL;
-		if (!ok || rename(tmp, path) != 0) {
-			unlink(tmp);
-			r = fca_error_set(FCA_ERROR, "cannot write %s", path);
-			goto out;
+			n += e->certs[i].pem_len;
+	if (!(buf = malloc(n + 1)))
+		return fca_error_set(FCA_ENOMEM, "--out: out of memory");
+	n = 0;
+	for (size_t i = 0; i < e->n; i++)
+		if (bundle || &e->certs[i] == one) {
+			memcpy(buf + n, e->certs[i].pem, e->certs[i].pem_len);
+			n += e->certs[i].pem_len;
 		}
-	} else if (!ok) {
-		r = fca_error_set(FCA_ERROR, "cannot write the certificates to stdout");
-		goto out;
-	}
-	r = FCA_OK;
-out:
+	/* Certificates are public: 0644, for the load balancer or IdP that reads them. */
+	r = fca_file_replace(path, buf, n, 0644, "--out");
+	free(buf);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include "fleetca/config.h"
 #include "fleetca/change.h"
 #include "fleetca/engine.h"
+#include "fleetca/file.h"
 #include "fleetca/pin.h"
 #include "fleetca/plan.h"
 #include "fleetca/render.h"
@@ -20,7 +21,7 @@ static void help(FILE *f)
 	fprintf(f,
 		"usage: fleetca plan SOURCE [--git-base REF] [--format text|json|markdown] [--out PLAN.json]\n"
 		"                   [--offline]\n"
-		"SOURCE: -f FILE                                  the file in the working tree\n"
+		"SOURCE: -f FILE                                  the file in the working tree ('-': stdin)\n"
 		"        --git-repo DIR [--git-ref REF] -f PATH   the file PATH at REF (default HEAD) in DIR\n\n"
 		"Compares the desired state with the CAs Fleet holds and prints the steps that would\n"
 		"bring Fleet there: for each CA, where it is (gen 1 complete), where the file wants it\n"
@@ -49,22 +50,20 @@ static void help(FILE *f)
 		"decide), 1 error.\n");
 }
 
+/* A plan names the steps to run and the desired state: readable by its owner only. */
 static int write_file(const char *path, const char *data)
 {
-	char tmp[1024];
-	FILE *f;
-	int ok;
+	size_t n = strlen(data);
+	char *buf = malloc(n + 2);
+	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	if (!(f = fopen(tmp, "w")))
-		return fca_error_set(FCA_ERROR, "cannot write %s", path);
-	ok = fputs(data, f) >= 0 && fputc('\n', f) != EOF;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return fca_error_set(FCA_ERROR, "cannot write %s", path);
-	}
-	return FCA_OK;
+	if (!buf)
+		return fca_error_set(FCA_ENOMEM, "--out: out of memory");
+	memcpy(buf, data, n);
+	buf[n] = '\n';
+	r = fca_file_replace(path, buf, n + 1, 0600, "--out");
+	free(buf);
+	return r;
 }
 
 static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)

@@ -5,6 +5,7 @@
 
 #include "cli/cmd.h"
 #include "fleetca/config.h"
+#include "fleetca/file.h"
 #include "fleetca/engine.h"
 #include "fleetca/reconcile.h"
 #include "fleetca/timeutil.h"
@@ -105,6 +106,11 @@ int cmd_reconcile(int argc, char **argv)
 		return cli_usage_error("reconcile", "which desired-state file? give -f FILE (with --git-repo: its path in the repository)");
 	if (opts.git_ref && !opts.git_repo)
 		return cli_usage_error("reconcile", "--git-ref needs --git-repo DIR");
+	if (!opts.git_repo && !strcmp(opts.path, "-"))
+		return cli_usage_error("reconcile", "-f -: reconcile re-reads the file every round; name a file");
+	/* A target that can never be replaced (a symlink, a directory) is refused before the first round. */
+	if (opts.metrics_path && fca_file_check_target(opts.metrics_path, "--metrics-file") != FCA_OK)
+		return cli_fail();
 	opts.interval = interval;
 	opts.lock_timeout = (int)lock_timeout;
 	opts.log = stderr;

@@ -107,6 +107,16 @@ int cli_use_color(FILE *f)
 	return isatty(fileno(f)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
 }
 
+/* Output that did not reach its reader is an error: 'fleetca status > /dev/full' exits 1. */
+static int finish(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "fleetca: error: cannot write to standard output\n");
+		return FCA_EXIT_ERROR;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	fca_secret_harden_process();
@@ -116,15 +126,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return FCA_EXIT_OK;
+		return finish(FCA_EXIT_OK);
 	}
 	if (!strcmp(argv[1], "--version")) {
 		version(stdout);
-		return FCA_EXIT_OK;
+		return finish(FCA_EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return finish(commands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "fleetca: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return FCA_EXIT_ERROR;

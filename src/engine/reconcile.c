@@ -12,6 +12,7 @@
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/executor.h"
+#include "fleetca/file.h"
 #include "fleetca/outbox.h"
 #include "fleetca/reconcile.h"
 #include "fleetca/source.h"
@@ -214,31 +215,23 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 /* Writes the metrics beside the target and renames: a scraper never reads half a file. */
 static int write_metrics(const char *path, const struct metrics *m)
 {
-	char tmp[4096];
-	FILE *f = NULL;
-	int ok, r = FCA_ERROR;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ok, r;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-		r = fca_error_set(FCA_EINVALID, "--metrics-file: path too long");
-		goto out;
-	}
-	if (!(f = fopen(tmp, "w"))) {
-		r = fca_error_set(FCA_ERROR, "cannot write the metrics file %s: %s", tmp, strerror(errno));
-		goto out;
-	}
+	if (!(f = open_memstream(&buf, &len)))
+		return fca_error_set(FCA_ENOMEM, "--metrics-file: out of memory");
 	write_metrics_body(f, m);
-	ok = fflush(f) == 0 && !ferror(f);
+	ok = !ferror(f);
 	ok = fclose(f) == 0 && ok;
-	f = NULL;
-	if (!ok || rename(tmp, path) != 0) {
-		r = fca_error_set(FCA_ERROR, "cannot write the metrics file %s: %s", path, strerror(errno));
-		unlink(tmp);
-		goto out;
+	if (!ok) {
+		free(buf);
+		return fca_error_set(FCA_ENOMEM, "--metrics-file: out of memory");
 	}
-	r = FCA_OK;
-out:
-	if (f)
-		fclose(f);
+	/* Textfile collectors often run as another user: 0644. */
+	r = fca_file_replace(path, buf, len, 0644, "--metrics-file");
+	free(buf);
 	return r;
 }
 

@@ -1,10 +1,15 @@
 /* Reading a saved plan (`fleetca plan --out`): only what apply needs to trust it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "fleetca/file.h"
 #include "fleetca/planfile.h"
+
+/* A plan holds its steps, the rows it saw and the desired state: far below this. */
+#define FCA_PLANFILE_MAX_BYTES (4 * 1024 * 1024)
 
 /* The "desired" object: the desired state the plan was made from, as flat string pairs. */
 static int load_pin(const char *path, json_t *root, struct fca_pin *pin)
@@ -31,12 +36,19 @@ int fca_planfile_load(const char *path, struct fca_observed *basis, char (*steps
 		      size_t *nsteps, struct fca_pin *pin)
 {
 	json_error_t err;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *v, *arr;
-	size_t i;
+	json_t *root, *v, *arr;
+	char *text = NULL;
+	size_t i, len;
 	int r = FCA_EINVALID;
 
 	*nsteps = 0;
 	basis->nbasis = 0;
+	/* Regular files only, checked before a blocking read: a FIFO is refused at once. */
+	if ((r = fca_file_read(path, FCA_PLANFILE_MAX_BYTES, &text, &len)) != FCA_OK)
+		return fca_error_prefix("--plan");
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	free(text);
+	r = FCA_EINVALID;
 	if (!root)
 		return fca_error_set(FCA_EINVALID, "%s:%d:%d: not a fleetca plan: %s", path, err.line, err.column, err.text);
 	v = json_object_get(root, "format_version");

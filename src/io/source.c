@@ -21,6 +21,7 @@
 
 #include <git2.h>
 
+#include "fleetca/file.h"
 #include "fleetca/source.h"
 #include "fleetca/version.h"
 
@@ -77,58 +78,22 @@ static void set_str(char *dst, size_t cap, const char *src)
 
 int fca_source_read_file(struct fca_source *out, const char *path)
 {
-	int r = FCA_ERROR, fd = -1;
 	char *buf = NULL;
 	size_t len = 0;
-	struct stat st;
+	int r;
 
 	fca_source_dispose(out);
 	fca_source_init(out);
 	if (strlen(path) >= sizeof(out->path))
 		return fca_error_set(FCA_EINVALID, "file name too long (at most %zu bytes)", sizeof(out->path) - 1);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		r = fca_error_set(errno == ENOENT ? FCA_ENOTFOUND : FCA_ERROR, "%s: cannot open: %s", path,
-				  strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		r = fca_error_set(FCA_EINVALID, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((buf = malloc(FCA_SOURCE_MAX_BYTES + 2)) == NULL) {
-		r = fca_error_set(FCA_ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
-	/* One byte past the limit shows an oversized file, whatever fstat said. */
-	while (len < FCA_SOURCE_MAX_BYTES + 1) {
-		ssize_t n = read(fd, buf + len, FCA_SOURCE_MAX_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = fca_error_set(FCA_ERROR, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > FCA_SOURCE_MAX_BYTES) {
-		r = fca_error_set(FCA_EINVALID, "%s: file too large: more than %d bytes (1 MiB)", path,
-				  FCA_SOURCE_MAX_BYTES);
-		goto out;
-	}
-	buf[len] = '\0';
+	/* Regular files only (a FIFO is refused without waiting), or "-": standard input, same bound. */
+	if ((r = fca_file_read(path, FCA_SOURCE_MAX_BYTES, &buf, &len)) != FCA_OK)
+		return r;
 	out->data = buf;
-	buf = NULL;
 	out->len = len;
 	set_str(out->path, sizeof(out->path), path);
-	set_str(out->label, sizeof(out->label), path);
-	r = FCA_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
+	set_str(out->label, sizeof(out->label), strcmp(path, "-") ? path : "standard input");
+	return FCA_OK;
 }
 
 /* "./a/b.yml" -> "a/b.yml"; refuses what cannot be a path inside a tree. */
