@@ -18,5 +18,17 @@ if [ -n "$hits" ]; then
 	echo "src/io includes a header of a layer above it: $hits"
 	fail=1
 fi
-[ $fail -eq 0 ] && echo "library headers stay in their adapters; src/io stays below the engine"
+# Configuration is read once, at the command line (src/cli/config.c): below src/cli only the test
+# hooks FLEETCA_TEST_NOW (src/core/timeutil.c) and FLEETCA_FAULT* (src/core/fault.c) read the environment.
+hits=$(grep -rln 'getenv *(' src include | grep -v '^src/cli/' | grep -v '^src/core/timeutil.c$' | grep -v '^src/core/fault.c$')
+if [ -n "$hits" ]; then
+	echo "the environment is read below src/cli (read it in src/cli/config.c): $hits"
+	fail=1
+fi
+hits=$(grep -n 'getenv *("' src/core/timeutil.c src/core/fault.c | grep -v 'FLEETCA_TEST_NOW\|FLEETCA_FAULT')
+if [ -n "$hits" ]; then
+	echo "a test hook file reads more than its hook: $hits"
+	fail=1
+fi
+[ $fail -eq 0 ] && echo "library headers stay in their adapters; src/io stays below the engine; the environment is read in src/cli"
 exit $fail

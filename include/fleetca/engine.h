@@ -43,8 +43,8 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
 			      const struct fca_observe_opts *opts) FCA_MUST_USE;
 
-/* Reads FLEET_SERVER_PRIVATE_KEY / FLEETCA_SERVER_PRIVATE_KEY_PATH into the 32-byte AES key. */
-int fca_engine_load_server_key(struct fca_secret *aes_key) FCA_MUST_USE;
+/* The 32-byte AES key from the server key as configured (FLEET_SERVER_PRIVATE_KEY, read by the CLI). */
+int fca_engine_load_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key) FCA_MUST_USE;
 
 /*
  * The issued-certificate tables of a CA in this schema (older names resolved), each read, not looked

@@ -5,6 +5,7 @@
 #ifndef FLEETCA_FLEET_API_H
 #define FLEETCA_FLEET_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fleetca/error.h"
@@ -12,30 +13,41 @@
 struct fca_fleet_api;
 
 /*
- * Reads the configuration from the environment:
- *   FLEET_URL                      https://host[:port][/prefix]; http:// only for 127.0.0.1, ::1, localhost
- *   FLEET_API_TOKEN or FLEETCA_API_TOKEN_PATH   the API token (a secret: never logged)
- *   FLEETCA_API_CA_FILE            PEM bundle of the CAs to trust (default: the system's)
- *   FLEETCA_API_TIMEOUT            whole-request timeout, "30s" (default) or "<n>ms"; connect: min(10s, it)
- * TLS peer and host verification are always on. FCA_ENOTFOUND when FLEET_URL is unset (nothing
+ * Opens the API as cfg says (read once by the CLI: include/fleetca/config.h):
+ *   url        https://host[:port][/prefix]; http:// is refused for every host
+ *   token      the API token (a secret: never logged)
+ *   ca_file    PEM bundle of the CAs to trust ("" = the system's)
+ *   proxy      the only proxy used; "" = none, whatever http_proxy, https_proxy and ALL_PROXY say
+ *   timeout_ms whole-request timeout; connect: min(10s, it)
+ * TLS peer and host verification are always on. FCA_ENOTFOUND when url is "" (nothing
  * configured); FCA_EAUTH when the token is missing; FCA_EINVALID for a URL fleetca refuses.
  */
-int fca_fleet_api_open_env(struct fca_fleet_api **out) FCA_MUST_USE;
+struct fca_api_config;
+int fca_fleet_api_open(struct fca_fleet_api **out, const struct fca_api_config *cfg) FCA_MUST_USE;
 void fca_fleet_api_free(struct fca_fleet_api *a);
 /* "https://fleet.example.com:8080": scheme, host and port, for messages. */
 const char *fca_fleet_api_origin(const struct fca_fleet_api *a);
 
 /*
- * POSTs {"type": type, "details": details_json} with Idempotency-Key: idempotency_key.
- *   FCA_OK         200/201, or 409 (Fleet already has an activity with that key): delivered
- *   FCA_ECONNECT   5xx, timeout, connection refused or closed, a reply that is not HTTP: try again later
+ * POSTs {"type": type, "details": details_json} with Idempotency-Key: idempotency_key, waiting at
+ * most max_ms (0: the configured timeout) for the whole request.
+ *   FCA_OK         a 2xx whose body is Fleet's JSON answer ({"activity": {"type": type, …}}), or a
+ *                  409 whose JSON errors[] names the Idempotency-Key (Fleet has it already): delivered
+ *   FCA_ECONNECT   5xx, timeout, connection refused or closed, a reply that is not HTTP, a 2xx that
+ *                  is not Fleet's (an HTML login page, a proxy's empty 201): try again later
  *   FCA_EAUTH      401/403: the token was refused
  *   FCA_EINVALID   any other status (the message names it and Fleet's "message")
  *   FCA_ERROR      TLS verification failed, or another failure that retrying will not fix
  * *http_status is the status received (0 when none).
  */
 int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency_key, const char *type,
-				const char *details_json, long *http_status) FCA_MUST_USE;
+				const char *details_json, int64_t max_ms, long *http_status) FCA_MUST_USE;
+
+/*
+ * Copies text into out (size n) with control characters, bidirectional overrides and bytes that
+ * are not UTF-8 escaped as \xNN or \u{NNNN}: a server's text, safe to print.
+ */
+void fca_fleet_api_escape(char *out, size_t n, const char *text);
 
 /*
  * Parses a duration for the API's knobs: "<n>ms" or anything fca_duration_parse accepts. Sets

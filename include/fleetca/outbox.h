@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fleetca/config.h"
 #include "fleetca/desired.h"
 #include "fleetca/secret.h"
 #include "fleetca/state.h"
@@ -16,14 +17,14 @@
 
 struct fca_outbox_opts {
 	enum fca_sink sink;
-	int lock_timeout;   /* seconds to wait for the fleetca lock */
+	int lock_timeout;   /* seconds (kept for callers: delivery itself takes no lock) */
 	int64_t now;        /* the document's updated_at when an entry changes */
 	int attempts;       /* api: tries per entry and run (retryable failures only) */
-	int64_t backoff_ms; /* api: wait before the second try; doubles each time. FLEETCA_API_BACKOFF overrides */
 	FILE *progress;     /* "delivered <key>" per entry, or NULL */
 	size_t known_pending; /* entries the caller just saw in the outbox; SIZE_MAX = unknown */
+	const struct fca_api_config *api; /* sink api: URL, token, timeouts, backoff, budget */
 };
-#define FCA_OUTBOX_OPTS_INIT { FCA_SINK_API, 30, 0, 3, 500, NULL, SIZE_MAX }
+#define FCA_OUTBOX_OPTS_INIT { FCA_SINK_API, 30, 0, 3, NULL, SIZE_MAX, NULL }
 
 struct fca_outbox_report {
 	size_t delivered;   /* this run */
@@ -48,13 +49,19 @@ struct fca_outbox_report {
  * at most that one entry, with the same Idempotency-Key (the API answers 409: delivered).
  * db: the activities row and the removal are one transaction: exactly once.
  *
- * Locking: takes the fleetca lock (GET_LOCK) itself and releases it before returning. A caller
- * holding it already on the same connection may call this too: GET_LOCK is re-entrant per
- * connection (MariaDB >= 10.0.2, MySQL >= 5.7) and each GET_LOCK here is matched by one
- * RELEASE_LOCK, so the caller's hold survives. fca_engine_apply releases its lock before it
- * returns, so `apply` does not nest.
+ * Locking: none. Call it after the run's lock is released: removals re-read the document under
+ * FOR UPDATE, and an entry sent twice (two runs at once, a crash) is answered 409 by its key.
+ * api: the whole delivery takes at most opts->api->budget_ms (FLEETCA_DELIVERY_BUDGET); what is
+ * not delivered by then stays queued (FCA_ECONNECT). A failure rewrites the document at most once
+ * an hour per entry (its attempts), so failing runs do not add fleetca_state rows.
  */
-int fca_engine_deliver_outbox(struct fca_store *s, const struct fca_secret *aes_key,
-			      const struct fca_outbox_opts *opts, struct fca_outbox_report *report) FCA_MUST_USE;
+int fca_engine_deliver_outbox(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_outbox_opts *opts,
+			      struct fca_outbox_report *report) FCA_MUST_USE;
+
+/*
+ * 1 when a delivery failure is one retrying will not fix (401, other 4xx, TLS): apply exits 1 for
+ * it; 0 for FCA_OK and for those the next run may fix (5xx, timeouts, no FLEET_URL, the budget).
+ */
+int fca_outbox_failure_is_fatal(int code);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fleetca/config.h"
 #include "fleetca/error.h"
 #include "fleetca/secret.h"
 
@@ -33,10 +34,11 @@ struct fca_reconcile_opts {
 	/* The signal mask while waiting. The caller keeps its signals blocked otherwise, so a signal
 	 * arriving during a round is taken by the wait that follows it (pselect): none is lost. */
 	const sigset_t *wait_mask;
+	const struct fca_config *cfg; /* the database and the API, read once by the CLI */
 };
 #define FCA_RECONCILE_OPTS_INIT                                                                                        \
 	{                                                                                                              \
-		NULL, NULL, NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL                                                      \
+		NULL, NULL, NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL, NULL                                                     \
 	}
 
 /*

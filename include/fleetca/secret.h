@@ -20,14 +20,15 @@ int fca_secret_alloc(struct fca_secret *s, size_t cap) FCA_MUST_USE;
 /* Copies n bytes into a fresh secret. */
 int fca_secret_set(struct fca_secret *s, const void *p, size_t n) FCA_MUST_USE;
 /*
- * Reads a secret from the environment variable env_name, or else from the file named by
- * path_env_name. what names it in errors. Trailing newlines of a file are removed.
- * FCA_ENOTFOUND only when neither is set; FCA_EINVALID when both are; a named file that cannot be
- * read (missing, unreadable, not a regular file: a FIFO is refused without waiting) is an error
- * naming the path and the OS error.
+ * A secret given either as a value (the environment variable env_name held it) or as a file named
+ * by path (the variable path_env_name held it); the names and what are for messages. Trailing
+ * newlines of a file are removed. FCA_ENOTFOUND only when neither is set; FCA_EINVALID when both
+ * are; a named file that cannot be read (missing, unreadable, not a regular file: a FIFO is
+ * refused without waiting) is an error naming the path and the OS error. Reads no environment:
+ * the command line does (src/cli/config.c).
  */
-int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *path_env_name,
-			const char *what) FCA_MUST_USE;
+int fca_secret_from_value(struct fca_secret *s, const char *value, const char *path, const char *env_name,
+			  const char *path_env_name, const char *what) FCA_MUST_USE;
 int fca_secret_read_file(struct fca_secret *s, const char *path, const char *what) FCA_MUST_USE;
 void fca_secret_dispose(struct fca_secret *s);
 

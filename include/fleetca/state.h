@@ -42,7 +42,11 @@ struct fca_state_outbox {
 	char type[48];                              /* "staged_ca_certificate" */
 	char *details_json;                         /* owned; the activity's "details" object */
 	int64_t created_at;
-	int attempts;
+	int attempts;               /* failed deliveries recorded (written at most once an hour: outbox.c) */
+	int64_t last_attempt_at;    /* when attempts was last written; 0 = never */
+	char delivery_id[37];       /* random UUID made with the entry: the Idempotency-Key sent is
+				     * "<delivery_id>/<idempotency_key>", so a step executed again after a
+				     * database restore is a new key; "" in documents from before it */
 };
 
 struct fca_state {

@@ -20,16 +20,13 @@ struct fca_store_schema {
 	const char *activity_table; /* "activity_past" (2026+), "activities", or NULL */
 };
 
-/* Connects with Fleet's FLEET_MYSQL_* environment (the schema is read when first needed). */
-int fca_store_open_env(struct fca_store **out) FCA_MUST_USE;
 /*
- * The same, for a process that connects again and again (reconcile): FLEET_MYSQL_PASSWORD is wiped
- * from the environment when first read, so its value is kept in *password (start with
- * FCA_SECRET_INIT; the caller disposes it) for the next connections. FLEET_MYSQL_PASSWORD_PATH is
- * read again each time, so a rotated password file is picked up.
+ * Connects as cfg says (Fleet's FLEET_MYSQL_* settings, read once by the CLI: include/fleetca/config.h);
+ * the schema is read when first needed. cfg->password_path, when set, is read at each connection,
+ * so a rotated password file is picked up; cfg is not kept.
  */
-struct fca_secret;
-int fca_store_open_env_keep(struct fca_store **out, struct fca_secret *password) FCA_MUST_USE;
+struct fca_mysql_config;
+int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg) FCA_MUST_USE;
 void fca_store_free(struct fca_store *s);
 /* The schema facts, read from information_schema on first use. */
 const struct fca_store_schema *fca_store_schema(struct fca_store *s);

@@ -99,6 +99,17 @@ void cli_help(FILE *f, const struct cli_cmd *c);
 /* The name nearest to word (a typo of it), or NULL. */
 const char *cli_nearest(const char *word, const char *const *names, size_t n);
 
+struct fca_config;
+struct fca_secret;
+struct fca_store;
+/*
+ * Reads every knob and secret once (src/cli/config.c): *cfg is disposed with fca_config_dispose,
+ * on failure too. lock_timeout (seconds) is the run's --lock-timeout.
+ */
+int cli_config_load(struct fca_config *cfg, int64_t lock_timeout);
+/* cli_config_load, then the AES key from the server key, then (when s) a database connection. */
+int cli_open(struct fca_config *cfg, int64_t lock_timeout, struct fca_secret *aes_key, struct fca_store **s);
+
 /* Colour when stdout is a terminal and NO_COLOR is unset. */
 int cli_use_color(FILE *f);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/config.h"
 #include "fleetca/executor.h"
 #include "fleetca/engine.h"
 #include "fleetca/outbox.h"
@@ -24,6 +25,7 @@ int cmd_apply(int argc, char **argv)
 	char(*steps)[FCA_STEP_ID_MAX] = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = {.server_key_code = 0};
 	struct cli_source cs = {0};
 	struct fca_source src;
 	const char *file = NULL, *plan_path = NULL;
@@ -118,7 +120,7 @@ int cmd_apply(int argc, char **argv)
 	opts.source_commit = src.from_git ? src.commit : NULL;
 	opts.source_ref = src.from_git ? src.ref : NULL;
 	opts.progress = json ? NULL : stdout;
-	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0) {
+	if (cli_open(&cfg, lock_timeout, &key, &s) != 0) {
 		rc = cli_fail();
 		goto out;
 	}
@@ -167,15 +169,16 @@ int cmd_apply(int argc, char **argv)
 		oo.lock_timeout = opts.lock_timeout;
 		oo.now = opts.now;
 		oo.known_pending = res.final_observed->state.noutbox;
+		oo.api = &cfg.api;
 		r = fca_engine_deliver_outbox(s, &key, &oo, &rep);
 		if (r == FCA_OK)
 			fprintf(json ? stderr : stdout, "delivered %zu activit%s\n", rep.delivered,
 				rep.delivered == 1 ? "y" : "ies");
 		else
 			fprintf(stderr, "fleetca: %s: %zu activit%s delivered, %zu pending in the outbox: %s\n",
-				r == FCA_ECONNECT || r == FCA_ENOTFOUND || r == FCA_ELOCKED ? "warning" : "error",
+				fca_outbox_failure_is_fatal(r) ? "error" : "warning",
 				rep.delivered, rep.delivered == 1 ? "y" : "ies", rep.pending, rep.last_error);
-		if (r != FCA_OK && r != FCA_ECONNECT && r != FCA_ENOTFOUND && r != FCA_ELOCKED)
+		if (fca_outbox_failure_is_fatal(r))
 			rc = FCA_EXIT_ERROR;
 	}
 out:
@@ -184,6 +187,7 @@ out:
 	free(res.final_observed);
 	free(res.final_plan);
 	fca_secret_dispose(&key);
+	fca_config_dispose(&cfg);
 	fca_store_free(s);
 	free(steps);
 	free(saved);

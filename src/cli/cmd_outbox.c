@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/config.h"
 #include "fleetca/desired.h"
 #include "fleetca/engine.h"
 #include "fleetca/outbox.h"
@@ -16,6 +17,7 @@ int cmd_outbox(int argc, char **argv)
 	struct fca_desired *d = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = { .server_key_code = 0 };
 	struct fca_state st;
 	const char *file = NULL;
 	int64_t lock_timeout = 30;
@@ -67,12 +69,13 @@ int cmd_outbox(int argc, char **argv)
 		oo.sink = d->sink;
 		rc = FCA_EXIT_ERROR;
 	}
-	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0) {
+	if (cli_open(&cfg, lock_timeout, &key, &s) != 0) {
 		rc = cli_fail();
 		goto out;
 	}
 	if (flush) {
 		oo.lock_timeout = (int)lock_timeout;
+		oo.api = &cfg.api;
 		oo.now = fca_now();
 		oo.progress = json ? NULL : stdout;
 		r = fca_engine_deliver_outbox(s, &key, &oo, &rep);
@@ -101,6 +104,7 @@ int cmd_outbox(int argc, char **argv)
 out:
 	fca_state_dispose(&st);
 	fca_secret_dispose(&key);
+	fca_config_dispose(&cfg);
 	fca_store_free(s);
 	free(d);
 	return rc;

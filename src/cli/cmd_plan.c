@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "fleetca/config.h"
 #include "fleetca/change.h"
 #include "fleetca/engine.h"
 #include "fleetca/file.h"
@@ -122,6 +123,7 @@ int cmd_plan(int argc, char **argv)
 	struct fca_plan *p = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = { .server_key_code = 0 };
 	struct fca_observe_opts opts = FCA_OBSERVE_OPTS_INIT;
 	struct cli_source cs = {0};
 	struct fca_source src, bsrc;
@@ -218,7 +220,7 @@ int cmd_plan(int argc, char **argv)
 	}
 	opts.now = fca_now();
 	opts.clock_skew = d->policy.clock_skew;
-	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0 ||
+	if (cli_open(&cfg, 30, &key, &s) != 0 ||
 	    fca_engine_observe(o, s, &key, &opts) != 0 || fca_plan_build(p, d, o, opts.now) != 0) {
 		rc = cli_fail();
 		goto out;
@@ -282,6 +284,7 @@ out:
 	fca_source_dispose(&bsrc);
 	fca_source_dispose(&src);
 	fca_secret_dispose(&key);
+	fca_config_dispose(&cfg);
 	fca_store_free(s);
 	if (o)
 		fca_observed_dispose(o);

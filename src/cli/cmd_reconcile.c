@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/config.h"
 #include "fleetca/file.h"
 #include "fleetca/engine.h"
 #include "fleetca/reconcile.h"
@@ -57,6 +58,7 @@ int cmd_reconcile(int argc, char **argv)
 {
 	struct fca_reconcile_opts opts = FCA_RECONCILE_OPTS_INIT;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = { .server_key_code = 0 };
 	struct sigaction sa;
 	sigset_t block, wait_mask;
 	enum fca_round last = FCA_ROUND_FAILED;
@@ -132,8 +134,11 @@ int cmd_reconcile(int argc, char **argv)
 	opts.log = stderr;
 	opts.stop = &stop_signal;
 	opts.reload = &reload_signal;
-	if (fca_engine_load_server_key(&key) != 0)
-		return cli_fail();
+	if (cli_open(&cfg, lock_timeout, &key, NULL) != 0) {
+		rc = cli_fail();
+		goto out;
+	}
+	opts.cfg = &cfg;
 
 	/* The signals stay blocked during a round and are taken only while waiting (pselect with
 	 * wait_mask): a round always finishes, and a signal that arrives during it is not lost. */
@@ -178,5 +183,6 @@ int cmd_reconcile(int argc, char **argv)
 	}
 out:
 	fca_secret_dispose(&key);
+	fca_config_dispose(&cfg);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "fleetca/config.h"
 #include "fleetca/engine.h"
 #include "fleetca/plan.h"
 #include "fleetca/render_status.h"
@@ -15,6 +16,7 @@ int cmd_status(int argc, char **argv)
 	struct fca_observed *o = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = { .server_key_code = 0 };
 	int json = 0, rc = FCA_EXIT_ERROR;
 
 	const char *format = NULL;
@@ -55,7 +57,7 @@ int cmd_status(int argc, char **argv)
 		opts.progress = stderr; /* large fleets: say that the scan goes on */
 	if (!(o = calloc(1, sizeof(*o))))
 		return cli_fail();
-	if (fca_engine_load_server_key(&key) != 0 || fca_store_open_env(&s) != 0 ||
+	if (cli_open(&cfg, 30, &key, &s) != 0 ||
 	    fca_engine_observe(o, s, &key, &opts) != 0) {
 		rc = cli_fail();
 		goto out;
@@ -94,6 +96,7 @@ out:
 	fca_observed_dispose(o);
 	free(o);
 	fca_secret_dispose(&key);
+	fca_config_dispose(&cfg);
 	fca_store_free(s);
 	return rc;
 }

@@ -113,29 +113,18 @@ out:
 	return r;
 }
 
-int fca_secret_from_env(struct fca_secret *s, const char *env_name, const char *path_env_name,
-			const char *what)
+int fca_secret_from_value(struct fca_secret *s, const char *value, const char *path, const char *env_name,
+			  const char *path_env_name, const char *what)
 {
-	const char *v = env_name ? getenv(env_name) : NULL;
-	const char *p = path_env_name ? getenv(path_env_name) : NULL;
-
 	s->data = NULL;
 	s->len = s->cap = 0;
-	if (v && *v && p && *p)
+	if (value && *value && path && *path)
 		return fca_error_set(FCA_EINVALID, "both %s and %s are set: set one of them (%s)", env_name,
 				     path_env_name, what);
-	if (v && *v) {
-		/* Copy it, then wipe the environment's copy so /proc/<pid>/environ no longer shows it. */
-		size_t n = strlen(v);
-		int r = fca_secret_set(s, v, n);
-		if (r == FCA_OK) {
-			explicit_bzero((char *)v, n);
-			unsetenv(env_name);
-		}
-		return r;
-	}
-	if (p && *p)
-		return fca_secret_read_file(s, p, what);
+	if (value && *value)
+		return fca_secret_set(s, value, strlen(value));
+	if (path && *path)
+		return fca_secret_read_file(s, path, what);
 	return fca_error_set(FCA_ENOTFOUND, "%s is not set: set %s%s%s", what, env_name ? env_name : "",
 			     path_env_name ? " or " : "", path_env_name ? path_env_name : "");
 }

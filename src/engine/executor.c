@@ -363,6 +363,8 @@ static int write_state(struct step_ctx *c)
 	} else if ((r = fca_state_outbox_add(&c->state, idem, fca_step_activity_type(c->st->kind), details,
 					     c->opts->now)) != 0) {
 		return r; /* outbox_add owns details, even on failure */
+	} else if ((r = fca_crypto_uuid4(c->state.outbox[c->state.noutbox - 1].delivery_id)) != 0) {
+		return r;
 	}
 	c->state.updated_at = c->opts->now;
 	return fca_engine_save_state(c->s, c->aes, &c->state, fca_asset_rows_find(&c->rows, FCA_STATE_ASSET) != NULL);

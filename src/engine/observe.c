@@ -7,18 +7,10 @@
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 
-int fca_engine_load_server_key(struct fca_secret *aes_key)
+int fca_engine_load_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key)
 {
-	struct fca_secret raw = FCA_SECRET_INIT;
-	int r;
-
 	aes_key->data = NULL;
-	r = fca_secret_from_env(&raw, "FLEET_SERVER_PRIVATE_KEY", "FLEETCA_SERVER_PRIVATE_KEY_PATH",
-				"the Fleet server private key");
-	if (r == FCA_OK)
-		r = fca_crypto_server_key(aes_key, &raw);
-	fca_secret_dispose(&raw);
-	return r;
+	return fca_crypto_server_key(aes_key, server_key);
 }
 
 /* The schema says which name a renamed table has: the 2026 layout (mdm_config_assets.renew_at,

@@ -203,7 +203,8 @@ static void write_metrics_body(FILE *f, const struct metrics *m)
 		    "When the last round that reached Fleet and applied (or had nothing to do) ran, Unix seconds.");
 		fprintf(f, "fleetca_last_success_timestamp_seconds %" PRId64 "\n", m->last_success);
 	}
-	metric_head(f, "fleetca_consecutive_failures", "Rounds in a row that failed or skipped a bad file.");
+	metric_head(f, "fleetca_consecutive_failures",
+		    "Rounds in a row that failed, skipped a bad file or could not deliver their activities.");
 	fprintf(f, "fleetca_consecutive_failures %u\n", m->failures);
 	fprintf(f,
 		"# HELP fleetca_rounds_total Rounds run since the process started.\n"
@@ -268,26 +269,33 @@ static int load_desired(struct fca_desired *d, struct fca_source *src, const str
 	return r;
 }
 
-/* Sends the activities this round (or an earlier one) committed; a failure leaves them queued. */
-static void deliver(const struct fca_reconcile_opts *opts, struct fca_store *s, const struct fca_secret *aes_key,
-		    const struct fca_desired *d, int64_t round, int64_t now)
+/*
+ * Sends the activities this round (or an earlier one) committed; a failure leaves them queued.
+ * Returns what stopped delivery (FCA_OK when nothing did).
+ */
+static int deliver(const struct fca_reconcile_opts *opts, struct fca_store *s, const struct fca_secret *aes_key,
+		   const struct fca_desired *d, int64_t round, int64_t now)
 {
 	struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
 	struct fca_outbox_report rep;
+	int r;
 
 	if (d->sink == FCA_SINK_NONE)
-		return;
+		return FCA_OK;
 	memset(&rep, 0, sizeof(rep));
 	oo.sink = d->sink;
 	oo.lock_timeout = opts->lock_timeout;
 	oo.now = now;
-	if (fca_engine_deliver_outbox(s, aes_key, &oo, &rep) != FCA_OK)
-		logline(opts, now, "round %" PRId64 ": %zu activit%s left in the outbox: %s", round, rep.pending,
+	oo.api = &opts->cfg->api;
+	if ((r = fca_engine_deliver_outbox(s, aes_key, &oo, &rep)) != FCA_OK)
+		logline(opts, now, "round %" PRId64 ": %s: %zu activit%s left in the outbox: %s", round,
+			fca_outbox_failure_is_fatal(r) ? "error" : "warning", rep.pending,
 			rep.pending == 1 ? "y" : "ies", rep.last_error[0] ? rep.last_error : fca_error_message());
 	if (rep.delivered)
 		logline(opts, now, "round %" PRId64 ": delivered %zu activit%s", round, rep.delivered,
 			rep.delivered == 1 ? "y" : "ies");
 	fca_error_clear();
+	return r;
 }
 
 /* Corrupt CAs fail the round; drift without adopt waits for a person (as cli_report_stuck). */
@@ -368,9 +376,9 @@ static void log_summary(const struct fca_reconcile_opts *opts, int64_t round, in
  * One round. On success *obs_out / *plan_out hold what the metrics report (caller frees);
  * the issued-certificate counts are read for them when apply did not.
  */
-static enum fca_round run_round(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key,
-				struct fca_secret *db_password, int64_t round, int64_t now,
-				struct fca_observed **obs_out, struct fca_plan **plan_out)
+static enum fca_round run_round(const struct fca_reconcile_opts *opts, const struct fca_secret *aes_key, int64_t round,
+				int64_t now, int *delivery_failed, struct fca_observed **obs_out,
+				struct fca_plan **plan_out)
 {
 	struct fca_apply_opts ao;
 	struct fca_apply_result res;
@@ -391,7 +399,7 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 		out_res = FCA_ROUND_INVALID;
 		goto out;
 	}
-	if ((r = fca_store_open_env_keep(&s, db_password)) != 0) {
+	if ((r = fca_store_open(&s, &opts->cfg->mysql)) != 0) {
 		logline(opts, now, "round %" PRId64 ": failed: %s", round, fca_error_message());
 		goto out;
 	}
@@ -414,11 +422,16 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 			res.ndone == 1 ? "" : "s", fca_error_message());
 		goto out;
 	}
-	deliver(opts, s, aes_key, d, round, now);
+	/* after apply released the lock; a failure is the round's, and counted (as apply: only one that
+	 * retrying cannot fix fails the round's exit code) */
+	r = deliver(opts, s, aes_key, d, round, now);
+	*delivery_failed = r != FCA_OK;
 	log_summary(opts, round, now, &res);
 	out_res = judge_stuck(opts, round, now, res.final_plan, res.final_observed);
 	if (out_res == FCA_ROUND_CONVERGED && res.gated)
 		out_res = FCA_ROUND_GATED;
+	if (fca_outbox_failure_is_fatal(r))
+		out_res = FCA_ROUND_FAILED;
 	if (opts->metrics_path && !res.final_observed->cas[0].issued_scanned) {
 		struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
 		oo.now = now;
@@ -452,7 +465,6 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 {
 	static volatile sig_atomic_t never;
 	struct fca_reconcile_opts o = *opts;
-	struct fca_secret db_password = FCA_SECRET_INIT; /* the environment's copy is wiped at first use */
 	struct metrics m;
 	char every[32], jitter[16] = "";
 	int64_t round = 0;
@@ -474,13 +486,16 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 		struct fca_observed *obs = NULL;
 		struct fca_plan *plan = NULL;
 		enum fca_round res;
+		int delivery_failed = 0;
 		int64_t now = fca_now(); /* the round's clock: read once */
 
 		*o.reload = 0;
 		round++;
-		res = run_round(&o, aes_key, &db_password, round, now, &obs, &plan);
+		res = run_round(&o, aes_key, round, now, &delivery_failed, &obs, &plan);
 		*last = res;
-		if (res == FCA_ROUND_CONVERGED || res == FCA_ROUND_GATED) {
+		if ((res == FCA_ROUND_CONVERGED || res == FCA_ROUND_GATED) && delivery_failed) {
+			m.failures++; /* applied, but its activities did not reach Fleet: alert on it */
+		} else if (res == FCA_ROUND_CONVERGED || res == FCA_ROUND_GATED) {
 			m.has_success = 1;
 			m.last_success = now;
 			m.failures = 0;
@@ -521,7 +536,6 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 		if (*o.reload)
 			logline(&o, fca_now(), "SIGHUP: re-reading %s now", o.path);
 	}
-	fca_secret_dispose(&db_password);
 	r = FCA_OK;
 	return r;
 }

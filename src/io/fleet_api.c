@@ -4,6 +4,8 @@
  * in a secret buffer and in curl's header list, which is wiped before it is freed.
  */
 #include <ctype.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +13,26 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "fleetca/config.h"
 #include "fleetca/fleet_api.h"
 #include "fleetca/secret.h"
 #include "fleetca/timeutil.h"
 #include "fleetca/version.h"
 
-#define BODY_MAX (64 * 1024)
+#define BODY_MAX	   (64 * 1024)
 #define CONNECT_TIMEOUT_MS 10000
-#define TOTAL_TIMEOUT_MS 30000
-#define ACTIVITIES_PATH "/api/v1/fleet/activities"
+#define TOTAL_TIMEOUT_MS   30000
+#define ACTIVITIES_PATH	   "/api/v1/fleet/activities"
 
 struct fca_fleet_api {
 	CURL *curl;
-	char *base;         /* {FLEET_URL} without a trailing '/' */
-	char origin[320];   /* scheme://host:port, for messages */
-	char ca_file[1024]; /* "" = the system's CAs */
+	char *base;		/* {FLEET_URL} without a trailing '/' */
+	char origin[320];	/* scheme://host:port, for messages */
+	char ca_file[1024];	/* "" = the system's CAs */
+	char proxy[1024];	/* FLEETCA_API_PROXY; "" = none (the proxy environment variables are ignored) */
 	struct fca_secret auth; /* "Authorization: Bearer <token>" */
 	int64_t timeout_ms, connect_timeout_ms;
+	int64_t request_ms; /* this request's: timeout_ms, or less when the delivery budget is nearly spent */
 	int global_init;
 };
 
@@ -61,12 +66,6 @@ int fca_fleet_api_parse_ms(int64_t *ms, const char *s)
 	return FCA_OK;
 }
 
-static int is_loopback(const char *host)
-{
-	return !strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1") ||
-	       !strcmp(host, "[::1]");
-}
-
 /* Checks FLEET_URL and fills a->base and a->origin. */
 static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 {
@@ -80,12 +79,14 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 	if (curl_url_set(u, CURLUPART_URL, fleet_url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' is not a URL such as https://fleet.example.com", fleet_url);
+		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' is not a URL such as https://fleet.example.com",
+				  fleet_url);
 		goto out;
 	}
 	(void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
 	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
-		r = fca_error_set(FCA_EINVALID, "FLEET_URL must not hold credentials: give the token in FLEET_API_TOKEN "
+		r = fca_error_set(FCA_EINVALID,
+				  "FLEET_URL must not hold credentials: give the token in FLEET_API_TOKEN "
 				  "or FLEETCA_API_TOKEN_PATH");
 		goto out;
 	}
@@ -94,10 +95,10 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 		goto out;
 	}
 	snprintf(a->origin, sizeof(a->origin), "%s://%s:%s", scheme, host, port ? port : "?");
-	if (strcmp(scheme, "https") != 0 && !(strcmp(scheme, "http") == 0 && is_loopback(host))) {
+	if (strcmp(scheme, "https") != 0) {
 		r = fca_error_set(FCA_EINVALID,
-				  "FLEET_URL '%s': fleetca talks to the Fleet API over https only (plain http is "
-				  "allowed for 127.0.0.1, ::1 and localhost): use https://%s",
+				  "FLEET_URL '%s': fleetca talks to the Fleet API over https only, for every host: "
+				  "use https://%s",
 				  fleet_url, host);
 		goto out;
 	}
@@ -128,74 +129,55 @@ out:
 	return r;
 }
 
-static int set_token(struct fca_fleet_api *a)
+static int set_token(struct fca_fleet_api *a, const struct fca_api_config *cfg)
 {
 	static const char prefix[] = "Authorization: Bearer ";
-	struct fca_secret tok = FCA_SECRET_INIT;
+	const struct fca_secret *tok = &cfg->token;
 	int r;
 
-	r = fca_secret_from_env(&tok, "FLEET_API_TOKEN", "FLEETCA_API_TOKEN_PATH", "the Fleet API token");
-	if (r == FCA_ENOTFOUND) {
-		r = fca_error_set(FCA_EAUTH, "FLEET_URL is set but no API token is: set FLEET_API_TOKEN or "
-					     "FLEETCA_API_TOKEN_PATH (an API-only user's token)");
-		goto out;
-	}
-	if (r != FCA_OK)
-		goto out;
-	for (size_t i = 0; i < tok.len; i++)
-		if (tok.data[i] < 0x21 || tok.data[i] > 0x7e) {
-			r = fca_error_set(FCA_EAUTH, "the Fleet API token holds a space or a control character: check "
-						     "FLEET_API_TOKEN / FLEETCA_API_TOKEN_PATH");
-			goto out;
-		}
-	if (tok.len == 0) {
-		r = fca_error_set(FCA_EAUTH, "the Fleet API token is empty: check FLEET_API_TOKEN / FLEETCA_API_TOKEN_PATH");
-		goto out;
-	}
-	if ((r = fca_secret_alloc(&a->auth, sizeof(prefix) + tok.len)) != 0)
-		goto out;
+	if (cfg->token_code == FCA_ENOTFOUND)
+		return fca_error_set(FCA_EAUTH, "FLEET_URL is set but no API token is: set FLEET_API_TOKEN or "
+						"FLEETCA_API_TOKEN_PATH (an API-only user's token)");
+	if (cfg->token_code != FCA_OK)
+		return fca_error_set(cfg->token_code, "%s", cfg->token_error);
+	for (size_t i = 0; i < tok->len; i++)
+		if (tok->data[i] < 0x21 || tok->data[i] > 0x7e)
+			return fca_error_set(FCA_EAUTH, "the Fleet API token holds a space or a control character: "
+							"check FLEET_API_TOKEN / FLEETCA_API_TOKEN_PATH");
+	if (tok->len == 0 || !tok->data)
+		return fca_error_set(FCA_EAUTH,
+				     "the Fleet API token is empty: check FLEET_API_TOKEN / FLEETCA_API_TOKEN_PATH");
+	if ((r = fca_secret_alloc(&a->auth, sizeof(prefix) + tok->len)) != 0)
+		return r;
 	memcpy(a->auth.data, prefix, sizeof(prefix) - 1);
-	memcpy(a->auth.data + sizeof(prefix) - 1, tok.data, tok.len);
-	a->auth.len = sizeof(prefix) - 1 + tok.len;
+	memcpy(a->auth.data + sizeof(prefix) - 1, tok->data, tok->len);
+	a->auth.len = sizeof(prefix) - 1 + tok->len;
 	a->auth.data[a->auth.len] = '\0';
-out:
-	fca_secret_dispose(&tok);
-	return r;
+	return FCA_OK;
 }
 
-int fca_fleet_api_open_env(struct fca_fleet_api **out)
+int fca_fleet_api_open(struct fca_fleet_api **out, const struct fca_api_config *cfg)
 {
 	struct fca_fleet_api *a;
-	const char *url = getenv("FLEET_URL"), *ca = getenv("FLEETCA_API_CA_FILE"), *t = getenv("FLEETCA_API_TIMEOUT");
 	int r;
 
 	*out = NULL;
-	if (!url || !*url)
-		return fca_error_set(FCA_ENOTFOUND, "FLEET_URL is not set: set it to deliver activities to the Fleet "
-						    "API, or choose 'activities: {sink: db}' in the desired-state file");
+	if (!cfg || !cfg->url[0])
+		return fca_error_set(FCA_ENOTFOUND,
+				     "FLEET_URL is not set: set it to deliver activities to the Fleet "
+				     "API, or choose 'activities: {sink: db}' in the desired-state file");
 	if (!(a = calloc(1, sizeof(*a))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	a->timeout_ms = TOTAL_TIMEOUT_MS;
-	if (t && *t && (r = fca_fleet_api_parse_ms(&a->timeout_ms, t)) != 0) {
-		fca_error_prefix("FLEETCA_API_TIMEOUT");
-		goto out;
-	}
-	if (a->timeout_ms <= 0)
-		a->timeout_ms = 1;
+	a->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 1;
 	a->connect_timeout_ms = a->timeout_ms < CONNECT_TIMEOUT_MS ? a->timeout_ms : CONNECT_TIMEOUT_MS;
-	if (ca && *ca) {
-		if (strlen(ca) >= sizeof(a->ca_file)) {
-			r = fca_error_set(FCA_EINVALID, "FLEETCA_API_CA_FILE: path too long");
-			goto out;
-		}
-		snprintf(a->ca_file, sizeof(a->ca_file), "%s", ca);
-	}
+	snprintf(a->ca_file, sizeof(a->ca_file), "%s", cfg->ca_file);
+	snprintf(a->proxy, sizeof(a->proxy), "%s", cfg->proxy);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		r = fca_error_set(FCA_ERROR, "cannot initialise libcurl");
 		goto out;
 	}
 	a->global_init = 1;
-	if ((r = set_url(a, url)) != 0 || (r = set_token(a)) != 0)
+	if ((r = set_url(a, cfg->url)) != 0 || (r = set_token(a, cfg)) != 0)
 		goto out;
 	if (!(a->curl = curl_easy_init())) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory (curl_easy_init)");
@@ -222,7 +204,10 @@ void fca_fleet_api_free(struct fca_fleet_api *a)
 	free(a);
 }
 
-const char *fca_fleet_api_origin(const struct fca_fleet_api *a) { return a ? a->origin : ""; }
+const char *fca_fleet_api_origin(const struct fca_fleet_api *a)
+{
+	return a ? a->origin : "";
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
@@ -239,30 +224,92 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return size * n; /* the rest is dropped, not an error: only the first 64 KiB are read */
 }
 
+/*
+ * Appends text to out (size n) with every control character (C0, DEL, C1), every bidirectional
+ * override or isolate (U+202A-U+202E, U+2066-U+2069) and every byte that is not UTF-8 written as
+ * \xNN or \u{NNNN}: a server's words cannot move the cursor, recolour the terminal or reorder
+ * what is printed after them. At most max_in input bytes.
+ */
+static void escape_text(char *out, size_t n, size_t *j, const char *text, size_t max_in)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	char tmp[16];
+
+	for (size_t i = 0; p[i] && i < max_in;) {
+		unsigned cp = 0;
+		size_t len = 0, k;
+		if (p[i] < 0x80) {
+			cp = p[i], len = 1;
+		} else if ((p[i] & 0xe0) == 0xc0) {
+			cp = p[i] & 0x1f, len = 2;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			cp = p[i] & 0x0f, len = 3;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			cp = p[i] & 0x07, len = 4;
+		}
+		for (k = 1; len && k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80) {
+				len = 0;
+				break;
+			}
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (!len || (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			snprintf(tmp, sizeof(tmp), "\\x%02X", p[i]);
+			len = 1;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+			   (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c) {
+			snprintf(tmp, sizeof(tmp), cp < 0x100 ? "\\x%02X" : "\\u{%04X}", cp);
+		} else {
+			memcpy(tmp, p + i, len);
+			tmp[len] = '\0';
+		}
+		if (*j + strlen(tmp) + 1 > n)
+			break;
+		memcpy(out + *j, tmp, strlen(tmp));
+		*j += strlen(tmp);
+		i += len;
+	}
+	out[*j] = '\0';
+}
+
 /* Fleet's JSON error: "message" and the first errors[].reason, made printable and short. */
 static void fleet_message(char *out, size_t n, const struct body *b)
 {
 	json_t *root = json_loadb(b->buf, b->len, 0, NULL);
 	const char *msg = NULL, *reason = NULL;
 	size_t j = 0;
-	char tmp[600];
 
+	out[0] = '\0';
 	if (root && json_is_object(root)) {
 		json_t *errs = json_object_get(root, "errors"), *e0;
 		msg = json_string_value(json_object_get(root, "message"));
 		if (json_is_array(errs) && (e0 = json_array_get(errs, 0)))
 			reason = json_string_value(json_object_get(e0, "reason"));
 	}
-	if (msg && reason && strcmp(msg, reason))
-		snprintf(tmp, sizeof(tmp), "\"%s\" (%s)", msg, reason);
-	else if (msg || reason)
-		snprintf(tmp, sizeof(tmp), "\"%s\"", msg ? msg : reason);
-	else
-		snprintf(tmp, sizeof(tmp), "no JSON message in the response");
+	if (msg || reason) {
+		escape_text(out, n, &j, "\"", 1);
+		escape_text(out, n, &j, msg ? msg : reason, 200);
+		escape_text(out, n, &j, "\"", 1);
+		if (msg && reason && strcmp(msg, reason)) {
+			escape_text(out, n, &j, " (", 2);
+			escape_text(out, n, &j, reason, 200);
+			escape_text(out, n, &j, ")", 1);
+		}
+	} else {
+		snprintf(out, n, "no JSON message in the response");
+	}
 	json_decref(root);
-	for (size_t i = 0; tmp[i] && j + 1 < n && i < 300; i++)
-		out[j++] = (unsigned char)tmp[i] < 0x20 || tmp[i] == 0x7f ? '?' : tmp[i];
-	out[j] = '\0';
+}
+
+/* Escapes text for printing (see escape_text): for tests and for other adapters' messages. */
+void fca_fleet_api_escape(char *out, size_t n, const char *text)
+{
+	size_t j = 0;
+
+	if (n)
+		escape_text(out, n, &j, text, SIZE_MAX);
 }
 
 /* Translates a curl error: whether trying again later can help decides the code. */
@@ -272,8 +319,9 @@ static int curl_failure(const struct fca_fleet_api *a, CURLcode c, const char *e
 
 	switch (c) {
 	case CURLE_OPERATION_TIMEDOUT:
-		return fca_error_set(FCA_ECONNECT, "the Fleet API at %s did not answer within %lldms (%s); will retry later",
-				     a->origin, (long long)a->timeout_ms, detail);
+		return fca_error_set(FCA_ECONNECT,
+				     "the Fleet API at %s did not answer within %lldms (%s); will retry later",
+				     a->origin, (long long)a->request_ms, detail);
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
 		return fca_error_set(FCA_ECONNECT, "cannot connect to the Fleet API at %s (%s); will retry later",
@@ -306,27 +354,68 @@ static int curl_failure(const struct fca_fleet_api *a, CURLcode c, const char *e
 	}
 }
 
-static int classify(const struct fca_fleet_api *a, long status, const struct body *b, const char *key)
+/* 1 when the body is a JSON object with an "activity" object of this type: what Fleet answers. */
+static int fleet_created(const struct body *b, const char *type)
+{
+	json_t *root = b->truncated ? NULL : json_loadb(b->buf, b->len, 0, NULL);
+	json_t *act = root ? json_object_get(root, "activity") : NULL;
+	const char *t = json_is_object(act) ? json_string_value(json_object_get(act, "type")) : NULL;
+	int ok = t && strcmp(t, type) == 0;
+
+	json_decref(root);
+	return ok;
+}
+
+/* 1 when a 409's JSON error names the Idempotency-Key: the activity is recorded already. */
+static int key_recorded(const struct body *b)
+{
+	json_t *root = b->truncated ? NULL : json_loadb(b->buf, b->len, 0, NULL);
+	json_t *errs = root ? json_object_get(root, "errors") : NULL, *e;
+	size_t i;
+	int ok = 0;
+
+	if (json_is_array(errs))
+		json_array_foreach(errs, i, e)
+		{
+			const char *name = json_string_value(json_object_get(e, "name"));
+			ok |= name && strcasecmp(name, "Idempotency-Key") == 0;
+		}
+	json_decref(root);
+	return ok;
+}
+
+static int classify(const struct fca_fleet_api *a, long status, const struct body *b, const char *key, const char *type)
 {
 	char msg[320];
 
-	if (status == 200 || status == 201 || status == 409)
+	if (status >= 200 && status <= 299) {
+		if (fleet_created(b, type))
+			return FCA_OK;
+		return fca_error_set(FCA_ECONNECT,
+				     "the Fleet API at %s answered HTTP %ld to activity %s, but not as Fleet does (a "
+				     "JSON object with the activity): a proxy or a login page answered, not Fleet; "
+				     "the activity stays in the outbox",
+				     a->origin, status, key);
+	}
+	if (status == 409 && key_recorded(b))
 		return FCA_OK;
 	fleet_message(msg, sizeof(msg), b);
 	if (status == 401 || status == 403)
-		return fca_error_set(FCA_EAUTH, "the Fleet API refused the token (HTTP %ld): check FLEET_API_TOKEN "
-						 "(an API-only user allowed to create activities): %s",
+		return fca_error_set(FCA_EAUTH,
+				     "the Fleet API refused the token (HTTP %ld): check FLEET_API_TOKEN "
+				     "(an API-only user allowed to create activities): %s",
 				     status, msg);
 	if (status >= 500 && status <= 599)
 		return fca_error_set(FCA_ECONNECT, "the Fleet API at %s answered HTTP %ld: %s; will retry later",
 				     a->origin, status, msg);
 	if (status == 404 || status == 405)
-		return fca_error_set(FCA_EINVALID,
-				     "the Fleet API at %s answered HTTP %ld for POST /api/v1/fleet/activities (%s): this "
-				     "Fleet server has no endpoint that creates activities (no released Fleet has one); "
-				     "use 'activities: {sink: db}', the default, which writes them into Fleet's own "
-				     "activity table",
-				     a->origin, status, msg);
+		return fca_error_set(
+		    FCA_EINVALID,
+		    "the Fleet API at %s answered HTTP %ld for POST /api/v1/fleet/activities (%s): this "
+		    "Fleet server has no endpoint that creates activities (no released Fleet has one); "
+		    "use 'activities: {sink: db}', the default, which writes them into Fleet's own "
+		    "activity table",
+		    a->origin, status, msg);
 	return fca_error_set(FCA_EINVALID, "the Fleet API at %s answered HTTP %ld to activity %s: %s", a->origin,
 			     status, key, msg);
 }
@@ -362,15 +451,20 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 	}
 	curl_easy_reset(a->curl);
 	curl_easy_setopt(a->curl, CURLOPT_URL, url);
-	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https");
+	/* only the proxy fleetca was told about: "" turns off http_proxy, https_proxy and ALL_PROXY */
+	curl_easy_setopt(a->curl, CURLOPT_PROXY, a->proxy);
+	if (!a->proxy[0])
+		curl_easy_setopt(a->curl, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (a->ca_file[0])
 		curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
-	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)a->connect_timeout_ms);
-	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->timeout_ms);
+	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(a->connect_timeout_ms < a->request_ms ? a->connect_timeout_ms : a->request_ms));
+	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->request_ms);
 	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
 	if (json) {
 		curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
@@ -401,7 +495,7 @@ out:
 }
 
 int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency_key, const char *type,
-				const char *details_json, long *http_status)
+				const char *details_json, int64_t max_ms, long *http_status)
 {
 	struct body *b = NULL;
 	json_t *root = NULL, *details = NULL;
@@ -423,10 +517,11 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
+	a->request_ms = max_ms > 0 && max_ms < a->timeout_ms ? max_ms : a->timeout_ms;
 	if ((r = request(a, "POST", ACTIVITIES_PATH, payload, idem, b, &status)) != 0)
 		goto out;
 	*http_status = status;
-	r = classify(a, status, b, idempotency_key);
+	r = classify(a, status, b, idempotency_key, type);
 out:
 	free(payload);
 	free(b);

@@ -6,6 +6,7 @@
  * array its maximum. Serialization is canonical (sorted keys, compact), so the same state always
  * gives the same bytes.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,7 @@ static int known_activity(const char *type)
 static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 {
 	static const char *const keys[] = { "idempotency_key", "type", "details", "created_at", "attempts", NULL };
+	static const char *const optional[] = { "delivery_id", "last_attempt_at", NULL };
 	char f[96];
 	const json_t *d;
 	int64_t n;
@@ -293,7 +295,20 @@ static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 	snprintf(f, sizeof(f), "outbox[%zu]", i);
 	if (!json_is_object(o))
 		return wrong_type(f, "an object", o);
-	if ((r = check_keys(o, f, keys)) != FCA_OK)
+	if ((r = check_keys_opt(o, f, keys, optional)) != FCA_OK)
+		return r;
+	snprintf(f, sizeof(f), "outbox[%zu].delivery_id", i);
+	if (json_object_get(o, "delivery_id")) {
+		if ((r = get_str(e->delivery_id, sizeof(e->delivery_id), json_object_get(o, "delivery_id"), f, 0)) !=
+		    FCA_OK)
+			return r;
+		for (size_t k = 0; e->delivery_id[k]; k++)
+			if (!(isxdigit((unsigned char)e->delivery_id[k]) || e->delivery_id[k] == '-'))
+				return fca_error_set(FCA_EINVALID, PFX "%s: expected a UUID", f);
+	}
+	snprintf(f, sizeof(f), "outbox[%zu].last_attempt_at", i);
+	if (json_object_get(o, "last_attempt_at") &&
+	    (r = get_time(&e->last_attempt_at, json_object_get(o, "last_attempt_at"), f, 1)) != FCA_OK)
 		return r;
 	snprintf(f, sizeof(f), "outbox[%zu].idempotency_key", i);
 	if ((r = get_str(e->idempotency_key, sizeof(e->idempotency_key), json_object_get(o, "idempotency_key"), f,
@@ -580,6 +595,10 @@ static int build_outbox(json_t **out, const struct fca_state_outbox *e, size_t i
 	put(o, "details", d, &fail);
 	put(o, "created_at", time_str(e->created_at), &fail);
 	put(o, "attempts", json_integer(e->attempts), &fail);
+	if (e->delivery_id[0])
+		put(o, "delivery_id", json_string(e->delivery_id), &fail);
+	if (e->last_attempt_at)
+		put(o, "last_attempt_at", time_str(e->last_attempt_at), &fail);
 	if (fail) {
 		json_decref(o);
 		return fca_error_set(FCA_ENOMEM, PFX "out of memory");

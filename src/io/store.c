@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "fleetca/config.h"
 #include "fleetca/crypto.h"
 #include "fleetca/fault.h"
 #include "fleetca/secret.h"
@@ -27,6 +29,7 @@ struct fca_store {
 	char address[256];
 	struct fca_store_schema schema;
 	int schema_loaded; /* read on first need: a converged run never needs it */
+	int tls; /* the connection was asked to use TLS */
 	char tables[MAX_TABLES][65];
 	size_t ntables;
 	char host_id_tables[16][65]; /* tables with a host_id column */
@@ -85,45 +88,37 @@ static int query_int(struct fca_store *s, const char *sql, const char *what, lon
 	return FCA_OK;
 }
 
-static void env_or(char *buf, size_t n, const char *name, const char *dflt)
+static int set_tls(struct fca_store *s, const struct fca_mysql_config *cfg)
 {
-	const char *v = getenv(name);
-	snprintf(buf, n, "%s", v && *v ? v : dflt);
-}
-
-static int set_tls(struct fca_store *s)
-{
-	const char *ca = getenv("FLEET_MYSQL_TLS_CA"), *cert = getenv("FLEET_MYSQL_TLS_CERT");
-	const char *key = getenv("FLEET_MYSQL_TLS_KEY"), *cfg = getenv("FLEET_MYSQL_TLS_CONFIG");
-	const char *sni = getenv("FLEET_MYSQL_TLS_SERVER_NAME");
+	const char *ca = cfg->tls_ca, *cert = cfg->tls_cert, *key = cfg->tls_key, *tc = cfg->tls_config;
 	my_bool on = 1, off = 0;
 	int want;
 
-	if (cfg && *cfg && strcmp(cfg, "true") && strcmp(cfg, "false") && strcmp(cfg, "skip-verify"))
+	if (*tc && strcmp(tc, "true") && strcmp(tc, "false") && strcmp(tc, "skip-verify"))
 		return fca_error_set(FCA_EINVALID,
 				     "FLEET_MYSQL_TLS_CONFIG '%s': fleetca understands true, false and skip-verify "
 				     "(a custom configuration name is Fleet-internal): set one of those with "
 				     "FLEET_MYSQL_TLS_CA/CERT/KEY",
-				     cfg);
-	if (sni && *sni)
+				     tc);
+	if (cfg->tls_server_name[0])
 		return fca_error_set(FCA_EINVALID,
 				     "FLEET_MYSQL_TLS_SERVER_NAME is set, but the MySQL client library cannot verify "
 				     "against another name than the one connected to: put '%s' in FLEET_MYSQL_ADDRESS "
 				     "instead and unset FLEET_MYSQL_TLS_SERVER_NAME",
-				     sni);
-	want = (ca && *ca) || (cert && *cert) || (cfg && *cfg && strcmp(cfg, "false") != 0);
+				     cfg->tls_server_name);
+	want = *ca || *cert || (*tc && strcmp(tc, "false") != 0);
+	s->tls = want;
 	if (!want)
 		return FCA_OK;
-	if (ca && *ca)
+	if (*ca)
 		mysql_optionsv(s->db, MYSQL_OPT_SSL_CA, ca);
-	if (cert && *cert)
+	if (*cert)
 		mysql_optionsv(s->db, MYSQL_OPT_SSL_CERT, cert);
-	if (key && *key)
+	if (*key)
 		mysql_optionsv(s->db, MYSQL_OPT_SSL_KEY, key);
 	mysql_optionsv(s->db, MYSQL_OPT_SSL_ENFORCE, &on);
 	/* Fleet's tls_config: "skip-verify" encrypts without checking the server's certificate. */
-	mysql_optionsv(s->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT,
-		       (cfg && strcmp(cfg, "skip-verify") == 0) ? &off : &on);
+	mysql_optionsv(s->db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, strcmp(tc, "skip-verify") == 0 ? &off : &on);
 	return FCA_OK;
 }
 
@@ -236,43 +231,41 @@ int fca_store_probe_table(struct fca_store *s, const char *table)
 	return FCA_OK;
 }
 
-/* keep: see fca_store_open_env_keep; NULL reads (and wipes) the environment's password each time. */
-static int open_env(struct fca_store **out, struct fca_secret *keep)
+int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 {
 	struct fca_store *s = NULL;
 	struct fca_secret pw = FCA_SECRET_INIT;
-	char user[128], host[256], proto[16];
-	const char *sock = NULL, *pw_env;
+	char host[256];
+	const char *sock = NULL, *user = cfg->username;
 	unsigned int port = 3306, timeout = 10, rw_timeout = 120;
-	int r = FCA_ERROR, pw_from_env;
+	int r = FCA_ERROR;
 	char *colon;
 
 	*out = NULL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	env_or(s->address, sizeof(s->address), "FLEET_MYSQL_ADDRESS", "localhost:3306");
-	env_or(user, sizeof(user), "FLEET_MYSQL_USERNAME", "fleet");
-	env_or(s->database, sizeof(s->database), "FLEET_MYSQL_DATABASE", "fleet");
-	env_or(proto, sizeof(proto), "FLEET_MYSQL_PROTOCOL", "tcp");
-	pw_env = getenv("FLEET_MYSQL_PASSWORD");
-	pw_from_env = pw_env && *pw_env; /* before fca_secret_from_env wipes it */
-	if (keep && keep->data && !pw_from_env)
-		r = fca_secret_set(&pw, keep->data, keep->len);
-	else if ((r = fca_secret_from_env(&pw, "FLEET_MYSQL_PASSWORD", "FLEET_MYSQL_PASSWORD_PATH",
-					   "the MySQL password")) == FCA_OK && keep && pw_from_env) {
-		/* The environment's copy is wiped now: keep ours for the next connection. */
-		fca_secret_dispose(keep);
-		r = fca_secret_set(keep, pw.data, pw.len);
-	}
-	if (r == FCA_ENOTFOUND) {
-		fca_error_clear();
-		if ((r = fca_secret_set(&pw, "", 0)) != 0)
-			goto out;
-	} else if (r != FCA_OK) {
+	snprintf(s->address, sizeof(s->address), "%s", cfg->address);
+	snprintf(s->database, sizeof(s->database), "%s", cfg->database);
+	if (cfg->region[0]) {
+		r = fca_error_set(FCA_EINVALID,
+				  "FLEET_MYSQL_REGION is set (Fleet's RDS IAM login): not supported by fleetca: use a "
+				  "password (FLEET_MYSQL_PASSWORD or FLEET_MYSQL_PASSWORD_PATH) and unset "
+				  "FLEET_MYSQL_REGION");
 		goto out;
 	}
+	if (cfg->server_public_key[0] && access(cfg->server_public_key, R_OK) != 0) {
+		r = fca_error_set(FCA_EINVALID, "FLEETCA_MYSQL_SERVER_PUBLIC_KEY %s: %s", cfg->server_public_key,
+				  strerror(errno));
+		goto out;
+	}
+	if (cfg->password_path[0])
+		r = fca_secret_read_file(&pw, cfg->password_path, "the MySQL password");
+	else
+		r = fca_secret_set(&pw, cfg->password.data ? (const char *)cfg->password.data : "", cfg->password.len);
+	if (r != FCA_OK)
+		goto out;
 	snprintf(host, sizeof(host), "%s", s->address);
-	if (host[0] == '/' || strcmp(proto, "unix") == 0) {
+	if (host[0] == '/' || strcmp(cfg->protocol, "unix") == 0) {
 		sock = s->address;
 		snprintf(host, sizeof(host), "localhost");
 	} else if ((colon = strrchr(host, ':'))) {
@@ -302,8 +295,11 @@ static int open_env(struct fca_store **out, struct fca_secret *keep)
 		enum mysql_protocol_type tcp = MYSQL_PROTOCOL_TCP;
 		mysql_optionsv(s->db, MYSQL_OPT_PROTOCOL, &tcp);
 	}
-	if ((r = set_tls(s)) != 0)
+	if ((r = set_tls(s, cfg)) != 0)
 		goto out;
+	/* caching_sha2_password over plain TCP: encrypt the password to the pinned server key */
+	if (cfg->server_public_key[0])
+		mysql_optionsv(s->db, MYSQL_SERVER_PUBLIC_KEY, cfg->server_public_key);
 	if (!mysql_real_connect(s->db, host, user, (const char *)pw.data, s->database, port, sock, 0)) {
 		unsigned int e = mysql_errno(s->db);
 		if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
@@ -327,16 +323,6 @@ out:
 	fca_secret_dispose(&pw);
 	fca_store_free(s);
 	return r;
-}
-
-int fca_store_open_env(struct fca_store **out)
-{
-	return open_env(out, NULL);
-}
-
-int fca_store_open_env_keep(struct fca_store **out, struct fca_secret *password)
-{
-	return open_env(out, password);
 }
 
 void fca_store_free(struct fca_store *s)

@@ -28,6 +28,10 @@ Misbehaving on purpose:
   --mode hang      read the request and never answer
   --mode close     read the request and close the connection without a word
   --status CODE    answer every authenticated request with CODE and a Fleet-style JSON error
+  --message TEXT   with --status: that error's "message"
+  --mode html      200 with an HTML login page (a single-sign-on proxy in front of Fleet)
+  --mode bare201   201 with an empty body (a proxy that answers for the server)
+  --mode conflict_other  409 with a JSON error that is not about the Idempotency-Key
 The modes and --status apply to POST only. The database is read with the `mariadb` client (as
 --mysql-user, default root; a password is handed to it in MYSQL_PWD, never on its command line).
 Without --mysql-database, GET /api/v1/fleet/activities answers 503.
@@ -159,10 +163,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not self.authorized():
             return self.reply(401, fleet_error("Authentication required"))
         if args.status:
-            return self.reply(args.status, fleet_error("fake Fleet told to answer %d" % args.status,
+            return self.reply(args.status, fleet_error(args.message or "fake Fleet told to answer %d" % args.status,
                                                        "details.ca is not a known CA", "details"))
         if args.mode == "500":
             return self.reply(500, fleet_error("Internal Server Error"))
+        if args.mode == "html":
+            body = b"<!DOCTYPE html><html><body><form action='/login'>Sign in</form></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return 200
+        if args.mode == "bare201":
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return 201
+        if args.mode == "conflict_other":
+            return self.reply(409, fleet_error("Conflict", "a team with this name already exists", "name"))
         with st.lock:
             if st.failures_left > 0:
                 st.failures_left -= 1
@@ -306,9 +325,10 @@ def main():
     ap.add_argument("--http", action="store_true", help="plain HTTP (no certificate)")
     ap.add_argument("--token-file", required=True)
     ap.add_argument("--log", required=True)
-    ap.add_argument("--mode", default="ok", choices=["ok", "500", "garbage", "hang", "close"])
+    ap.add_argument("--mode", default="ok", choices=["ok", "500", "garbage", "hang", "close", "html", "bare201", "conflict_other"])
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--status", type=int, default=0)
+    ap.add_argument("--message", help="with --status: the JSON error's message")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--mysql-database", help="answer GET /api/v1/fleet/activities from this database")
     ap.add_argument("--mysql-socket", help="the MariaDB server's unix socket")

@@ -3,6 +3,7 @@ server certificate, one API token, and a Fake that starts one server process and
 import atexit
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -27,10 +28,14 @@ with open(TOKEN_FILE, "w") as f:
     f.write(TOKEN + "\n")
 
 
+UUID_PREFIX = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/")
+
+
 class Fake:
     """One fake Fleet API process over HTTPS (or plain http); every test stops its own."""
 
     def __init__(self, *args, http=False, db=None):
+        """http: a plain-http fake (fleetca refuses it: FLEET_URL must be https)."""
         """db: answer GET /api/v1/fleet/activities from this test database (as root, over the socket)."""
         self.log = os.path.join(tempfile.mkdtemp(dir=TMP), "requests.jsonl")
         cmd = ["python3", FAKE, "--token-file", TOKEN_FILE, "--log", self.log] + list(args)
@@ -49,9 +54,21 @@ class Fake:
         with open(self.log) as f:
             return [json.loads(line) for line in f]
 
-    def seen(self):
-        """[(idempotency key, status)] of the activity POSTs, in order."""
-        return [(r["idempotency_key"], r["status"]) for r in self.requests() if r["method"] == "POST"]
+    def seen(self, raw=False):
+        """[(idempotency key, status)] of the activity POSTs, in order. fleetca sends
+        "<delivery_id>/<step_id>#<n>" (delivery_id: a UUID made with the outbox entry); without raw,
+        the step part only (the UUID checked and dropped)."""
+        out = []
+        for r in self.requests():
+            if r["method"] != "POST":
+                continue
+            k = r["idempotency_key"]
+            if not raw and k:
+                m = UUID_PREFIX.match(k)
+                expect(m is not None, "Idempotency-Key %r does not start with a delivery UUID" % k)
+                k = k[m.end():]
+            out.append((k, r["status"]))
+        return out
 
     def get(self, path, token=TOKEN):
         """(status, parsed JSON body) of a GET, with the token as Fleet's clients send it."""

@@ -11,10 +11,12 @@ Item 3: for a CA not yet adopted, the multi-step plan counts the drain of the ge
 import json
 import os
 import re
+import subprocess
 import tempfile
+import time
 import uuid
 
-from fcalib import (SOURCE, Failures, env_for, expect, fleetca_activities, mariadb, new_db, run,
+from fcalib import (FLEETCA, SOURCE, Failures, env_for, expect, fleetca_activities, mariadb, new_db, run,
                     table_fingerprint)
 
 T = Failures()
@@ -166,8 +168,8 @@ def escrow_and_association_tables_that_cannot_be_read_stop_the_run():
         rc, out, err = run(["plan", "-f", y, "--format", "json"], env_for(db, now=T0))
         d = [s for s in json.loads(out)["steps"] if s["kind"] == "retire"][0]["drain"]
         # 10: the drain counts escrows addressed to gen 1 by issuer + serial, the 2 to the history CA too
-    # (every Fleet-made CA has serial 1 and the same subject)
-    expect(rc == 2 and d["not_counted"] is None and d["escrows"] == 10 and d["live"] > 0,
+        # (every Fleet-made CA has serial 1 and the same subject)
+        expect(rc == 2 and d["not_counted"] is None and d["escrows"] == 10 and d["live"] > 0,
                "%s: readable: exit %d drain %s" % (schema, rc, d))
 
 
@@ -186,6 +188,58 @@ def pad_escrows(db, n, size):
                 "SELECT 50000 + seq, UUID(), UUID(), '', CONCAT('pad-', seq), 'darwin' FROM seq_0_to_%d" % (n - 1))
     mariadb(db, "INSERT INTO host_disk_encryption_keys (host_id, base64_encrypted) "
                 "SELECT 50000 + seq, REPEAT('A', %d) FROM seq_0_to_%d" % (size, n - 1))
+
+
+def killed_mid_scan(db, spec, args, now):
+    """Runs fleetca paused at the fault point `spec` (after the first row of a streamed scan, the server
+    still sending: the padding is more than the socket buffers hold), kills its connection from outside,
+    lets it go on; returns (rc, stdout, stderr)."""
+    go = os.path.join(TMP, "go-%s" % uuid.uuid4().hex[:8])
+    env = env_for(db, now=now, FLEETCA_FAULT=spec, FLEETCA_FAULT_MODE="pause", FLEETCA_FAULT_PAUSE_FILE=go)
+    p = subprocess.Popen([FLEETCA] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    text = ""
+    for _ in range(600):
+        if os.path.exists(go + ".ready"):
+            with open(go + ".ready") as f:
+                text = f.read()
+            if text.endswith("\n"):  # written whole
+                break
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    if not text.endswith("\n"):
+        raise AssertionError("fault point %s not reached: %s" % (spec, p.communicate()))
+    conn = int(text.strip())
+    expect(p.poll() is None and [conn] == [int(r[0]) for r in mariadb(
+        None, "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = %d" % conn)],
+        "the paused run holds its connection %d while it waits" % conn)
+    mariadb(None, "KILL CONNECTION %d" % conn)
+    open(go, "w").close()
+    out, err = p.communicate(timeout=120)
+    return p.returncode, out.decode(), err.decode()
+
+
+@T.case
+def a_scan_cut_short_is_an_error_not_a_count():
+    """Item 1: a connection killed while an issued-certificate scan (apply's drain) or the escrow scan
+    (status) streams is exit 1 with nothing changed; on the old main the escrow scan ended quietly with
+    what it had read (mysql_errno was not checked after its loop) and status exited 0."""
+    if os.environ.get("FCA_TESTING", "1") != "1":
+        print("skip: fault points need a test build")
+        return
+    for schema, fixture, apple, acts in SCHEMAS:
+        db = new_db("fckill", schema=schema, fixtures=(fixture, "filevault-dev.sql"))
+        to_active(db)
+        pad_rows(db, 1500, 40000)
+        before = table_fingerprint(db)
+        rc, out, err = killed_mid_scan(db, "scan_row:" + HI, ["apply", "-f", hi("complete")], T16)
+        expect(rc == 1 and "connection was lost" in err and "applied" not in out,
+               "%s: issued scan killed: exit %d\n%s%s" % (schema, rc, out, err))
+        expect(table_fingerprint(db) == before, "%s: nothing changed" % schema)
+        pad_escrows(db, 1500, 40000)
+        rc, out, err = killed_mid_scan(db, "scan_row:host_disk_encryption_keys", ["status"], T16)
+        expect(rc == 1 and "connection was lost" in err and "FileVault" in err,
+               "%s: escrow scan killed: exit %d\n%s%s" % (schema, rc, out, err))
 
 
 @T.case
