@@ -115,6 +115,22 @@ def live_rows(db):
     return out
 
 
+SCHEMAS = (("schema.sql", "fleet-dev.sql"), ("schema-pre2026.sql", "fleet-dev-old-schema.sql"))
+
+
+def each_schema(T):
+    """A decorator for a case that takes a database maker: it runs once per Fleet schema (SCHEMAS), named
+    <case>_current_schema and <case>_pre2026_schema, with new_db(prefix) bound to that schema and its fixture."""
+    def wrap(fn):
+        for schema, fixture in SCHEMAS:
+            def case(schema=schema, fixture=fixture):
+                fn(lambda prefix: new_db(prefix, schema=schema, fixtures=(fixture,)))
+            case.__name__ = "%s_%s" % (fn.__name__, "current_schema" if schema == "schema.sql" else "pre2026_schema")
+            T.case(case)
+        return fn
+    return wrap
+
+
 def fleetca_activities(db):
     """[(activity_type, details dict)] that fleetca recorded in Fleet's own table, oldest first:
     activity_past on the newest schema, activities before 2026."""

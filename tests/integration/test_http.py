@@ -7,12 +7,11 @@ import shutil
 import socket
 import tempfile
 
-from fcalib import Failures, env_for, expect, new_db, run
+from fcalib import Failures, each_schema, env_for, expect, run
 from fakefleet import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-http-")
-SCHEMAS = (("schema.sql", "fleet-dev.sql"), ("schema-pre2026.sql", "fleet-dev-old-schema.sql"))
 Y = os.path.join(TMP, "api.yml")
 with open(Y, "w") as f:
     f.write("version: 1\npolicy: {min_overlap: 7d}\nactivities: {sink: api}\ncas:\n"
@@ -38,13 +37,7 @@ def describe(res):
     return "exit %d\nstdout:\n%s\nstderr:\n%s" % res
 
 
-def per_schema(fn):
-    for schema, fixtures in SCHEMAS:
-        def case(schema=schema, fixtures=fixtures):
-            fn(lambda prefix: new_db(prefix, schema=schema, fixtures=(fixtures,)))
-        case.__name__ = "%s_%s" % (fn.__name__, "current_schema" if schema == "schema.sql" else "pre2026_schema")
-        T.case(case)
-    return fn
+per_schema = each_schema(T)
 
 
 @per_schema

@@ -5,18 +5,17 @@ FLEETCA_MYSQL_SERVER_PUBLIC_KEY file is named. On both schemas."""
 import os
 import tempfile
 
-from fcalib import Failures, env_for, expect, new_db, run, table_fingerprint
+from fcalib import Failures, each_schema, env_for, expect, run, table_fingerprint
 
 T = Failures()
-SCHEMAS = (("schema.sql", "fleet-dev.sql"), ("schema-pre2026.sql", "fleet-dev-old-schema.sql"))
 
 
 def per_schema(fn):
-    for schema, fixtures in SCHEMAS:
-        def case(schema=schema, fixtures=fixtures):
-            fn(new_db("mc", schema=schema, fixtures=(fixtures,)))
-        case.__name__ = "%s_%s" % (fn.__name__, "current_schema" if schema == "schema.sql" else "pre2026_schema")
-        T.case(case)
+    """Each case runs once per schema, on a fresh database of its own."""
+    def with_db(make):
+        fn(make("mc"))
+    with_db.__name__ = fn.__name__
+    each_schema(T)(with_db)
     return fn
 
 

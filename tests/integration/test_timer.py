@@ -14,12 +14,11 @@ import tempfile
 import threading
 import time
 
-from fcalib import (FLEETCA, Failures, env_for, expect, live_rows, mariadb, new_db, reference_decrypt, run)
+from fcalib import (FLEETCA, Failures, each_schema, env_for, expect, live_rows, mariadb, reference_decrypt, run)
 from fakefleet import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-timer-")
-SCHEMAS = (("schema.sql", "fleet-dev.sql"), ("schema-pre2026.sql", "fleet-dev-old-schema.sql"))
 CA = "conditional_access_idp"
 T0 = "2026-11-27T00:00:00Z"
 
@@ -62,13 +61,7 @@ def sent_keys(fake):
     return [k for k, _ in fake.seen()]
 
 
-def per_schema(fn):
-    for schema, fixtures in SCHEMAS:
-        def case(schema=schema, fixtures=fixtures):
-            fn(lambda prefix: new_db(prefix, schema=schema, fixtures=(fixtures,)))
-        case.__name__ = "%s_%s" % (fn.__name__, "current_schema" if schema == "schema.sql" else "pre2026_schema")
-        T.case(case)
-    return fn
+per_schema = each_schema(T)
 
 
 def closed_port():
