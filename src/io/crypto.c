@@ -154,14 +154,15 @@ static void hex(char *out, const unsigned char *p, size_t n, int upper)
  */
 void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 {
+	static EVP_MD *md5; /* fetched once per process: every row read is checked with it */
 	unsigned char md[16];
 	unsigned int l = 0;
-	EVP_MD *md5 = EVP_MD_fetch(NULL, "MD5", "-fips");
 
 	out[0] = '\0';
+	if (!md5)
+		md5 = EVP_MD_fetch(NULL, "MD5", "-fips");
 	if (md5 && EVP_Digest(p, n, md, &l, md5, NULL) == 1 && l == sizeof(md))
 		hex(out, md, 16, 1);
-	EVP_MD_free(md5);
 }
 
 void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
