@@ -19,13 +19,18 @@ import (
 	"time"
 )
 
-// decryptAsset opens a mdm_config_assets value: nonce(12) || ciphertext || tag(16), no AAD.
-func decryptAsset(key, value []byte) ([]byte, error) {
+// assetGCM is the AES-GCM of Fleet's asset encryption (the key is the first 32 bytes of the server key).
+func assetGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	gcm, err := cipher.NewGCM(block)
+	return cipher.NewGCM(block)
+}
+
+// decryptAsset opens a mdm_config_assets value: nonce(12) || ciphertext || tag(16), no AAD.
+func decryptAsset(key, value []byte) ([]byte, error) {
+	gcm, err := assetGCM(key)
 	if err != nil {
 		return nil, err
 	}
@@ -37,11 +42,7 @@ func decryptAsset(key, value []byte) ([]byte, error) {
 
 // encryptAsset seals a value the way Fleet's datastore does: a random nonce, prepended.
 func encryptAsset(key, plain []byte) ([]byte, error) {
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := assetGCM(key)
 	if err != nil {
 		return nil, err
 	}
