@@ -135,6 +135,50 @@ static void print_delivery(const struct fca_delivery *dv, int json)
 			dv->error);
 }
 
+/* After the run: the CAs that cannot move, the report, what delivery did; the exit code (res->outcome). */
+static int report(const struct fca_apply_result *res, const struct apply_args *a, const struct fca_desired *d,
+		  const char *file)
+{
+	(void)cli_report_stuck(&res->stuck); /* its exit code is in res->outcome */
+	if (!a->json)
+		print_text(res, file);
+	else if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res->done, res->ndone, res->final_plan,
+				       d->sink, &res->delivery) != 0)
+		fca_error_clear(); /* stdout closed: the exit code still tells */
+	if (res->unplanned)
+		fprintf(stderr,
+			"fleetca: %zu ready step%s not in %s: make and review a new plan with 'fleetca plan --out'\n",
+			res->unplanned, res->unplanned == 1 ? " is" : "s are", a->plan_path);
+	print_delivery(&res->delivery, a->json);
+	return res->outcome == FCA_OUTCOME_FAILED  ? FCA_EXIT_ERROR
+	       : res->outcome == FCA_OUTCOME_GATED ? FCA_EXIT_GATE
+						   : FCA_EXIT_OK;
+}
+
+/* A run that did not finish: another holds the lock (4), or an error (1; every step done is whole). */
+static int report_failure(int r, const struct fca_apply_result *res)
+{
+	if (r == FCA_ELOCKED) {
+		fprintf(stderr, "fleetca: error: %s\n", fca_error_message());
+		return FCA_EXIT_LOCKED;
+	}
+	if (res->ndone)
+		fprintf(stderr, "fleetca: %zu step%s completed before the error (each one whole)\n", res->ndone,
+			res->ndone == 1 ? "" : "s");
+	return cli_fail();
+}
+
+static void apply_result_free(struct fca_apply_result *res)
+{
+	if (!res)
+		return;
+	if (res->final_observed)
+		fca_observed_dispose(res->final_observed);
+	free(res->final_observed);
+	free(res->final_plan);
+	free(res);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct apply_args a = {.json = 0};
@@ -170,47 +214,17 @@ int cmd_apply(int argc, char **argv)
 	opts.source_ref = src.from_git ? src.ref : NULL;
 	opts.progress = a.json ? NULL : stdout;
 	opts.api = &cfg.api;
-	if (cli_open(&cfg, a.lock_timeout, &key, &s) != 0) {
+	if (cli_open(&cfg, a.lock_timeout, &key, &s) != 0)
 		rc = cli_fail();
-		goto out;
-	}
-	if ((r = fca_engine_apply_and_deliver(s, &key, &opts, res)) == FCA_ELOCKED) {
-		fprintf(stderr, "fleetca: error: %s\n", fca_error_message());
-		rc = FCA_EXIT_LOCKED;
-		goto out;
-	}
-	if (r != FCA_OK) {
-		if (res->ndone)
-			fprintf(stderr, "fleetca: %zu step%s completed before the error (each one whole)\n", res->ndone,
-				res->ndone == 1 ? "" : "s");
-		rc = cli_fail();
-		goto out;
-	}
-	(void)cli_report_stuck(&res->stuck); /* its exit code is in res->outcome */
-	if (!a.json)
-		print_text(res, src.label);
-	else if (fca_render_apply_json(stdout, (const char(*)[FCA_STEP_ID_MAX])res->done, res->ndone, res->final_plan,
-				       d->sink, &res->delivery) != 0)
-		fca_error_clear(); /* stdout closed: the exit code still tells */
-	if (res->unplanned)
-		fprintf(stderr,
-			"fleetca: %zu ready step%s not in %s: make and review a new plan with 'fleetca plan --out'\n",
-			res->unplanned, res->unplanned == 1 ? " is" : "s are", a.plan_path);
-	print_delivery(&res->delivery, a.json);
-	rc = res->outcome == FCA_OUTCOME_FAILED	 ? FCA_EXIT_ERROR
-	     : res->outcome == FCA_OUTCOME_GATED ? FCA_EXIT_GATE
-						 : FCA_EXIT_OK;
+	else if ((r = fca_engine_apply_and_deliver(s, &key, &opts, res)) != FCA_OK)
+		rc = report_failure(r, res);
+	else
+		rc = report(res, &a, d, src.label);
 out:
-	if (res && res->final_observed)
-		fca_observed_dispose(res->final_observed);
-	if (res) {
-		free(res->final_observed);
-		free(res->final_plan);
-	}
 	fca_secret_dispose(&key);
 	fca_config_dispose(&cfg);
 	fca_store_free(s);
-	free(res);
+	apply_result_free(res);
 	free(sp);
 	free(d);
 	return rc;

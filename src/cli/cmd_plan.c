@@ -201,76 +201,85 @@ static int save_plan(const char *path, const struct fca_plan *p, const struct fc
 	return r;
 }
 
+/* After planning: the plan (and the change above it), --out, what is wrong; the exit code. */
+static int report(const struct fca_plan *p, const struct fca_observed *o, const struct fca_change *ch,
+		  const struct fca_pin *pin, const struct plan_args *a, const char *path)
+{
+	struct fca_stuck stuck;
+	int rc;
+
+	fca_plan_stuck(&stuck, p, o);
+	/* errors > 0 (the JSON's summary.errors) exactly when plan exits 1; --out only for a plan without */
+	if (!fca_plan_errors(p) && a->out_path && save_plan(a->out_path, p, o, pin) != FCA_OK)
+		return cli_fail();
+	if (render_change(ch, a->fmt, path) != FCA_OK || render_plan(p, o, ch, a->fmt) != FCA_OK)
+		return cli_fail();
+	if ((rc = report_errors(p)) != FCA_EXIT_OK)
+		return rc;
+	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 (corrupt) over both */
+	rc = cli_report_stuck(&stuck);
+	return rc == FCA_EXIT_OK && p->nsteps > 0 ? FCA_EXIT_CHANGES : rc;
+}
+
+/* What a plan run holds, freed at once (plan_run_free). */
+struct plan_run {
+	struct fca_desired d;
+	struct fca_observed o;
+	struct fca_plan p;
+	struct fca_pin pin;
+	struct fca_change *ch;
+	struct fca_source src, bsrc;
+};
+
+static void plan_run_free(struct plan_run *r)
+{
+	if (!r)
+		return;
+	free(r->ch);
+	fca_source_dispose(&r->bsrc);
+	fca_source_dispose(&r->src);
+	fca_observed_dispose(&r->o);
+	free(r);
+}
+
 int cmd_plan(int argc, char **argv)
 {
 	struct plan_args a = {.fmt = FMT_TEXT};
-	struct fca_desired *d = calloc(1, sizeof(*d)), *bd = NULL;
-	struct fca_observed *o = calloc(1, sizeof(*o));
-	struct fca_plan *p = calloc(1, sizeof(*p));
-	struct fca_pin *pin = calloc(1, sizeof(*pin));
-	struct fca_change *ch = NULL;
+	struct plan_run *r = calloc(1, sizeof(*r));
+	struct fca_desired *bd = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
 	struct fca_config cfg = {.server_key_code = 0};
 	struct fca_plan_opts po = FCA_PLAN_OPTS_INIT;
-	struct fca_stuck stuck;
-	struct fca_source src, bsrc;
 	int rc;
 
-	fca_source_init(&src);
-	fca_source_init(&bsrc);
-	if ((rc = parse_args(&a, argc, argv)) != CLI_CONTINUE)
-		goto out;
-	if (!d || !o || !p || !pin) {
-		fca_error_set(FCA_ENOMEM, "out of memory");
-		rc = cli_fail();
+	if ((rc = parse_args(&a, argc, argv)) != CLI_CONTINUE || !r) {
+		if (!r)
+			rc = (fca_error_set(FCA_ENOMEM, "out of memory"), cli_fail());
 		goto out;
 	}
-	if ((rc = cli_load_source(d, &src, &a.cs)) != FCA_EXIT_OK ||
-	    (a.git_base && (rc = load_change(&ch, &bd, &bsrc, &a.cs, a.git_base, d)) != FCA_EXIT_OK))
+	fca_source_init(&r->src);
+	fca_source_init(&r->bsrc);
+	if ((rc = cli_load_source(&r->d, &r->src, &a.cs)) != FCA_EXIT_OK ||
+	    (a.git_base && (rc = load_change(&r->ch, &bd, &r->bsrc, &a.cs, a.git_base, &r->d)) != FCA_EXIT_OK))
 		goto out;
-	fca_pin_build(pin, d, src.path, src.from_git ? src.commit : ""); /* apply --plan refuses another */
+	fca_pin_build(&r->pin, &r->d, r->src.path, r->src.from_git ? r->src.commit : ""); /* apply --plan checks it */
 	if (a.off) {
-		rc = render_offline(d, ch, pin, a.fmt, src.path) != FCA_OK ? cli_fail() : FCA_EXIT_OK;
+		rc = render_offline(&r->d, r->ch, &r->pin, a.fmt, r->src.path) != FCA_OK ? cli_fail() : FCA_EXIT_OK;
 		goto out;
 	}
-	po.desired = d;
+	po.desired = &r->d;
 	po.now = fca_now();
 	po.scan_issued = po.scan_escrows = 1; /* the plan shows every count */
-	rc = FCA_EXIT_ERROR;
-	if (cli_open(&cfg, 30, &key, &s) != 0 || fca_engine_plan(o, p, s, &key, &po) != 0) {
+	if (cli_open(&cfg, 30, &key, &s) != 0 || fca_engine_plan(&r->o, &r->p, s, &key, &po) != 0)
 		rc = cli_fail();
-		goto out;
-	}
-	fca_plan_stuck(&stuck, p, o);
-	/* errors > 0 (the JSON's summary.errors) exactly when plan exits 1; --out only for a plan without */
-	if (!fca_plan_errors(p) && a.out_path && save_plan(a.out_path, p, o, pin) != FCA_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (render_change(ch, a.fmt, src.path) != FCA_OK || render_plan(p, o, ch, a.fmt) != FCA_OK) {
-		rc = cli_fail();
-		goto out;
-	}
-	if ((rc = report_errors(p)) != FCA_EXIT_OK)
-		goto out;
-	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 (corrupt) over both */
-	rc = cli_report_stuck(&stuck);
-	if (rc == FCA_EXIT_OK && p->nsteps > 0)
-		rc = FCA_EXIT_CHANGES;
+	else
+		rc = report(&r->p, &r->o, r->ch, &r->pin, &a, r->src.path);
 out:
-	free(pin);
-	free(ch);
 	free(bd);
-	fca_source_dispose(&bsrc);
-	fca_source_dispose(&src);
 	fca_secret_dispose(&key);
 	fca_config_dispose(&cfg);
 	fca_store_free(s);
-	if (o)
-		fca_observed_dispose(o);
-	free(o);
-	free(p);
-	free(d);
+	plan_run_free(r);
 	return rc;
 }
