@@ -13,7 +13,7 @@
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/executor.h"
-#include "fleetca/fault.h"
+#include "core/fault.h"
 
 #define NAMES_PER_CA (2 * FCA_SLOT_COUNT + 1)
 
