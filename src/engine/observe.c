@@ -7,6 +7,7 @@
 #include "fleetca/buf.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
+#include "fleetca/json.h"
 
 int fca_engine_load_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key)
 {
