@@ -7,16 +7,13 @@
 static _Thread_local struct {
 	int code;
 	char msg[1024];
-	char where[128];
 } fca_last;
 
-int fca_error__set(const char *file, int line, int code, const char *fmt, ...)
+int fca_error_set(int code, const char *fmt, ...)
 {
 	va_list ap;
-	const char *src = strstr(file, "src/");
 
 	fca_last.code = code;
-	snprintf(fca_last.where, sizeof(fca_last.where), "%s:%d", src ? src : file, line);
 	va_start(ap, fmt);
 	vsnprintf(fca_last.msg, sizeof(fca_last.msg), fmt, ap);
 	va_end(ap);
@@ -54,12 +51,10 @@ int fca_error_prefix(const char *fmt, ...)
 }
 
 const char *fca_error_message(void) { return fca_last.msg; }
-const char *fca_error_where(void) { return fca_last.where; }
 int fca_error_code(void) { return fca_last.code; }
 
 void fca_error_clear(void)
 {
 	fca_last.code = 0;
 	fca_last.msg[0] = '\0';
-	fca_last.where[0] = '\0';
 }

@@ -204,11 +204,6 @@ void fca_fleet_api_free(struct fca_fleet_api *a)
 	free(a);
 }
 
-const char *fca_fleet_api_origin(const struct fca_fleet_api *a)
-{
-	return a ? a->origin : "";
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
 	struct body *b = ctx;
@@ -297,15 +292,6 @@ static void fleet_message(char *out, size_t n, const struct body *b)
 	} else {
 		snprintf(out, n, "no JSON message in the response");
 	}
-}
-
-/* Escapes text for printing (see escape_text): for tests and for other adapters' messages. */
-void fca_fleet_api_escape(char *out, size_t n, const char *text)
-{
-	size_t j = 0;
-
-	if (n)
-		escape_text(out, n, &j, text, SIZE_MAX);
 }
 
 /* Translates a curl error: whether trying again later can help decides the code. */
