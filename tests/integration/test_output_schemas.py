@@ -16,7 +16,7 @@ import tempfile
 from jsonschema import Draft202012Validator
 
 from fcalib import SOURCE, Failures, each_schema, env_for, expect, mariadb, run
-from fakefleet import CA_FILE, TOKEN, Fake
+from apiserver import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-schemas-")
