@@ -12,6 +12,12 @@ for pair in "mysql.h:src/io/store.c" "mysqld_error.h:src/io/store.c" "openssl/:s
 		fail=1
 	fi
 done
+# jansson: src/io/json.c is its adapter; the renderers (src/render) write their JSON with it too.
+hits=$(grep -rln "#include *<jansson.h" src include tests/unit tests/fuzz | grep -v '^src/io/json.c$' | grep -v '^src/render/')
+if [ -n "$hits" ]; then
+	echo "<jansson.h> is included outside src/io/json.c and src/render: $hits (use include/fleetca/json.h)"
+	fail=1
+fi
 # Layers: src/io (the adapters) never reaches up into the engine, the renderers or the CLI.
 hits=$(grep -ln '#include "fleetca/\(executor\|engine[a-z_]*\|outbox\|reconcile\|export\|render[a-z_]*\)\.h"' src/io/*.c)
 if [ -n "$hits" ]; then
@@ -30,5 +36,5 @@ if [ -n "$hits" ]; then
 	echo "a test hook file reads more than its hook: $hits"
 	fail=1
 fi
-[ $fail -eq 0 ] && echo "library headers stay in their adapters; src/io stays below the engine; the environment is read in src/cli"
+[ $fail -eq 0 ] && echo "library headers stay in their adapters (jansson: src/io/json.c and the renderers); src/io stays below the engine; the environment is read in src/cli"
 exit $fail

@@ -1,7 +1,7 @@
 /*
- * A transition's activity as Fleet records it (model type), and the builder of its "details"
- * JSON (src/io/activity.c). Fleet's UI names the subject of a generic activity by the first
- * details key ending in "_name", so the details carry a "ca_name".
+ * A transition's activity as Fleet records it (model type), made into its "details" JSON by
+ * fca_json_activity_details (include/fleetca/json.h). Fleet's UI names the subject of a generic
+ * activity by the first details key ending in "_name", so the details carry a "ca_name".
  */
 #ifndef FLEETCA_ACTIVITY_H
 #define FLEETCA_ACTIVITY_H
@@ -25,7 +25,5 @@ struct fca_activity {
 	int forced;
 	const char *reason;
 };
-
-int fca_activity_details_json(char **out, const struct fca_activity *a) FCA_MUST_USE;
 
 #endif

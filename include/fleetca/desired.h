@@ -84,14 +84,4 @@ struct fca_diags {
 /* Formats "file:line:column: key: msg". */
 void fca_diag_format(char *buf, size_t n, const char *file, const struct fca_diag *d);
 
-/*
- * Parses a desired-state document (src/io/yaml.c). Collects every problem into diags (not just
- * the first) and returns FCA_EINVALID when there is any, FCA_OK otherwise. path is used in
- * messages only.
- */
-int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, const char *path,
-			   const char *buf, size_t len) FCA_MUST_USE;
-/* Reads the file (at most 1 MiB) and parses it. */
-int fca_yaml_load_desired(struct fca_desired *out, struct fca_diags *diags, const char *path) FCA_MUST_USE;
-
 #endif

@@ -17,15 +17,13 @@ enum fca_err {
 #define FCA_MUST_USE __attribute__((warn_unused_result))
 #define FCA_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* Records code and message (with the source location) for this thread; returns code. */
-int fca_error__set(const char *file, int line, int code, const char *fmt, ...) FCA_PRINTF(4, 5);
-#define fca_error_set(code, ...) fca_error__set(__FILE__, __LINE__, (code), __VA_ARGS__)
+/* Records code and message for this thread (a message over 1 KiB is cut); returns code. */
+int fca_error_set(int code, const char *fmt, ...) FCA_PRINTF(2, 3);
 
 /* Puts "context: " in front of the current message. Returns the current code. */
 int fca_error_prefix(const char *fmt, ...) FCA_PRINTF(1, 2);
 
 const char *fca_error_message(void); /* "" when none */
-const char *fca_error_where(void);   /* "src/io/store.c:123" */
 int fca_error_code(void);
 void fca_error_clear(void);
 

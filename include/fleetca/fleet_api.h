@@ -25,9 +25,6 @@ struct fca_fleet_api;
 struct fca_api_config;
 int fca_fleet_api_open(struct fca_fleet_api **out, const struct fca_api_config *cfg) FCA_MUST_USE;
 void fca_fleet_api_free(struct fca_fleet_api *a);
-/* "https://fleet.example.com:8080": scheme, host and port, for messages. */
-const char *fca_fleet_api_origin(const struct fca_fleet_api *a);
-
 /*
  * POSTs {"type": type, "details": details_json} with Idempotency-Key: idempotency_key, waiting at
  * most max_ms (0: the configured timeout) for the whole request.
@@ -42,12 +39,6 @@ const char *fca_fleet_api_origin(const struct fca_fleet_api *a);
  */
 int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency_key, const char *type,
 				const char *details_json, int64_t max_ms, long *http_status) FCA_MUST_USE;
-
-/*
- * Copies text into out (size n) with control characters, bidirectional overrides and bytes that
- * are not UTF-8 escaped as \xNN or \u{NNNN}: a server's text, safe to print.
- */
-void fca_fleet_api_escape(char *out, size_t n, const char *text);
 
 /*
  * Parses a duration for the API's knobs: "<n>ms" or anything fca_duration_parse accepts. Sets

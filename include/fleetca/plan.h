@@ -47,10 +47,10 @@ struct fca_disruption {
 	int new_key, new_subject; /* what changes (1 when it cannot be known: fail closed) */
 	int devices_known;
 	uint64_t devices;      /* enrolled Apple devices that would fail check-in and re-enroll */
-	char devices_why[320]; /* why not counted */
+	char devices_why[512]; /* why not counted */
 	int escrows_known;
 	uint64_t escrows; /* FileVault escrows that could no longer be decrypted */
-	char escrows_why[320];
+	char escrows_why[512];
 	int asserted; /* policy.fleet_server_trusts_previous: true (the admin's statement) */
 };
 

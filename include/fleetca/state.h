@@ -87,10 +87,6 @@ void fca_state_init(struct fca_state *s);
 void fca_state_dispose(struct fca_state *s);
 int fca_state_copy(struct fca_state *dst, const struct fca_state *src) FCA_MUST_USE;
 
-/* src/io/json.c: parse and serialize (canonical: sorted keys, compact). */
-int fca_state_parse(struct fca_state *out, const char *json, size_t len) FCA_MUST_USE;
-int fca_state_serialize(char **out, size_t *len, const struct fca_state *s) FCA_MUST_USE;
-
 /* src/model/state.c: lookups and edits. */
 struct fca_state_gen *fca_state_find(struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);
 const struct fca_state_gen *fca_state_find_c(const struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);

@@ -10,6 +10,7 @@
 #include "cli/cmd.h"
 #include "fleetca/desired.h"
 #include "fleetca/source.h"
+#include "fleetca/yaml.h"
 
 int cli_source_check(const char *cmd, const struct cli_source *cs)
 {

@@ -6,6 +6,7 @@
 #include "cli/cmd.h"
 #include "fleetca/catalog.h"
 #include "fleetca/desired.h"
+#include "fleetca/yaml.h"
 
 static void print_summary(const struct fca_desired *d, const char *file)
 {

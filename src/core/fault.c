@@ -1,4 +1,4 @@
-#include "fleetca/fault.h"
+#include "core/fault.h"
 
 #ifdef FLEETCA_TESTING
 #include <signal.h>

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fleetca/encoding.h"
 #include "fleetca/file.h"
 
 static int read_fd(int fd, const char *path, size_t max, char **data, size_t *len)
@@ -107,8 +108,7 @@ static int create_temp(const char *path, char *tmp, size_t cap, const char *what
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return fca_error_set(FCA_ERROR, "%s %s: no random bytes for a temp name: %s", what, path,
 					     strerror(errno));
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		fca_hex_encode(hex, rnd, sizeof(rnd), 0);
 		if ((size_t)snprintf(tmp, cap, "%.*s.%s.%s.tmp", dirlen, path, base, hex) >= cap)
 			return fca_error_set(FCA_EINVALID, "%s %s: path too long", what, path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);

@@ -9,6 +9,7 @@
 
 #include "engine/apple_impact.h"
 #include "fleetca/crypto.h"
+#include "fleetca/encoding.h"
 
 void fca_assoc_map_init(struct fca_assoc_map *m)
 {
@@ -55,17 +56,6 @@ static int grow(struct fca_assoc_map *m)
 	return FCA_OK;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int on_assoc(void *ctx, const char *hex, size_t len, int newest)
 {
 	struct fca_assoc_map *m = ctx;
@@ -75,12 +65,8 @@ static int on_assoc(void *ctx, const char *hex, size_t len, int newest)
 
 	if (len != 64)
 		return 0; /* not a SHA-256: names no certificate fleetca can find */
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return 0;
-		sha[i] = (unsigned char)(hi << 4 | lo);
-	}
+	if (fca_hex_decode(sha, sizeof(sha), hex) != FCA_OK)
+		return 0;
 	if ((m->n + 1) * 4 > m->cap * 3) {
 		if (m->n >= FCA_ASSOC_MAX)
 			return fca_error_set(FCA_EINVALID, "nano_cert_auth_associations has more than %u certificates",

@@ -13,7 +13,8 @@
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/executor.h"
-#include "fleetca/fault.h"
+#include "fleetca/json.h"
+#include "core/fault.h"
 
 #define NAMES_PER_CA (2 * FCA_SLOT_COUNT + 1)
 
@@ -353,7 +354,7 @@ static int write_state(struct step_ctx *c)
 	a.step_id = c->st->step_id;
 	a.forced = c->st->forced;
 	a.reason = c->st->forced ? c->opts->desired->policy.reason : NULL;
-	if ((r = fca_activity_details_json(&details, &a)) != 0)
+	if ((r = fca_json_activity_details(&details, &a)) != 0)
 		return r;
 	if (c->opts->desired->sink == FCA_SINK_DB) {
 		r = fca_store_insert_activity(c->s, fca_step_activity_type(c->st->kind), details, c->opts->now);

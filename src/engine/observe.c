@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "engine/apple_impact.h"
+#include "fleetca/buf.h"
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
+#include "fleetca/json.h"
 
 int fca_engine_load_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key)
 {
@@ -54,8 +56,10 @@ static int add_basis(struct fca_observed *o, const struct fca_asset_row *row)
 {
 	if (o->nbasis >= sizeof(o->basis) / sizeof(o->basis[0]))
 		return fca_error_set(FCA_EINVALID, "too many rows for the plan basis");
-	snprintf(o->basis[o->nbasis].name, sizeof(o->basis[0].name), "%s", row->name);
-	snprintf(o->basis[o->nbasis].md5, sizeof(o->basis[0].md5), "%s", row->md5_hex);
+	if (fca_buf_copy(o->basis[o->nbasis].name, sizeof(o->basis[0].name), row->name) != FCA_OK ||
+	    fca_buf_copy(o->basis[o->nbasis].md5, sizeof(o->basis[0].md5), row->md5_hex) != FCA_OK)
+		return fca_error_set(FCA_EINVALID, "asset row '%.64s…': name or md5 longer than a Fleet asset's",
+				     row->name);
 	o->nbasis++;
 	return FCA_OK;
 }
@@ -73,15 +77,10 @@ struct decrypt_tally {
 /* Appends one more reason to the slot's damage. */
 static void FCA_PRINTF(2, 3) add_damage(struct fca_obs_gen *g, const char *fmt, ...)
 {
-	size_t len = strlen(g->damage);
 	va_list ap;
 
-	if (len && len + 2 < sizeof(g->damage)) {
-		memcpy(g->damage + len, "; ", 3);
-		len += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(g->damage + len, sizeof(g->damage) - len, fmt, ap);
+	fca_text_vappend(g->damage, sizeof(g->damage), "; ", fmt, ap);
 	va_end(ap);
 }
 

@@ -15,7 +15,7 @@
 
 #include "fleetca/config.h"
 #include "fleetca/engine.h"
-#include "fleetca/fault.h"
+#include "core/fault.h"
 #include "fleetca/fleet_api.h"
 #include "fleetca/outbox.h"
 

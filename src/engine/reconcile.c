@@ -17,6 +17,7 @@
 #include "fleetca/reconcile.h"
 #include "fleetca/source.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/yaml.h"
 
 #define BACKOFF_MAX_FACTOR 4
 

@@ -3,6 +3,7 @@
 
 #include "fleetca/crypto.h"
 #include "fleetca/engine.h"
+#include "fleetca/json.h"
 #include "fleetca/state.h"
 
 int fca_engine_save_state(struct fca_store *s, const struct fca_secret *aes_key, struct fca_state *st, int replace)

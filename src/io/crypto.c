@@ -3,6 +3,7 @@
  * certificate facts fleetca reports, and CA generation with Fleet's parameters. OpenSSL errors are
  * translated here, once, into fca_error messages.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "fleetca/crypto.h"
+#include "fleetca/encoding.h"
 #include "fleetca/timeutil.h"
 #include "fleetca/version.h"
 
@@ -136,17 +138,6 @@ out:
 	return r;
 }
 
-static void hex(char *out, const unsigned char *p, size_t n, int upper)
-{
-	const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /*
  * Fleet's md5_checksum is a checksum, not security: on a FIPS host MD5 is fetched from a non-FIPS
  * provider explicitly ("-fips"). A digest that fails leaves out empty, which matches no stored
@@ -162,17 +153,7 @@ void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 	if (!md5)
 		md5 = EVP_MD_fetch(NULL, "MD5", "-fips");
 	if (md5 && EVP_Digest(p, n, md, &l, md5, NULL) == 1 && l == sizeof(md))
-		hex(out, md, 16, 1);
-}
-
-void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
-{
-	unsigned char md[32];
-	unsigned int l = 0;
-
-	out[0] = '\0';
-	if (EVP_Digest(p, n, md, &l, EVP_sha256(), NULL) == 1 && l == sizeof(md))
-		hex(out, md, 32, 0);
+		fca_hex_encode(out, md, 16, 1);
 }
 
 int fca_crypto_random(unsigned char *buf, size_t n)
@@ -192,7 +173,7 @@ int fca_crypto_uuid4(char out[37])
 		return r;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	hex(h, b, 16, 0);
+	fca_hex_encode(h, b, 16, 0);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 	return FCA_OK;
 }
@@ -306,7 +287,7 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 	info->issuer_der_len = name_der(info->issuer_der, X509_get_issuer_name(x));
 	info->has_spki = spki_sha256(info->spki_sha256, x);
 	X509_digest(x, EVP_sha256(), info->sha256, &mdlen);
-	hex(info->sha256_hex, info->sha256, 32, 0);
+	fca_hex_encode(info->sha256_hex, info->sha256, 32, 0);
 	if ((ski = X509_get0_subject_key_id(x)) && (size_t)ASN1_STRING_length(ski) <= sizeof(info->ski)) {
 		info->ski_len = (size_t)ASN1_STRING_length(ski);
 		memcpy(info->ski, ASN1_STRING_get0_data(ski), info->ski_len);
@@ -935,9 +916,22 @@ out:
 	return r;
 }
 
+/* A CMS envelope as Fleet stores an escrow: base64 of its DER (decoded as Go's StdEncoding). */
+static CMS_ContentInfo *cms_from_base64(const char *b64, size_t len)
+{
+	unsigned char *der = malloc(FCA_BASE64_DECODED_MAX(len) + 1);
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = NULL;
+	size_t n;
+
+	if (der && fca_base64_decode(der, FCA_BASE64_DECODED_MAX(len), &n, b64, len) == FCA_OK && n <= LONG_MAX)
+		cms = d2i_CMS_ContentInfo(NULL, &p, (long)n);
+	free(der);
+	return cms;
+}
+
 int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pem, size_t cert_len)
 {
-	BIO *src = NULL, *dec = NULL;
 	CMS_ContentInfo *cms = NULL;
 	X509 *x = NULL;
 	STACK_OF(CMS_RecipientInfo) *ris;
@@ -945,12 +939,7 @@ int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pe
 
 	if (!(x = parse_cert(cert_pem, cert_len)))
 		goto out;
-	if (!(src = BIO_new_mem_buf(b64, (int)len)) || !(dec = BIO_new(BIO_f_base64())))
-		goto out;
-	BIO_set_flags(dec, BIO_FLAGS_BASE64_NO_NL);
-	src = BIO_push(dec, src);
-	dec = NULL;
-	if (!(cms = d2i_CMS_bio(src, NULL)) || !(ris = CMS_get0_RecipientInfos(cms)))
+	if (!(cms = cms_from_base64(b64, len)) || !(ris = CMS_get0_RecipientInfos(cms)))
 		goto out;
 	r = 0;
 	for (int i = 0; i < sk_CMS_RecipientInfo_num(ris); i++) {
@@ -963,8 +952,6 @@ int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pe
 out:
 	ERR_clear_error();
 	CMS_ContentInfo_free(cms);
-	BIO_free_all(src);
-	BIO_free(dec);
 	X509_free(x);
 	return r;
 }
@@ -1065,17 +1052,12 @@ static int ambiguous(const struct fca_escrow_keyring *kr, CMS_RecipientInfo *ri)
 
 int fca_crypto_keyring_can_decrypt(const struct fca_escrow_keyring *kr, const char *b64, size_t len)
 {
-	BIO *src = NULL, *dec = NULL, *sink = NULL;
+	BIO *sink = NULL;
 	CMS_ContentInfo *cms = NULL;
 	STACK_OF(CMS_RecipientInfo) * ris;
 	int r = FCA_EINVALID;
 
-	if (!(src = BIO_new_mem_buf(b64, (int)len)) || !(dec = BIO_new(BIO_f_base64())))
-		goto out;
-	BIO_set_flags(dec, BIO_FLAGS_BASE64_NO_NL);
-	src = BIO_push(dec, src);
-	dec = NULL;
-	if (!(cms = d2i_CMS_bio(src, NULL)) || !(ris = CMS_get0_RecipientInfos(cms)))
+	if (!(cms = cms_from_base64(b64, len)) || !(ris = CMS_get0_RecipientInfos(cms)))
 		goto out;
 	r = 0;
 	for (size_t c = 0; c < kr->n && r == 0; c++) {
@@ -1107,8 +1089,6 @@ out:
 	ERR_clear_error();
 	CMS_ContentInfo_free(cms);
 	BIO_free(sink);
-	BIO_free_all(src);
-	BIO_free(dec);
 	return r;
 }
 

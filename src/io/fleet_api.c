@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 
 #include "fleetca/config.h"
 #include "fleetca/fleet_api.h"
+#include "fleetca/json.h"
 #include "fleetca/secret.h"
 #include "fleetca/timeutil.h"
 #include "fleetca/version.h"
@@ -204,11 +204,6 @@ void fca_fleet_api_free(struct fca_fleet_api *a)
 	free(a);
 }
 
-const char *fca_fleet_api_origin(const struct fca_fleet_api *a)
-{
-	return a ? a->origin : "";
-}
-
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
 	struct body *b = ctx;
@@ -277,22 +272,19 @@ static void escape_text(char *out, size_t n, size_t *j, const char *text, size_t
 /* Fleet's JSON error: "message" and the first errors[].reason, made printable and short. */
 static void fleet_message(char *out, size_t n, const struct body *b)
 {
-	json_t *root = json_loadb(b->buf, b->len, 0, NULL);
-	const char *msg = NULL, *reason = NULL;
+	char msg[256], reason[256];
 	size_t j = 0;
 
 	out[0] = '\0';
-	if (root && json_is_object(root)) {
-		json_t *errs = json_object_get(root, "errors"), *e0;
-		msg = json_string_value(json_object_get(root, "message"));
-		if (json_is_array(errs) && (e0 = json_array_get(errs, 0)))
-			reason = json_string_value(json_object_get(e0, "reason"));
-	}
-	if (msg || reason) {
+	if (!b->truncated)
+		(void)fca_json_fleet_error(b->buf, b->len, msg, sizeof(msg), reason, sizeof(reason));
+	else
+		msg[0] = reason[0] = '\0';
+	if (msg[0] || reason[0]) {
 		escape_text(out, n, &j, "\"", 1);
-		escape_text(out, n, &j, msg ? msg : reason, 200);
+		escape_text(out, n, &j, msg[0] ? msg : reason, 200);
 		escape_text(out, n, &j, "\"", 1);
-		if (msg && reason && strcmp(msg, reason)) {
+		if (msg[0] && reason[0] && strcmp(msg, reason)) {
 			escape_text(out, n, &j, " (", 2);
 			escape_text(out, n, &j, reason, 200);
 			escape_text(out, n, &j, ")", 1);
@@ -300,16 +292,6 @@ static void fleet_message(char *out, size_t n, const struct body *b)
 	} else {
 		snprintf(out, n, "no JSON message in the response");
 	}
-	json_decref(root);
-}
-
-/* Escapes text for printing (see escape_text): for tests and for other adapters' messages. */
-void fca_fleet_api_escape(char *out, size_t n, const char *text)
-{
-	size_t j = 0;
-
-	if (n)
-		escape_text(out, n, &j, text, SIZE_MAX);
 }
 
 /* Translates a curl error: whether trying again later can help decides the code. */
@@ -357,31 +339,13 @@ static int curl_failure(const struct fca_fleet_api *a, CURLcode c, const char *e
 /* 1 when the body is a JSON object with an "activity" object of this type: what Fleet answers. */
 static int fleet_created(const struct body *b, const char *type)
 {
-	json_t *root = b->truncated ? NULL : json_loadb(b->buf, b->len, 0, NULL);
-	json_t *act = root ? json_object_get(root, "activity") : NULL;
-	const char *t = json_is_object(act) ? json_string_value(json_object_get(act, "type")) : NULL;
-	int ok = t && strcmp(t, type) == 0;
-
-	json_decref(root);
-	return ok;
+	return !b->truncated && fca_json_fleet_created(b->buf, b->len, type);
 }
 
 /* 1 when a 409's JSON error names the Idempotency-Key: the activity is recorded already. */
 static int key_recorded(const struct body *b)
 {
-	json_t *root = b->truncated ? NULL : json_loadb(b->buf, b->len, 0, NULL);
-	json_t *errs = root ? json_object_get(root, "errors") : NULL, *e;
-	size_t i;
-	int ok = 0;
-
-	if (json_is_array(errs))
-		json_array_foreach(errs, i, e)
-		{
-			const char *name = json_string_value(json_object_get(e, "name"));
-			ok |= name && strcasecmp(name, "Idempotency-Key") == 0;
-		}
-	json_decref(root);
-	return ok;
+	return !b->truncated && fca_json_fleet_error_names(b->buf, b->len, "Idempotency-Key");
 }
 
 static int classify(const struct fca_fleet_api *a, long status, const struct body *b, const char *key, const char *type)
@@ -498,7 +462,6 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 				const char *details_json, int64_t max_ms, long *http_status)
 {
 	struct body *b = NULL;
-	json_t *root = NULL, *details = NULL;
 	char *payload = NULL, idem[256];
 	long status = 0;
 	int r;
@@ -507,13 +470,11 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 	if (strchr(idempotency_key, '\r') || strchr(idempotency_key, '\n') ||
 	    (size_t)snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key) >= sizeof(idem))
 		return fca_error_set(FCA_EINVALID, "activity %s: bad idempotency key", idempotency_key);
-	if (!(details = json_loads(details_json, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(details)) {
-		r = fca_error_set(FCA_EINVALID, "activity %s: its details are not a JSON object", idempotency_key);
+	if ((r = fca_json_fleet_activity_body(&payload, type, details_json)) != 0) {
+		fca_error_prefix("activity %s", idempotency_key);
 		goto out;
 	}
-	if (!(root = json_object()) || json_object_set_new(root, "type", json_string(type)) != 0 ||
-	    json_object_set(root, "details", details) != 0 ||
-	    !(payload = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS)) || !(b = calloc(1, sizeof(*b)))) {
+	if (!(b = calloc(1, sizeof(*b)))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -525,8 +486,6 @@ int fca_fleet_api_post_activity(struct fca_fleet_api *a, const char *idempotency
 out:
 	free(payload);
 	free(b);
-	json_decref(details);
-	json_decref(root);
 	return r;
 }
 

@@ -1,6 +1,7 @@
 /*
- * The fleetca_state document <-> struct fca_state, with jansson. The only file of src/io that
- * includes <jansson.h>; no json_t leaves it.
+ * The JSON adapter: the only file below the renderers that includes <jansson.h>; no json_t leaves
+ * it (include/fleetca/json.h). Most of it is the fleetca_state document <-> struct fca_state; at
+ * the end, the smaller documents: an activity's details, a saved plan, Fleet's API bodies.
  *
  * Parsing is strict and bounded: every key is known, every value has its type and range, every
  * array its maximum. Serialization is canonical (sorted keys, compact), so the same state always
@@ -11,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/json.h"
 #include "fleetca/plan.h"
 #include "fleetca/state.h"
 #include "fleetca/timeutil.h"
@@ -798,4 +801,204 @@ out:
 	json_decref(hist);
 	json_decref(root);
 	return r;
+}
+
+/* ---- an activity's details --------------------------------------------------------------- */
+
+static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+int fca_json_activity_details(char **out, const struct fca_activity *a)
+{
+	json_t *d = json_object(), *assets = json_array(), *src = json_object();
+	char t[32];
+	int r = FCA_OK;
+
+	*out = NULL;
+	if (!d || !assets || !src) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->nassets; i++)
+		json_array_append_new(assets, json_string(a->assets[i]));
+	json_object_set_new(d, "ca", json_string(a->ca));
+	/* Fleet's UI shows "<actor> staged ca certificate <ca_name>". */
+	if (a->ca_title) {
+		char name[160];
+		snprintf(name, sizeof(name), "%s, generation %d", a->ca_title,
+			 a->named_generation > 0 ? a->named_generation : a->generation);
+		json_object_set_new(d, "ca_name", json_string(name));
+	}
+	json_object_set(d, "assets", assets);
+	json_object_set_new(d, "generation", json_integer(a->generation));
+	json_object_set_new(d, "previous_generation",
+			    a->previous_generation > 0 ? json_integer(a->previous_generation) : json_null());
+	json_object_set_new(d, "sha256_fingerprint", str_or_null(a->sha256));
+	json_object_set_new(d, "subject", str_or_null(a->subject));
+	if (a->not_after > 0) {
+		fca_time_rfc3339(t, sizeof(t), a->not_after);
+		json_object_set_new(d, "not_after", json_string(t));
+	} else {
+		json_object_set_new(d, "not_after", json_null());
+	}
+	json_object_set_new(src, "path", str_or_null(a->source_path));
+	json_object_set_new(src, "commit", str_or_null(a->source_commit));
+	json_object_set_new(src, "ref", str_or_null(a->source_ref));
+	json_object_set(d, "source", src);
+	json_object_set_new(d, "step_id", json_string(a->step_id));
+	json_object_set_new(d, "forced", json_boolean(a->forced));
+	json_object_set_new(d, "reason", str_or_null(a->reason));
+	if (!(*out = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS)))
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+out:
+	json_decref(assets);
+	json_decref(src);
+	json_decref(d);
+	return r;
+}
+
+/* ---- a saved plan ------------------------------------------------------------------------- */
+
+/* The "desired" object: the desired state the plan was made from, as flat string pairs. */
+static int load_pin(const char *path, json_t *root, struct fca_pin *pin)
+{
+	json_t *obj = json_object_get(root, "desired"), *v;
+	const char *k;
+
+	memset(pin, 0, sizeof(*pin));
+	if (!json_is_object(obj))
+		return fca_error_set(FCA_EINVALID,
+				     "%s: the plan does not record the desired state it was made from (a plan saved "
+				     "by an older fleetca): make it again with 'fleetca plan --out' and review it",
+				     path);
+	json_object_foreach(obj, k, v) {
+		if (!json_is_string(v))
+			return fca_error_set(FCA_EINVALID, "%s: desired.%.64s is not a string", path, k);
+		if (fca_pin_set(pin, k, json_string_value(v)) != FCA_OK)
+			return fca_error_prefix("%s: desired", path);
+	}
+	return FCA_OK;
+}
+
+int fca_json_planfile_parse(const char *path, const char *text, size_t len, struct fca_observed *basis,
+			    char (*steps)[FCA_STEP_ID_MAX], size_t max, size_t *nsteps, struct fca_pin *pin)
+{
+	json_error_t err;
+	json_t *root, *v, *arr;
+	size_t i;
+	int r = FCA_EINVALID;
+
+	*nsteps = 0;
+	basis->nbasis = 0;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+	if (!root)
+		return fca_error_set(FCA_EINVALID, "%s:%d:%d: not a fleetca plan: %s", path, err.line, err.column, err.text);
+	v = json_object_get(root, "format_version");
+	if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		fca_error_set(FCA_EINVALID, "%s: not a fleetca plan of format_version 1: make it with 'fleetca plan --out'",
+			      path);
+		goto out;
+	}
+	if (load_pin(path, root, pin) != FCA_OK)
+		goto out;
+	arr = json_object_get(root, "basis");
+	if (!json_is_array(arr) || json_array_size(arr) > sizeof(basis->basis) / sizeof(basis->basis[0])) {
+		fca_error_set(FCA_EINVALID, "%s: the plan has no valid basis (the rows it was computed from)", path);
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		const char *a = json_string_value(json_object_get(v, "asset"));
+		const char *m = json_string_value(json_object_get(v, "md5"));
+		if (!a || !m || strlen(a) >= FCA_ASSET_NAME_MAX || strlen(m) != 32) {
+			fca_error_set(FCA_EINVALID, "%s: basis[%zu] is malformed", path, i);
+			goto out;
+		}
+		snprintf(basis->basis[basis->nbasis].name, FCA_ASSET_NAME_MAX, "%s", a);
+		snprintf(basis->basis[basis->nbasis].md5, 33, "%s", m);
+		basis->nbasis++;
+	}
+	arr = json_object_get(root, "steps");
+	if (!json_is_array(arr) || json_array_size(arr) > max) {
+		fca_error_set(FCA_EINVALID, "%s: the plan has no valid steps list", path);
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		const char *id = json_string_value(json_object_get(v, "step_id"));
+		if (!id || strlen(id) >= FCA_STEP_ID_MAX) {
+			fca_error_set(FCA_EINVALID, "%s: steps[%zu] has no step_id", path, i);
+			goto out;
+		}
+		snprintf(steps[(*nsteps)++], FCA_STEP_ID_MAX, "%s", id);
+	}
+	r = FCA_OK;
+out:
+	json_decref(root);
+	return r;
+}
+
+/* ---- Fleet's API bodies ---------------------------------------------------------------------- */
+
+int fca_json_fleet_activity_body(char **out, const char *type, const char *details_json)
+{
+	json_t *root = NULL, *details = NULL;
+	int r = FCA_OK;
+
+	*out = NULL;
+	if (!(details = json_loads(details_json, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(details)) {
+		r = fca_error_set(FCA_EINVALID, "the activity's details are not a JSON object");
+		goto out;
+	}
+	if (!(root = json_object()) || json_object_set_new(root, "type", json_string(type)) != 0 ||
+	    json_object_set(root, "details", details) != 0 || !(*out = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS)))
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+out:
+	json_decref(details);
+	json_decref(root);
+	return r;
+}
+
+int fca_json_fleet_created(const char *body, size_t len, const char *type)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *act = json_is_object(root) ? json_object_get(root, "activity") : NULL;
+	const char *t = json_is_object(act) ? json_string_value(json_object_get(act, "type")) : NULL;
+	int ok = t && strcmp(t, type) == 0;
+
+	json_decref(root);
+	return ok;
+}
+
+int fca_json_fleet_error_names(const char *body, size_t len, const char *field)
+{
+	json_t *root = json_loadb(body, len, 0, NULL);
+	json_t *errs = json_is_object(root) ? json_object_get(root, "errors") : NULL, *e;
+	size_t i;
+	int ok = 0;
+
+	if (json_is_array(errs)) {
+		json_array_foreach(errs, i, e) {
+			const char *name = json_string_value(json_object_get(e, "name"));
+			ok |= name && strcasecmp(name, field) == 0;
+		}
+	}
+	json_decref(root);
+	return ok;
+}
+
+int fca_json_fleet_error(const char *body, size_t len, char *msg, size_t msg_cap, char *reason, size_t reason_cap)
+{
+	json_t *root = json_loadb(body, len, 0, NULL), *errs, *e0;
+	const char *m = NULL, *why = NULL;
+	int ok = json_is_object(root);
+
+	if (ok) {
+		errs = json_object_get(root, "errors");
+		m = json_string_value(json_object_get(root, "message"));
+		if (json_is_array(errs) && (e0 = json_array_get(errs, 0)))
+			why = json_string_value(json_object_get(e0, "reason"));
+	}
+	/* cut, not refused: these are for a person, and escape_text shortens them further */
+	snprintf(msg, msg_cap, "%.*s", (int)(msg_cap ? msg_cap - 1 : 0), m ? m : "");
+	snprintf(reason, reason_cap, "%.*s", (int)(reason_cap ? reason_cap - 1 : 0), why ? why : "");
+	json_decref(root);
+	return ok;
 }

@@ -14,7 +14,7 @@
 
 #include "fleetca/config.h"
 #include "fleetca/crypto.h"
-#include "fleetca/fault.h"
+#include "core/fault.h"
 #include "fleetca/secret.h"
 #include "fleetca/store.h"
 #include "fleetca/timeutil.h"

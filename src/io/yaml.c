@@ -25,6 +25,7 @@
 #include "fleetca/desired.h"
 #include "fleetca/source.h"
 #include "fleetca/timeutil.h"
+#include "fleetca/yaml.h"
 
 #define FCA_YAML_MAX_INPUT ((size_t)1 << 20) /* 1 MiB */
 #define YAML_MAX_EVENTS 100000

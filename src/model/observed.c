@@ -5,6 +5,15 @@
 #include "fleetca/observed.h"
 #include "fleetca/timeutil.h"
 
+const char *fca_role_name(enum fca_role r)
+{
+	switch (r) {
+	case FCA_ROLE_NEXT: return "next";
+	case FCA_ROLE_PREVIOUS: return "previous";
+	default: return "signing";
+	}
+}
+
 void fca_observed_init(struct fca_observed *o)
 {
 	memset(o, 0, sizeof(*o));

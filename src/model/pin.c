@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/catalog.h"
 #include "fleetca/pin.h"
 #include "fleetca/timeutil.h"
@@ -112,17 +113,10 @@ static const char *lookup(const struct fca_pin *p, const char *key)
 
 static void FCA_PRINTF(3, 4) say(char *why, size_t n, const char *fmt, ...)
 {
-	size_t len = strlen(why);
 	va_list ap;
 
-	if (len + 3 >= n)
-		return;
-	if (len) {
-		memcpy(why + len, "; ", 3);
-		len += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(why + len, n - len, fmt, ap);
+	fca_text_vappend(why, n, "; ", fmt, ap);
 	va_end(ap);
 }
 

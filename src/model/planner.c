@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/plan.h"
 #include "fleetca/timeutil.h"
 
@@ -85,19 +86,14 @@ static void write_pair(struct fca_step *s, char op, enum fca_slot slot, int gene
  */
 static void FCA_PRINTF(4, 5) gate_close(struct fca_step *s, enum fca_gate g, int64_t opens_at, const char *fmt, ...)
 {
-	size_t len = strlen(s->gate_reason);
 	va_list ap;
 
 	if (g > s->gate)
 		s->gate = g;
 	if (opens_at > s->opens_at)
 		s->opens_at = opens_at;
-	if (len && len + 2 < sizeof(s->gate_reason)) {
-		memcpy(s->gate_reason + len, "; ", 3);
-		len += 2;
-	}
 	va_start(ap, fmt);
-	vsnprintf(s->gate_reason + len, sizeof(s->gate_reason) - len, fmt, ap);
+	fca_text_vappend(s->gate_reason, sizeof(s->gate_reason), "; ", fmt, ap);
 	va_end(ap);
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "fleetca/desired.h"
+#include "fleetca/yaml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

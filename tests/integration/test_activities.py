@@ -10,7 +10,7 @@ import tempfile
 
 from fcalib import (Failures, env_for, expect, live_rows, mariadb, new_db, reference_decrypt, run,
                     table_fingerprint, MDB)
-from fakefleet import CA_FILE, TOKEN, Fake
+from apiserver import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-activities-")

@@ -8,7 +8,7 @@ import socket
 import tempfile
 
 from fcalib import Failures, each_schema, env_for, expect, run
-from fakefleet import CA_FILE, TOKEN, Fake
+from apiserver import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-http-")

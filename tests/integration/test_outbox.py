@@ -14,7 +14,7 @@ import uuid
 
 from fcalib import (TESTING, Failures, env_for, expect, live_rows, mariadb, new_db,
                     reference_decrypt, run)
-from fakefleet import CA_FILE, TOKEN, Fake
+from apiserver import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-outbox-")

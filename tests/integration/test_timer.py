@@ -15,7 +15,7 @@ import threading
 import time
 
 from fcalib import (FLEETCA, Failures, each_schema, env_for, expect, live_rows, mariadb, reference_decrypt, run)
-from fakefleet import CA_FILE, TOKEN, Fake
+from apiserver import CA_FILE, TOKEN, Fake
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-timer-")

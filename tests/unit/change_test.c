@@ -11,6 +11,7 @@
 
 #include "fleetca/change.h"
 #include "fleetca/render.h"
+#include "fleetca/yaml.h"
 
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fleetca/error.h"
+#include "fleetca/json.h"
 #include "fleetca/state.h"
 #include "fleetca/timeutil.h"
 

@@ -427,7 +427,7 @@ static const struct pcase cases[] = {
 
 static void fingerprint(char out[65], enum fca_ca_id ca, int gen)
 {
-	snprintf(out, 65, "%060x%02x%02x", 0, (unsigned)ca, (unsigned)gen);
+	snprintf(out, 65, "%060x%02x%02x", 0, (unsigned char)ca, (unsigned char)gen);
 }
 
 static void doc_gen(struct fca_observed *o, enum fca_ca_id ca, int gen, int64_t staged, int64_t activated)

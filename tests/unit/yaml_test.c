@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "fleetca/desired.h"
+#include "fleetca/yaml.h"
 
 #define DAY 86400LL
 #define YEAR (365 * DAY)

@@ -1,5 +1,6 @@
-"""The local fake Fleet API for integration tests (tests/fake_fleet/fake_fleet.py): one test CA and
-server certificate, one API token, and a Fake that starts one server process and reads what it saw."""
+"""Drives the local fake Fleet API for integration tests (the server itself is
+tests/fake_fleet/fake_fleet.py): one test CA and server certificate, one API token, and a Fake that
+starts one server process and reads what it saw."""
 import atexit
 import json
 import os

@@ -1,0 +1,91 @@
+/* Hex and base64, table-driven (include/fleetca/encoding.h). */
+#include <stdint.h>
+
+#include "fleetca/encoding.h"
+
+void fca_hex_encode(char *out, const unsigned char *p, size_t n, int upper)
+{
+	const char *d = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int fca_hex_decode(unsigned char *out, size_t n, const char *hex)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return FCA_EINVALID;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return FCA_OK;
+}
+
+/* Each input byte: its 6-bit value plus one for a base64 digit; 0 for a byte that is not base64. */
+enum { B64_SKIP = 0x80, B64_PAD = 0x81 };
+static const uint8_t b64_table[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+	['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+	['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+	['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+	['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+	['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+	['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+	['='] = B64_PAD, ['\r'] = B64_SKIP, ['\n'] = B64_SKIP,
+};
+
+int fca_base64_decode(unsigned char *out, size_t cap, size_t *n, const char *in, size_t len)
+{
+	uint8_t q[4];
+	size_t i, k = 0, o = 0, pad = 0;
+
+	*n = 0;
+	for (i = 0; i < len; i++) {
+		uint8_t v = b64_table[(unsigned char)in[i]];
+		if (v == B64_SKIP)
+			continue;
+		if (v == 0 || (pad && v != B64_PAD))
+			return FCA_EINVALID; /* nothing but padding after the first '=' */
+		if (v == B64_PAD) {
+			if (k < 2 || ++pad > 2)
+				return FCA_EINVALID;
+			v = 1;
+		}
+		q[k++] = (uint8_t)(v - 1);
+		if (k < 4)
+			continue;
+		k = 0;
+		if (cap - o < 3 - pad)
+			return FCA_EINVALID;
+		out[o++] = (unsigned char)(q[0] << 2 | q[1] >> 4);
+		if (pad < 2)
+			out[o++] = (unsigned char)(q[1] << 4 | q[2] >> 2);
+		if (pad < 1)
+			out[o++] = (unsigned char)(q[2] << 6 | q[3]);
+		if (pad)
+			break;
+	}
+	if (k)
+		return FCA_EINVALID; /* a partial quantum */
+	while (pad && ++i < len)
+		if (b64_table[(unsigned char)in[i]] != B64_SKIP)
+			return FCA_EINVALID; /* anything after the padding */
+	*n = o;
+	return FCA_OK;
+}
