@@ -81,16 +81,24 @@ int fca_engine_issued_tables(struct fca_store *s, enum fca_ca_id ca, const char 
 
 struct fca_state;
 /*
- * Writes the state document as Fleet writes an asset (src/engine/state_doc.c): serialized,
+ * Writes the state document as Fleet writes an asset (src/engine/state_doc.c): compacted
+ * (fca_state_compact: st is changed), serialized and checked by the reader, or refused when it does
+ * not fit FCA_STATE_MAX_BYTES (nothing written: the caller rolls back); then
  * encrypted with the server key, the live fleetca_state row soft-deleted (when replace) and a new
  * one inserted with its md5. Call inside the transaction that must hold it.
  */
-int fca_engine_save_state(struct fca_store *s, const struct fca_secret *aes_key, const struct fca_state *st,
+int fca_engine_save_state(struct fca_store *s, const struct fca_secret *aes_key, struct fca_state *st,
 			  int replace) FCA_MUST_USE;
 /*
  * Reads, decrypts and parses the live state document. for_update locks its row (inside a
  * transaction). *found = 0 (and an empty *out) when there is none.
  */
+/*
+ * Decrypts the state document's row value into doc: a row longer than a document of
+ * FCA_STATE_MAX_BYTES is refused before decrypting, with the limit named.
+ */
+int fca_engine_decrypt_state(struct fca_secret *doc, const struct fca_secret *aes_key, const unsigned char *value,
+			     size_t len) FCA_MUST_USE;
 int fca_engine_load_state(struct fca_state *out, int *found, struct fca_store *s, const struct fca_secret *aes_key,
 			  int for_update) FCA_MUST_USE;
 

@@ -12,7 +12,17 @@
 #define FCA_STATE_MAX_GENS 256
 #define FCA_STATE_MAX_TRANSITIONS 1024
 #define FCA_STATE_MAX_OUTBOX 256
-#define FCA_STATE_MAX_BYTES (4 * 1024 * 1024)
+/*
+ * The one size limit of the serialized document, for the whole read path: fca_state_parse refuses a
+ * longer one, fca_engine_decrypt_state a longer row, and fca_state_serialize refuses to produce one,
+ * so nothing can commit a document the reader rejects. The decrypted document lives in a secret
+ * buffer, so it is at most FCA_SECRET_MAX (checked at compile time in src/engine/state_doc.c).
+ */
+#define FCA_STATE_MAX_BYTES (1024 * 1024)
+/* Generation entries per CA that compaction keeps beyond those that can be live (fca_state_compact). */
+#define FCA_STATE_KEEP_PAST 4
+/* The largest count (transitions, attempts, folded history) the reader accepts. */
+#define FCA_STATE_COUNT_MAX 1000000000
 #define FCA_STEP_ID_MAX 96
 
 /* One certificate fleetca knows: several certificates (renewals) may share a generation. */
@@ -49,6 +59,18 @@ struct fca_state_outbox {
 				     * database restore is a new key; "" in documents from before it */
 };
 
+/*
+ * What compaction folded away for one CA (fca_state_compact): empty when generations and
+ * transitions are both 0. Serialized as "history" only when some CA has one.
+ */
+struct fca_state_history {
+	int generations;    /* generation entries folded */
+	int transitions;    /* transitions folded, by their counts */
+	int max_generation; /* highest generation number among the entries folded */
+	int64_t oldest_at;  /* earliest time among what was folded */
+	int64_t newest_at;  /* latest time among what was folded */
+};
+
 struct fca_state {
 	int format_version;
 	int64_t updated_at;
@@ -58,6 +80,7 @@ struct fca_state {
 	size_t ntransitions;
 	struct fca_state_outbox *outbox;
 	size_t noutbox;
+	struct fca_state_history history[FCA_CA_COUNT]; /* indexed by enum fca_ca_id */
 };
 
 /* What delivering the outbox after the steps did (fca_engine_apply_and_deliver); apply reports it. */
@@ -82,7 +105,7 @@ const struct fca_state_gen *fca_state_find_c(const struct fca_state *s, enum fca
  * activated_at or a recorded "<ca>:<generation>:activate" transition.
  */
 int fca_state_gen_signed(const struct fca_state *s, const struct fca_state_gen *g);
-/* Highest generation number the document has for the CA (0 when none). */
+/* Highest generation number the document has for the CA, folded history included (0 when none). */
 int fca_state_max_generation(const struct fca_state *s, enum fca_ca_id ca);
 int fca_state_knows_ca(const struct fca_state *s, enum fca_ca_id ca);
 int fca_state_add_gen(struct fca_state *s, const struct fca_state_gen *g) FCA_MUST_USE;
@@ -93,5 +116,10 @@ int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const
 			 char *details_json, int64_t at) FCA_MUST_USE;
 /* Removes the entry at index i. */
 void fca_state_outbox_remove(struct fca_state *s, size_t i);
+/*
+ * Folds history that no reader needs into s->history (the rule is at its definition); the outbox is
+ * never touched. Idempotent; returns how many entries (generations + transitions) it folded.
+ */
+size_t fca_state_compact(struct fca_state *s);
 
 #endif

@@ -188,7 +188,7 @@ static int load_document(struct fca_observed *o, const struct fca_asset_row *st,
 	char md5[33];
 	int r;
 
-	r = fca_crypto_decrypt(&doc, aes_key, st->value, st->value_len, FCA_STATE_ASSET);
+	r = fca_engine_decrypt_state(&doc, aes_key, st->value, st->value_len);
 	if (r == FCA_EAUTH && !t->ok) { /* nothing decrypts so far: the caller blames the key */
 		if (!t->failed++) {
 			t->first_code = r;

@@ -27,7 +27,7 @@
 /* Times outside 1970-01-01 .. 9999-12-31 cannot be written back as RFC 3339. */
 #define TIME_MAX ((int64_t)253402300799)
 #define GENERATION_MAX 1000000
-#define COUNT_MAX 1000000000
+#define COUNT_MAX FCA_STATE_COUNT_MAX
 
 static const char *type_name(const json_t *v)
 {
@@ -338,6 +338,57 @@ static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 	return FCA_OK;
 }
 
+/* history[i]: what compaction folded for one CA (struct fca_state_history). */
+static int parse_history(struct fca_state *s, const json_t *o, size_t i)
+{
+	static const char *const keys[] = { "ca", "generations", "transitions", "max_generation", "oldest_at",
+					    "newest_at", NULL };
+	struct fca_state_history h;
+	const struct fca_ca_def *def;
+	char f[96], name[64];
+	int64_t n;
+	int r;
+
+	memset(&h, 0, sizeof(h));
+	snprintf(f, sizeof(f), "history[%zu]", i);
+	if (!json_is_object(o))
+		return wrong_type(f, "an object", o);
+	if ((r = check_keys(o, f, keys)) != FCA_OK)
+		return r;
+	snprintf(f, sizeof(f), "history[%zu].ca", i);
+	if ((r = get_str(name, sizeof(name), json_object_get(o, "ca"), f, 0)) != FCA_OK)
+		return r;
+	if (!(def = fca_catalog_find(name)))
+		return fca_error_set(FCA_EINVALID, PFX "%s: unknown CA \"%s\"", f, name);
+	if (s->history[def->id].generations || s->history[def->id].transitions)
+		return fca_error_set(FCA_EINVALID, PFX "%s: a second entry for %s", f, name);
+	snprintf(f, sizeof(f), "history[%zu].generations", i);
+	if ((r = get_int(&n, json_object_get(o, "generations"), f, 0, COUNT_MAX)) != FCA_OK)
+		return r;
+	h.generations = (int)n;
+	snprintf(f, sizeof(f), "history[%zu].transitions", i);
+	if ((r = get_int(&n, json_object_get(o, "transitions"), f, 0, COUNT_MAX)) != FCA_OK)
+		return r;
+	h.transitions = (int)n;
+	if (!h.generations && !h.transitions)
+		return fca_error_set(FCA_EINVALID,
+				     PFX "history[%zu]: folds nothing (generations and transitions are 0)", i);
+	snprintf(f, sizeof(f), "history[%zu].max_generation", i);
+	if ((r = get_int(&n, json_object_get(o, "max_generation"), f, 0, GENERATION_MAX)) != FCA_OK)
+		return r;
+	h.max_generation = (int)n;
+	snprintf(f, sizeof(f), "history[%zu].oldest_at", i);
+	if ((r = get_time(&h.oldest_at, json_object_get(o, "oldest_at"), f, 1)) != FCA_OK)
+		return r;
+	snprintf(f, sizeof(f), "history[%zu].newest_at", i);
+	if ((r = get_time(&h.newest_at, json_object_get(o, "newest_at"), f, 1)) != FCA_OK)
+		return r;
+	if (h.oldest_at > h.newest_at)
+		return fca_error_set(FCA_EINVALID, PFX "history[%zu]: oldest_at is after newest_at", i);
+	s->history[def->id] = h;
+	return FCA_OK;
+}
+
 static int check_unique(const struct fca_state *s)
 {
 	for (size_t i = 0; i < s->ngens; i++)
@@ -368,7 +419,7 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	/* "profiles": the trust profiles of fleetca versions that uploaded them (since removed: Fleet
 	 * distributes its root CA itself). Accepted and ignored, so that a database in the
 	 * field keeps working; the next write leaves it out. */
-	static const char *const optional[] = { "profiles", NULL };
+	static const char *const optional[] = { "profiles", "history", NULL };
 	int r = FCA_EINVALID;
 	json_t *root = NULL, *a, *v;
 	json_error_t jerr;
@@ -440,6 +491,15 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	json_array_foreach(a, i, v)
 		if ((r = parse_outbox(&s.outbox[i], v, i)) != FCA_OK)
 			goto out;
+
+	/* Optional: only a document that compaction folded something from has it. */
+	if ((a = json_object_get(root, "history"))) {
+		if ((r = get_array(&n, a, "history", FCA_CA_COUNT)) != FCA_OK)
+			goto out;
+		json_array_foreach(a, i, v)
+			if ((r = parse_history(&s, v, i)) != FCA_OK)
+				goto out;
+	}
 
 	if ((r = check_unique(&s)) != FCA_OK)
 		goto out;
@@ -617,10 +677,64 @@ static int append(json_t *arr, json_t *v)
 	return FCA_OK;
 }
 
+/* "history": one entry per CA that compaction folded something from, in catalog order; NULL = none. */
+static int build_history(json_t **out, const struct fca_state *s)
+{
+	json_t *arr = NULL, *o;
+	int fail = 0, r;
+
+	*out = NULL;
+	for (int c = 0; c < FCA_CA_COUNT; c++) {
+		const struct fca_state_history *h = &s->history[c];
+		if (!h->generations && !h->transitions)
+			continue;
+		if (h->generations < 0 || h->generations > COUNT_MAX || h->transitions < 0 ||
+		    h->transitions > COUNT_MAX || h->max_generation < 0 || h->max_generation > GENERATION_MAX ||
+		    h->oldest_at > h->newest_at) {
+			json_decref(arr);
+			return fca_error_set(FCA_EINVALID, PFX "history of %s is out of range",
+					     fca_catalog_get((enum fca_ca_id)c)->name);
+		}
+		if ((r = check_time(h->oldest_at, "history.oldest_at", (size_t)c)) != FCA_OK ||
+		    (r = check_time(h->newest_at, "history.newest_at", (size_t)c)) != FCA_OK) {
+			json_decref(arr);
+			return r;
+		}
+		if ((!arr && !(arr = json_array())) || !(o = json_object())) {
+			json_decref(arr);
+			return fca_error_set(FCA_ENOMEM, PFX "out of memory");
+		}
+		put(o, "ca", json_string(fca_catalog_get((enum fca_ca_id)c)->name), &fail);
+		put(o, "generations", json_integer(h->generations), &fail);
+		put(o, "transitions", json_integer(h->transitions), &fail);
+		put(o, "max_generation", json_integer(h->max_generation), &fail);
+		put(o, "oldest_at", time_or_null(h->oldest_at), &fail);
+		put(o, "newest_at", time_or_null(h->newest_at), &fail);
+		if (fail || append(arr, o) != FCA_OK) {
+			if (fail)
+				json_decref(o);
+			json_decref(arr);
+			return fca_error_set(FCA_ENOMEM, PFX "out of memory");
+		}
+	}
+	*out = arr;
+	return FCA_OK;
+}
+
+/* Bytes of the outbox's activity details: they are never compacted away. */
+static size_t outbox_bytes(const struct fca_state *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->noutbox; i++)
+		n += s->outbox[i].details_json ? strlen(s->outbox[i].details_json) : 0;
+	return n;
+}
+
 int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 {
 	int r = FCA_ENOMEM, fail = 0;
-	json_t *root = NULL, *gens = NULL, *trans = NULL, *outbox = NULL, *v;
+	json_t *root = NULL, *gens = NULL, *trans = NULL, *outbox = NULL, *hist = NULL, *v;
 	char *text = NULL;
 
 	*out = NULL;
@@ -648,6 +762,8 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	for (size_t i = 0; i < s->noutbox; i++)
 		if ((r = build_outbox(&v, &s->outbox[i], i)) != FCA_OK || (r = append(outbox, v)) != FCA_OK)
 			goto out;
+	if ((r = build_history(&hist, s)) != FCA_OK)
+		goto out;
 
 	put(root, "format_version", json_integer(FCA_STATE_FORMAT_VERSION), &fail);
 	put(root, "updated_at", time_str(s->updated_at), &fail);
@@ -657,13 +773,19 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	trans = NULL;
 	put(root, "outbox", outbox, &fail);
 	outbox = NULL;
+	if (hist) /* left out when nothing was folded: such a document keeps its bytes */
+		put(root, "history", hist, &fail);
+	hist = NULL;
 	if (fail || !(text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS))) {
 		r = fca_error_set(FCA_ENOMEM, PFX "out of memory");
 		goto out;
 	}
 	if (strlen(text) > FCA_STATE_MAX_BYTES) {
-		r = fca_error_set(FCA_EINVALID, PFX "the document would be %zu bytes, at most %d", strlen(text),
-				  FCA_STATE_MAX_BYTES);
+		r = fca_error_set(FCA_EINVALID,
+				  PFX "the document would be %zu bytes, more than the %d the reader accepts; its "
+				      "%zu undelivered activities hold %zu bytes of it and are never dropped: deliver "
+				      "them (fleetca outbox --flush) and run again",
+				  strlen(text), FCA_STATE_MAX_BYTES, s->noutbox, outbox_bytes(s));
 		goto out;
 	}
 	if (len)
@@ -676,6 +798,7 @@ out:
 	json_decref(gens);
 	json_decref(trans);
 	json_decref(outbox);
+	json_decref(hist);
 	json_decref(root);
 	return r;
 }

@@ -49,6 +49,7 @@ int fca_state_copy(struct fca_state *dst, const struct fca_state *src)
 	fca_state_init(&t);
 	t.format_version = src->format_version;
 	t.updated_at = src->updated_at;
+	memcpy(t.history, src->history, sizeof(t.history));
 	if (src->ngens) {
 		if (!(t.gens = malloc(src->ngens * sizeof(*t.gens))))
 			goto nomem;
@@ -99,14 +100,23 @@ int fca_state_max_generation(const struct fca_state *s, enum fca_ca_id ca)
 {
 	int max = 0;
 
+	if (s && (int)ca >= 0 && ca < FCA_CA_COUNT)
+		max = s->history[ca].max_generation;
 	for (size_t i = 0; s && i < s->ngens; i++)
 		if (s->gens[i].ca == ca && s->gens[i].generation > max)
 			max = s->gens[i].generation;
 	return max;
 }
 
+static int history_empty(const struct fca_state_history *h)
+{
+	return h->generations == 0 && h->transitions == 0;
+}
+
 int fca_state_knows_ca(const struct fca_state *s, enum fca_ca_id ca)
 {
+	if (s && (int)ca >= 0 && ca < FCA_CA_COUNT && !history_empty(&s->history[ca]))
+		return 1;
 	for (size_t i = 0; s && i < s->ngens; i++)
 		if (s->gens[i].ca == ca)
 			return 1;
@@ -124,6 +134,8 @@ int fca_state_add_gen(struct fca_state *s, const struct fca_state_gen *g)
 	if (fca_state_find_c(s, g->ca, g->sha256))
 		return fca_error_set(FCA_ECONFLICT, "state document: %s already knows certificate %.16s...",
 				     fca_catalog_get(g->ca)->name, g->sha256);
+	if (s->ngens >= FCA_STATE_MAX_GENS) /* a document from before compaction: fold, then add */
+		(void)fca_state_compact(s);
 	if ((r = grow((void **)&s->gens, s->ngens, sizeof(*s->gens), FCA_STATE_MAX_GENS, "generations")) != 0)
 		return r;
 	s->gens[s->ngens++] = *g;
@@ -148,6 +160,8 @@ int fca_state_record_transition(struct fca_state *s, const char *step_id, int64_
 			return FCA_OK;
 		}
 	}
+	if (s->ntransitions >= FCA_STATE_MAX_TRANSITIONS)
+		(void)fca_state_compact(s);
 	if ((r = grow((void **)&s->transitions, s->ntransitions, sizeof(*s->transitions),
 		      FCA_STATE_MAX_TRANSITIONS, "transitions")) != 0)
 		return r;
@@ -211,4 +225,153 @@ int fca_state_gen_signed(const struct fca_state *s, const struct fca_state_gen *
 		if (s->transitions[i].count > 0 && !strcmp(s->transitions[i].step_id, id))
 			return 1;
 	return 0;
+}
+
+/* "<ca>:<generation>:<kind>" (the planner's step ids): 1 and the CA and generation, else 0. */
+static int parse_step_id(const char *id, enum fca_ca_id *ca, int *generation)
+{
+	const char *colon = strchr(id, ':');
+	const struct fca_ca_def *def;
+	char name[FCA_STEP_ID_MAX];
+	long g = 0;
+	const char *p;
+
+	if (!colon || (size_t)(colon - id) >= sizeof(name))
+		return 0;
+	memcpy(name, id, (size_t)(colon - id));
+	name[colon - id] = '\0';
+	if (!(def = fca_catalog_find(name)))
+		return 0;
+	for (p = colon + 1; *p >= '0' && *p <= '9' && g < 100000000; p++)
+		g = g * 10 + (*p - '0');
+	if (p == colon + 1 || *p != ':' || !p[1] || g < 1)
+		return 0;
+	*ca = def->id;
+	*generation = (int)g;
+	return 1;
+}
+
+/* 1 when an outbox entry's key is "<step_id>#<n>". */
+static int outbox_refers_to(const struct fca_state *s, const char *step_id)
+{
+	size_t n = strlen(step_id);
+
+	for (size_t i = 0; i < s->noutbox; i++)
+		if (!strncmp(s->outbox[i].idempotency_key, step_id, n) && s->outbox[i].idempotency_key[n] == '#')
+			return 1;
+	return 0;
+}
+
+static void history_time(struct fca_state_history *h, int64_t t)
+{
+	if (t <= 0)
+		return;
+	if (h->oldest_at == 0 || t < h->oldest_at)
+		h->oldest_at = t;
+	if (t > h->newest_at)
+		h->newest_at = t;
+}
+
+/* 1 when gens[i] is the last entry of its CA and generation (a renewal appends after the old one). */
+static int last_of_generation(const struct fca_state *s, size_t i)
+{
+	for (size_t j = i + 1; j < s->ngens; j++)
+		if (s->gens[j].ca == s->gens[i].ca && s->gens[j].generation == s->gens[i].generation)
+			return 0;
+	return 1;
+}
+
+/*
+ * Compaction. Every write of the document runs it first (fca_engine_save_state), so the document
+ * stays the same size however many rotations it has seen. The rule, from what reads each field:
+ *
+ * generations[] (read by fingerprint for the live rows: their generation, stage times and
+ * signed_at drive the stage, activate, rollback, the drain and abandon's "has it signed"; an
+ * unknown fingerprint is drift; a retired one live again is drift that adopt: true refuses):
+ *   kept: every entry that can be live, i.e. not retired and the last of its CA and generation
+ *     (a renewal appends the new certificate; the old one's row is soft-deleted, and rollback
+ *     only ever brings back the last certificate of a generation);
+ *   kept: the FCA_STATE_KEEP_PAST most recent other entries of each CA (retired generations,
+ *     replaced renewals), so a recently retired certificate put back is still named "retired";
+ *   folded: the rest. Put back outside fleetca, such a certificate is still drift (unknown
+ *     fingerprint: no step runs until a person decides), but no longer recognised as retired.
+ * transitions[] (the n of a step's next Idempotency-Key "<step_id>#<n>"; the
+ * "<ca>:<g>:activate" fallback of fca_state_gen_signed for entries older than signed_at):
+ *   kept: every transition of a generation >= the oldest generation still kept for its CA, every
+ *     one an outbox entry's key names, and every one whose id is not "<ca>:<generation>:<kind>";
+ *   folded: the rest, i.e. steps of generations no entry describes any more. A step of such a
+ *     generation cannot recur (generations only grow); if it did, its n would start again at 0,
+ *     and its Idempotency-Key would still be new, as it carries the entry's random delivery_id.
+ * outbox[]: never touched. An entry leaves the outbox only when delivered (src/engine/outbox.c),
+ *   so every entry in it is undelivered; when those alone do not fit the limits, the write fails
+ *   (nothing is committed) and the run says so, instead of losing activities.
+ * Folded entries are counted in history[ca]: how many, the highest generation (so
+ * fca_state_max_generation never hands out a number again and fca_state_knows_ca holds) and the
+ * oldest and newest time among them. Pinned plans compare the document row's md5, which any write
+ * changes anyway: compaction never writes on its own.
+ */
+size_t fca_state_compact(struct fca_state *s)
+{
+	int past[FCA_CA_COUNT] = { 0 }, oldest[FCA_CA_COUNT];
+	size_t folded = 0, w = 0;
+	unsigned char *keep;
+
+	if (!s || (s->ngens == 0 && s->ntransitions == 0))
+		return 0;
+	if (!(keep = calloc(s->ngens ? s->ngens : 1, 1)))
+		return 0; /* out of memory: nothing folded, the write goes on as it would have */
+	for (size_t i = s->ngens; i-- > 0;) {
+		const struct fca_state_gen *g = &s->gens[i];
+		if ((int)g->ca < 0 || g->ca >= FCA_CA_COUNT || (!g->retired_at && last_of_generation(s, i)) ||
+		    past[g->ca]++ < FCA_STATE_KEEP_PAST)
+			keep[i] = 1;
+	}
+	for (int c = 0; c < FCA_CA_COUNT; c++)
+		oldest[c] = 0;
+	for (size_t i = 0; i < s->ngens; i++) {
+		const struct fca_state_gen *g = &s->gens[i];
+		if (keep[i] && (int)g->ca >= 0 && g->ca < FCA_CA_COUNT &&
+		    (oldest[g->ca] == 0 || g->generation < oldest[g->ca]))
+			oldest[g->ca] = g->generation;
+	}
+	for (size_t i = 0; i < s->ngens; i++) {
+		const struct fca_state_gen *g = &s->gens[i];
+		struct fca_state_history *h;
+		if (keep[i]) {
+			s->gens[w++] = *g;
+			continue;
+		}
+		h = &s->history[g->ca];
+		if (h->generations < FCA_STATE_COUNT_MAX)
+			h->generations++;
+		if (g->generation > h->max_generation)
+			h->max_generation = g->generation;
+		history_time(h, g->created_at);
+		history_time(h, g->staged_at);
+		history_time(h, g->activated_at);
+		history_time(h, g->signed_at);
+		history_time(h, g->retired_at);
+		folded++;
+	}
+	s->ngens = w;
+	free(keep);
+
+	w = 0;
+	for (size_t i = 0; i < s->ntransitions; i++) {
+		const struct fca_state_transition *t = &s->transitions[i];
+		enum fca_ca_id ca;
+		int g;
+		if (!parse_step_id(t->step_id, &ca, &g) || (oldest[ca] != 0 && g >= oldest[ca]) ||
+		    outbox_refers_to(s, t->step_id)) {
+			s->transitions[w++] = *t;
+			continue;
+		}
+		s->history[ca].transitions = s->history[ca].transitions > FCA_STATE_COUNT_MAX - t->count
+						 ? FCA_STATE_COUNT_MAX
+						 : s->history[ca].transitions + t->count;
+		history_time(&s->history[ca], t->last_at);
+		folded++;
+	}
+	s->ntransitions = w;
+	return folded;
 }

@@ -354,6 +354,119 @@ static void test_reject_not_object(void **st)
 	assert_non_null(strstr(fca_error_message(), "not valid JSON"));
 }
 
+/* "history" (what compaction folded, "generations" < "history" < "outbox"): read, written back the same. */
+static const char history_part[] =
+	"\"history\":[{\"ca\":\"apple_scep\",\"generations\":7,\"max_generation\":9,\"newest_at\":"
+	"\"2026-11-20T00:00:00Z\",\"oldest_at\":\"2026-01-01T00:00:00Z\",\"transitions\":21}],";
+
+static char *with_history(const char *part)
+{
+	const char *at = strstr(good, "\"outbox\":");
+	size_t head = (size_t)(at - good);
+	char *doc = malloc(strlen(good) + strlen(part) + 1);
+
+	assert_non_null(doc);
+	memcpy(doc, good, head);
+	strcpy(doc + head, part);
+	strcat(doc, at);
+	return doc;
+}
+
+static void expect_history_rejected(const char *part, const char *words)
+{
+	struct fca_state s;
+	char *doc = with_history(part);
+
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_EINVALID);
+	if (!strstr(fca_error_message(), words))
+		fail_msg("message \"%s\" lacks \"%s\"", fca_error_message(), words);
+	free(doc);
+}
+
+static void test_history(void **st)
+{
+	struct fca_state s;
+	char *doc = with_history(history_part), *out = NULL;
+	size_t len = 0;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_OK);
+	assert_int_equal(s.history[FCA_CA_APPLE_SCEP].generations, 7);
+	assert_int_equal(s.history[FCA_CA_APPLE_SCEP].transitions, 21);
+	assert_int_equal(s.history[FCA_CA_APPLE_SCEP].max_generation, 9);
+	assert_int_equal(s.history[FCA_CA_HOST_IDENTITY].generations, 0);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, doc);
+	free(out);
+	state_free(&s);
+	free(doc);
+	/* no history: no "history" key, so such a document keeps its bytes */
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, good);
+	free(out);
+	state_free(&s);
+
+	expect_history_rejected("\"history\":[{\"ca\":\"nope\",\"generations\":1,\"max_generation\":1,"
+				"\"newest_at\":null,\"oldest_at\":null,\"transitions\":0}],",
+				"history[0].ca: unknown CA");
+	expect_history_rejected("\"history\":[{\"ca\":\"apple_scep\",\"generations\":0,\"max_generation\":0,"
+				"\"newest_at\":null,\"oldest_at\":null,\"transitions\":0}],",
+				"folds nothing");
+	expect_history_rejected("\"history\":[{\"ca\":\"apple_scep\",\"generations\":1,\"max_generation\":1,"
+				"\"newest_at\":\"2026-01-01T00:00:00Z\",\"oldest_at\":\"2026-02-01T00:00:00Z\","
+				"\"transitions\":0}],",
+				"oldest_at is after newest_at");
+	expect_history_rejected("\"history\":[{\"ca\":\"apple_scep\",\"generations\":1,\"max_generation\":1,"
+				"\"newest_at\":null,\"oldest_at\":null,\"transitions\":0},{\"ca\":\"apple_scep\","
+				"\"generations\":1,\"max_generation\":1,\"newest_at\":null,\"oldest_at\":null,"
+				"\"transitions\":0}],",
+				"a second entry for apple_scep");
+	expect_history_rejected("\"history\":[{\"ca\":\"apple_scep\",\"generations\":1,\"extra\":1,"
+				"\"max_generation\":1,\"newest_at\":null,\"oldest_at\":null,\"transitions\":0}],",
+				"unknown field \"extra\"");
+	expect_history_rejected("\"history\":{},", "history: expected an array");
+}
+
+/* The writer refuses a document over the limit, naming the undelivered activities that fill it. */
+static void test_serialize_too_big(void **st)
+{
+	struct fca_state s;
+	struct fca_state_outbox ob[4];
+	char *out = NULL;
+	size_t len = 0, pad = FCA_STATE_MAX_BYTES / 4;
+
+	(void)st;
+	memset(&s, 0, sizeof(s));
+	memset(ob, 0, sizeof(ob));
+	s.format_version = 1;
+	s.updated_at = 1800000000;
+	for (int i = 0; i < 4; i++) {
+		char *d = malloc(pad + 16);
+		assert_non_null(d);
+		snprintf(ob[i].idempotency_key, sizeof(ob[i].idempotency_key), "host_identity:%d:stage#0", i + 2);
+		snprintf(ob[i].type, sizeof(ob[i].type), "staged_ca_certificate");
+		memcpy(d, "{\"p\":\"", 6);
+		memset(d + 6, 'x', pad);
+		memcpy(d + 6 + pad, "\"}", 3);
+		ob[i].details_json = d;
+		ob[i].created_at = 1800000000;
+	}
+	s.outbox = ob;
+	s.noutbox = 4;
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_EINVALID);
+	assert_null(out);
+	assert_non_null(strstr(fca_error_message(), "more than the 1048576 the reader accepts"));
+	assert_non_null(strstr(fca_error_message(), "4 undelivered activities"));
+	/* three of them fit */
+	s.noutbox = 3;
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_true(len <= FCA_STATE_MAX_BYTES);
+	free(out);
+	for (int i = 0; i < 4; i++)
+		free(ob[i].details_json);
+}
+
 static void test_reject_too_big(void **st)
 {
 	struct fca_state s;
@@ -365,7 +478,7 @@ static void test_reject_too_big(void **st)
 	memset(buf, ' ', n);
 	memcpy(buf, good, strlen(good));
 	assert_int_equal(fca_state_parse(&s, buf, n), FCA_EINVALID);
-	assert_non_null(strstr(fca_error_message(), "at most 4194304"));
+	assert_non_null(strstr(fca_error_message(), "at most 1048576"));
 	/* the same bytes within the limit are fine (trailing whitespace) */
 	assert_int_equal(fca_state_parse(&s, buf, n - 1), FCA_OK);
 	state_free(&s);
@@ -458,6 +571,8 @@ int main(void)
 		cmocka_unit_test(test_reject_wrong_types),
 		cmocka_unit_test(test_reject_not_object),
 		cmocka_unit_test(test_reject_too_big),
+		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_serialize_too_big),
 		cmocka_unit_test(test_reject_too_many),
 		cmocka_unit_test(test_serialize_rejects_bad_struct),
 	};
