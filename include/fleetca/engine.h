@@ -43,6 +43,31 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 int fca_engine_observe_impact(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
 			      const struct fca_observe_opts *opts) FCA_MUST_USE;
 
+struct fca_desired;
+struct fca_plan;
+struct fca_plan_opts {
+	const struct fca_desired *desired;
+	int64_t now;
+	int check_keys;	  /* decrypt each key and check it matches its certificate */
+	int scan_issued;  /* count issued certificates whether or not the plan needs them (plan, metrics) */
+	int scan_escrows; /* count FileVault escrows per generation the same way */
+};
+#define FCA_PLAN_OPTS_INIT                                                                                             \
+	{                                                                                                              \
+		NULL, 0, 0, 0, 0                                                                                       \
+	}
+
+/*
+ * Observe, then plan: the one place plan, apply and reconcile turn Fleet's rows into a plan
+ * (src/engine/run.c). Reads the rows (fca_engine_observe; o is disposed first, so it may hold an
+ * earlier observation), plans (fca_plan_build), and counts what the plan needs and opts did not
+ * ask for, then plans again: the drain of a retire or of an abandon that reverts (issued
+ * certificates and escrows), and what an Apple step changing the first certificate would break
+ * (devices, escrows today). A plan with errors is returned as it is (fca_plan_errors): FCA_OK.
+ */
+int fca_engine_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s, const struct fca_secret *aes_key,
+		    const struct fca_plan_opts *opts) FCA_MUST_USE;
+
 /* The 32-byte AES key from the server key as configured (FLEET_SERVER_PRIVATE_KEY, read by the CLI). */
 int fca_engine_load_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key) FCA_MUST_USE;
 

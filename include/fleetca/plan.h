@@ -135,6 +135,27 @@ int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const stru
  */
 int fca_plan_ca_stuck(const struct fca_plan *p, enum fca_ca_id ca);
 
+/*
+ * The stuck-CA judgement (src/model/stuck.c), the one plan, apply and reconcile report: each CA
+ * fca_plan_ca_stuck names, corrupt (an error: exit 1) or drifted without adopt: true (a person
+ * must decide: exit 3), with the sentence to print ("apple_scep has drifted (...): nothing is done
+ * to it until a person decides"). Returns the worst kind (corrupt over drift). Pure.
+ */
+enum fca_stuck_kind { FCA_STUCK_NONE = 0, FCA_STUCK_DRIFT, FCA_STUCK_CORRUPT };
+struct fca_stuck {
+	enum fca_stuck_kind kind; /* the worst of ca[] */
+	enum fca_stuck_kind ca[FCA_CA_COUNT];
+	char why[FCA_CA_COUNT][1024]; /* for each stuck CA */
+};
+enum fca_stuck_kind fca_plan_stuck(struct fca_stuck *out, const struct fca_plan *p, const struct fca_observed *o);
+
+/*
+ * The CAs the plan is an error for (plan exits 1, its JSON summary.errors): the desired state is
+ * impossible (cas[].error), the rows are corrupt (fca_plan_stuck), or a gate cannot be checked
+ * (a step's drain_not_counted, fca_plan_uncounted). Pure.
+ */
+size_t fca_plan_errors(const struct fca_plan *p);
+
 /* 1 when a CA the YAML names is where the YAML wants it: no step, no error, no drift, and its
  * observed generation and stage are the target (1 for a CA the YAML does not name). */
 int fca_plan_ca_at_target(const struct fca_plan *p, enum fca_ca_id ca);

@@ -2,6 +2,7 @@
 #ifndef FLEETCA_RENDER_H
 #define FLEETCA_RENDER_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fleetca/error.h"
@@ -42,5 +43,16 @@ int fca_render_change_markdown(FILE *f, const struct fca_change *ch, const char 
 int fca_render_change_json(FILE *f, const struct fca_change *ch) FCA_MUST_USE;
 int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o,
 				const struct fca_change *ch) FCA_MUST_USE;
+
+/*
+ * `plan --offline` (no row read): what the file asks for, per CA. Text: one aligned line per CA;
+ * markdown: a table; JSON: a plan document (schemas/plan.schema.json) with "offline": true, each
+ * CA's "now" null, no step and no basis, "change" with ch (--git-base) and "desired" with pin.
+ */
+struct fca_pin;
+int fca_render_offline_text(FILE *f, const struct fca_desired *d) FCA_MUST_USE;
+int fca_render_offline_markdown(FILE *f, const struct fca_desired *d) FCA_MUST_USE;
+int fca_render_plan_offline_json(FILE *f, const struct fca_desired *d, const struct fca_change *ch,
+				 const struct fca_pin *pin, int64_t now) FCA_MUST_USE;
 
 #endif

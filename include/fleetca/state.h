@@ -83,6 +83,16 @@ struct fca_state {
 	struct fca_state_history history[FCA_CA_COUNT]; /* indexed by enum fca_ca_id */
 };
 
+/* What delivering the outbox after the steps did (fca_engine_apply_and_deliver); apply reports it. */
+struct fca_delivery {
+	int attempted;	  /* the outbox held entries and the sink is not none */
+	int code;	  /* FCA_OK, or what stopped delivery (fca_engine_deliver_outbox) */
+	int fatal;	  /* a failure retrying will not fix (401, other 4xx, TLS): the run is an error */
+	size_t delivered; /* this run */
+	size_t pending;	  /* left in the outbox */
+	char error[1024]; /* what stopped it; "" when nothing did */
+};
+
 void fca_state_init(struct fca_state *s);
 void fca_state_dispose(struct fca_state *s);
 int fca_state_copy(struct fca_state *dst, const struct fca_state *src) FCA_MUST_USE;

@@ -51,13 +51,12 @@ int cli_load_source(struct fca_desired *d, struct fca_source *src, const struct 
 /* Parses what src holds, messages named src->label; prints every problem. An exit code. */
 int cli_parse_source(struct fca_desired *d, const struct fca_source *src);
 
-struct fca_plan;
-struct fca_observed;
+struct fca_stuck;
 /*
- * Tells on stderr about considered CAs that cannot move: corrupt (returns FCA_EXIT_ERROR) or
- * drifted without adopt: true (returns FCA_EXIT_GATE: a person must decide). FCA_EXIT_OK otherwise.
+ * Tells on stderr about the CAs that cannot move (fca_plan_stuck): returns FCA_EXIT_ERROR when one
+ * is corrupt, FCA_EXIT_GATE when one drifted without adopt: true (a person must decide), else FCA_EXIT_OK.
  */
-int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o);
+int cli_report_stuck(const struct fca_stuck *st);
 
 /*
  * Shared options. Each returns FCA_EXIT_OK, or prints a usage error for cmd and returns

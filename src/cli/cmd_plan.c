@@ -32,39 +32,6 @@ static int write_file(const char *path, const char *data)
 	return r;
 }
 
-static void offline(FILE *f, const struct fca_desired *d, enum fmt fmt)
-{
-	char v[32], rb[32], key[32];
-
-	if (fmt == FMT_MARKDOWN)
-		fprintf(f,
-			"### fleetca plan (offline: what `%s` asks for)\n\n| CA | target | key | validity | notes |\n"
-			"|---|---|---|---|---|\n",
-			d->path);
-	else
-		fprintf(f, "Offline: no database was read; this is what %s asks for.\n\n", d->path);
-	for (int i = 0; i < FCA_CA_COUNT; i++) {
-		const struct fca_desired_ca *c = &d->cas[i];
-		const struct fca_ca_def *def = fca_catalog_get((enum fca_ca_id)i);
-		if (!c->present)
-			continue;
-		fca_duration_format(v, sizeof(v), c->validity);
-		fca_duration_format(rb, sizeof(rb), c->renew_before);
-		if (c->key_keep)
-			snprintf(key, sizeof(key), "the signing key (keep)");
-		else
-			snprintf(key, sizeof(key), "RSA-%d", c->key_bits);
-		if (fmt == FMT_MARKDOWN)
-			fprintf(f, "| `%s` | gen %d %s | %s | %s | %s%s%s |\n", def->name, c->generation,
-				fca_stage_name(c->stage), key, v, c->suspend ? "suspended " : "",
-				c->adopt ? "adopt " : "", c->renew_before ? "renews before expiry" : "");
-		else
-			fprintf(f, "  %-24s gen %d %-9s %s, validity %s%s%s%s%s\n", def->name, c->generation,
-				fca_stage_name(c->stage), key, v, c->renew_before ? ", renew_before " : "",
-				c->renew_before ? rb : "", c->suspend ? ", suspended" : "", c->adopt ? ", adopt" : "");
-	}
-}
-
 /* plan --git-base: the file at the merge base, and what the change asks against it. */
 static int load_change(struct fca_change **ch, struct fca_desired **bd, struct fca_source *bsrc,
 		       const struct cli_source *cs, const char *git_base, const struct fca_desired *head)
@@ -86,27 +53,34 @@ static int load_change(struct fca_change **ch, struct fca_desired **bd, struct f
 	return FCA_EXIT_OK;
 }
 
-int cli_report_stuck(const struct fca_plan *p, const struct fca_observed *o)
+int cli_report_stuck(const struct fca_stuck *st)
 {
-	int rc = FCA_EXIT_OK;
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		if (st->ca[i] != FCA_STUCK_NONE)
+			fprintf(stderr, "fleetca: %s%s\n", st->ca[i] == FCA_STUCK_CORRUPT ? "error: " : "", st->why[i]);
+	return st->kind == FCA_STUCK_CORRUPT ? FCA_EXIT_ERROR
+	       : st->kind == FCA_STUCK_DRIFT ? FCA_EXIT_GATE
+					     : FCA_EXIT_OK;
+}
 
-	for (int i = 0; i < FCA_CA_COUNT; i++) {
-		const char *name = fca_catalog_get((enum fca_ca_id)i)->name;
-		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)i))
-			continue;
-		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
-			fprintf(stderr, "fleetca: error: %s is corrupt, nothing was planned for it: %s\n", name,
-				o->cas[i].problem);
-			rc = FCA_EXIT_ERROR;
-			continue;
-		}
-		/* managed drift names the row; foreign rows on an unmanaged CA are in the plan's note */
-		fprintf(stderr, "fleetca: %s has drifted (%s): nothing is done to it until a person decides\n", name,
-			o->cas[i].drift ? o->cas[i].drift_detail : p->cas[i].note);
-		if (rc == FCA_EXIT_OK)
-			rc = FCA_EXIT_GATE;
+/* What plan exits 1 for (fca_plan_errors), on stderr: each CA's error, else a gate not checked. */
+static int report_errors(const struct fca_plan *p)
+{
+	if (p->has_error) {
+		for (int i = 0; i < FCA_CA_COUNT; i++)
+			if (p->cas[i].error[0])
+				fprintf(stderr, "fleetca: error: %s: %s\n", fca_catalog_get((enum fca_ca_id)i)->name,
+					p->cas[i].error);
+		return FCA_EXIT_ERROR;
 	}
-	return rc;
+	if (fca_plan_uncounted(p) >= 0) {
+		/* fail closed: a plan whose gate could not be checked is no plan to apply */
+		const struct fca_step *st = &p->steps[fca_plan_uncounted(p)];
+		fprintf(stderr, "fleetca: error: %s: its gate cannot be checked: %s\n", st->step_id,
+			st->drain_not_counted);
+		return FCA_EXIT_ERROR;
+	}
+	return FCA_EXIT_OK; /* corrupt CAs: cli_report_stuck */
 }
 
 static int check_format(const char *cmd, const char *v)
@@ -116,34 +90,24 @@ static int check_format(const char *cmd, const char *v)
 	return FCA_EXIT_OK;
 }
 
-int cmd_plan(int argc, char **argv)
-{
-	struct fca_desired *d = NULL;
-	struct fca_observed *o = NULL;
-	struct fca_plan *p = NULL;
-	struct fca_store *s = NULL;
-	struct fca_secret key = FCA_SECRET_INIT;
-	struct fca_config cfg = { .server_key_code = 0 };
-	struct fca_observe_opts opts = FCA_OBSERVE_OPTS_INIT;
-	struct cli_source cs = {0};
-	struct fca_source src, bsrc;
-	struct fca_desired *bd = NULL;
-	struct fca_change *ch = NULL;
-	const char *out_path = NULL, *git_base = NULL;
-	enum fmt fmt = FMT_TEXT;
-	int off = 0, rc = FCA_EXIT_ERROR, r;
-	char *json = NULL;
-	struct fca_pin *pin = NULL;
+struct plan_args {
+	struct cli_source cs;
+	const char *out_path, *git_base;
+	enum fmt fmt;
+	int off;
+};
 
+static int parse_args(struct plan_args *a, int argc, char **argv)
+{
 	const char *format = NULL;
 	const struct cli_opt table[] = {
-	    CLI_SOURCE_OPTS(&cs,
+	    CLI_SOURCE_OPTS(&a->cs,
 			    "the desired-state YAML (see examples/ca-rotation.yml); with\n"
 			    "--git-repo, its path inside the repository",
 			    "read the file from git history in the repository DIR (a clone or\n"
 			    "a bare repository) instead of the working tree",
 			    "with --git-repo: a branch, tag, origin/main or commit id (default HEAD)"),
-	    {0, "git-base", "REF", &git_base, NULL,
+	    {0, "git-base", "REF", &a->git_base, NULL,
 	     "for pull-request review: also read the file at the merge base of REF\n"
 	     "and HEAD (or --git-ref) and show, above the plan, what this change\n"
 	     "asks per CA ('apple_scep: gen 1 complete → gen 2 staged (this change)').\n"
@@ -154,13 +118,13 @@ int cmd_plan(int argc, char **argv)
 	     "text (default, for people), json (schemas/plan.schema.json),\n"
 	     "markdown (for a pull-request comment)",
 	     NULL, check_format},
-	    {0, "out", "PLAN.json", &out_path, NULL,
+	    {0, "out", "PLAN.json", &a->out_path, NULL,
 	     "also save the plan with the row checksums and the desired state it\n"
 	     "was computed from;\n"
 	     "'fleetca apply -f FILE --plan PLAN.json' runs exactly those steps and\n"
 	     "refuses if Fleet's rows or the desired state changed since",
 	     NULL, NULL},
-	    {0, "offline", NULL, NULL, &off,
+	    {0, "offline", NULL, NULL, &a->off,
 	     "no database: show what the file asks for, per CA; with --git-base,\n"
 	     "only what the change asks",
 	     NULL, NULL},
@@ -182,114 +146,140 @@ int cmd_plan(int argc, char **argv)
 	    "Exit codes: 0 nothing to do, 2 changes pending, 3 stuck (a CA has drifted: a human must\n"
 	    "decide), 1 error.\n",
 	};
+	int rc;
 
-	fca_source_init(&src);
-	fca_source_init(&bsrc);
 	if ((rc = cli_parse(&cmd, argc, argv)) != CLI_CONTINUE)
 		return rc;
-	rc = FCA_EXIT_ERROR;
-	if (format && !strcmp(format, "json"))
-		fmt = FMT_JSON;
-	else if (format && !strcmp(format, "markdown"))
-		fmt = FMT_MARKDOWN;
-	else if (format && strcmp(format, "text"))
-		return cli_usage_error("plan", "--format must be text, json or markdown, not '%s'", format);
-	if ((rc = cli_source_check("plan", &cs)) != FCA_EXIT_OK)
+	a->fmt = !format || !strcmp(format, "text") ? FMT_TEXT : !strcmp(format, "json") ? FMT_JSON : FMT_MARKDOWN;
+	if ((rc = cli_source_check("plan", &a->cs)) != FCA_EXIT_OK)
 		return rc;
-	if (git_base && !*git_base)
+	if (a->git_base && !*a->git_base)
 		return cli_usage_error("plan", "--git-base needs a ref, e.g. origin/main");
-	if (off && out_path)
+	if (a->off && a->out_path)
 		return cli_usage_error("plan", "--out needs the database: a saved plan records its rows");
-	if (!(d = calloc(1, sizeof(*d))) || !(o = calloc(1, sizeof(*o))) || !(p = calloc(1, sizeof(*p)))) {
-		rc = cli_fail();
-		goto out;
-	}
-	if ((rc = cli_load_source(d, &src, &cs)) != FCA_EXIT_OK)
-		goto out;
-	if (git_base && (rc = load_change(&ch, &bd, &bsrc, &cs, git_base, d)) != FCA_EXIT_OK)
-		goto out;
-	if (off) {
-		rc = FCA_EXIT_OK;
-		if (!ch)
-			offline(stdout, d, fmt);
-		else if ((fmt == FMT_JSON && fca_render_change_json(stdout, ch) != 0) ||
-			 (fmt == FMT_MARKDOWN && fca_render_change_markdown(stdout, ch, src.path) != 0) ||
-			 (fmt == FMT_TEXT && fca_render_change_text(stdout, ch, src.path, cli_use_color(stdout)) != 0))
-			rc = cli_fail();
-		goto out;
-	}
-	opts.now = fca_now();
-	opts.clock_skew = d->policy.clock_skew;
-	if (cli_open(&cfg, 30, &key, &s) != 0 ||
-	    fca_engine_observe(o, s, &key, &opts) != 0 || fca_plan_build(p, d, o, opts.now) != 0) {
-		rc = cli_fail();
-		goto out;
-	}
-	/* An Apple step that changes the first certificate: count what it would break, plan again. */
-	opts.scan_devices = opts.scan_escrows_today = 1;
-	if (fca_plan_wants_impact(p) &&
-	    (fca_engine_observe_impact(o, s, &key, &opts) != 0 || fca_plan_build(p, d, o, opts.now) != 0)) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (ch && ((fmt == FMT_MARKDOWN && fca_render_change_markdown(stdout, ch, src.path) != 0) ||
-		   (fmt == FMT_TEXT && fca_render_change_text(stdout, ch, src.path, cli_use_color(stdout)) != 0))) {
-		rc = cli_fail();
-		goto out;
-	}
-	if ((fmt == FMT_JSON && !ch && fca_render_plan_json(stdout, p, o) != 0) ||
-	    (fmt == FMT_JSON && ch && fca_render_plan_change_json(stdout, p, o, ch) != 0) ||
-	    (fmt == FMT_MARKDOWN && fca_render_plan_markdown(stdout, p, o) != 0) ||
-	    (fmt == FMT_TEXT && fca_render_plan_text(stdout, p, o, cli_use_color(stdout)) != 0)) {
-		rc = cli_fail();
-		goto out;
-	}
-	if (p->has_error) {
-		for (int i = 0; i < FCA_CA_COUNT; i++)
-			if (p->cas[i].error[0])
-				fprintf(stderr, "fleetca: error: %s: %s\n", fca_catalog_get((enum fca_ca_id)i)->name,
-					p->cas[i].error);
-		rc = FCA_EXIT_ERROR;
-		goto out;
-	}
-	if (fca_plan_uncounted(p) >= 0) {
-		/* fail closed: a plan whose gate could not be checked is no plan to apply */
-		const struct fca_step *st = &p->steps[fca_plan_uncounted(p)];
-		fprintf(stderr, "fleetca: error: %s: its gate cannot be checked: %s\n", st->step_id,
-			st->drain_not_counted);
-		rc = FCA_EXIT_ERROR;
-		goto out;
-	}
-	if (out_path) { /* pinned: apply --plan refuses another desired state */
-		if (!(pin = calloc(1, sizeof(*pin)))) {
-			rc = cli_fail();
-			goto out;
-		}
-		fca_pin_build(pin, d, src.path, src.from_git ? src.commit : "");
-	}
-	if (out_path && (fca_render_plan_saved_string(&json, p, o, pin) != 0 || write_file(out_path, json) != 0)) {
-		rc = cli_fail();
-		goto out;
-	}
-	rc = p->nsteps > 0 ? FCA_EXIT_CHANGES : FCA_EXIT_OK;
-	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 over both */
-	r = cli_report_stuck(p, o);
-	if (r != FCA_EXIT_OK)
-		rc = r;
-out:
-	free(pin);
+	return CLI_CONTINUE;
+}
+
+/* The change --git-base shows above a text or markdown plan (JSON carries it inside). */
+static int render_change(const struct fca_change *ch, enum fmt fmt, const char *path)
+{
+	if (!ch || fmt == FMT_JSON)
+		return FCA_OK;
+	return fmt == FMT_MARKDOWN ? fca_render_change_markdown(stdout, ch, path)
+				   : fca_render_change_text(stdout, ch, path, cli_use_color(stdout));
+}
+
+static int render_plan(const struct fca_plan *p, const struct fca_observed *o, const struct fca_change *ch,
+		       enum fmt fmt)
+{
+	if (fmt == FMT_JSON)
+		return ch ? fca_render_plan_change_json(stdout, p, o, ch) : fca_render_plan_json(stdout, p, o);
+	return fmt == FMT_MARKDOWN ? fca_render_plan_markdown(stdout, p, o)
+				   : fca_render_plan_text(stdout, p, o, cli_use_color(stdout));
+}
+
+static int render_offline(const struct fca_desired *d, const struct fca_change *ch, const struct fca_pin *pin,
+			  enum fmt fmt, const char *path)
+{
+	if (fmt == FMT_JSON)
+		return fca_render_plan_offline_json(stdout, d, ch, pin, fca_now());
+	if (ch)
+		return render_change(ch, fmt, path);
+	return fmt == FMT_MARKDOWN ? fca_render_offline_markdown(stdout, d) : fca_render_offline_text(stdout, d);
+}
+
+/* plan --out: the plan with its rows' checksums and the desired state it was made from (pin). */
+static int save_plan(const char *path, const struct fca_plan *p, const struct fca_observed *o,
+		     const struct fca_pin *pin)
+{
+	char *json = NULL;
+	int r = fca_render_plan_saved_string(&json, p, o, pin);
+
+	if (r == FCA_OK)
+		r = write_file(path, json);
 	free(json);
-	free(ch);
+	return r;
+}
+
+/* After planning: the plan (and the change above it), --out, what is wrong; the exit code. */
+static int report(const struct fca_plan *p, const struct fca_observed *o, const struct fca_change *ch,
+		  const struct fca_pin *pin, const struct plan_args *a, const char *path)
+{
+	struct fca_stuck stuck;
+	int rc;
+
+	fca_plan_stuck(&stuck, p, o);
+	/* errors > 0 (the JSON's summary.errors) exactly when plan exits 1; --out only for a plan without */
+	if (!fca_plan_errors(p) && a->out_path && save_plan(a->out_path, p, o, pin) != FCA_OK)
+		return cli_fail();
+	if (render_change(ch, a->fmt, path) != FCA_OK || render_plan(p, o, ch, a->fmt) != FCA_OK)
+		return cli_fail();
+	if ((rc = report_errors(p)) != FCA_EXIT_OK)
+		return rc;
+	/* a CA a human must decide about is never "no changes": 3 (stuck) over 2, 1 (corrupt) over both */
+	rc = cli_report_stuck(&stuck);
+	return rc == FCA_EXIT_OK && p->nsteps > 0 ? FCA_EXIT_CHANGES : rc;
+}
+
+/* What a plan run holds, freed at once (plan_run_free). */
+struct plan_run {
+	struct fca_desired d;
+	struct fca_observed o;
+	struct fca_plan p;
+	struct fca_pin pin;
+	struct fca_change *ch;
+	struct fca_source src, bsrc;
+};
+
+static void plan_run_free(struct plan_run *r)
+{
+	if (!r)
+		return;
+	free(r->ch);
+	fca_source_dispose(&r->bsrc);
+	fca_source_dispose(&r->src);
+	fca_observed_dispose(&r->o);
+	free(r);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	struct plan_args a = {.fmt = FMT_TEXT};
+	struct plan_run *r = calloc(1, sizeof(*r));
+	struct fca_desired *bd = NULL;
+	struct fca_store *s = NULL;
+	struct fca_secret key = FCA_SECRET_INIT;
+	struct fca_config cfg = {.server_key_code = 0};
+	struct fca_plan_opts po = FCA_PLAN_OPTS_INIT;
+	int rc;
+
+	if ((rc = parse_args(&a, argc, argv)) != CLI_CONTINUE || !r) {
+		if (!r)
+			rc = (fca_error_set(FCA_ENOMEM, "out of memory"), cli_fail());
+		goto out;
+	}
+	fca_source_init(&r->src);
+	fca_source_init(&r->bsrc);
+	if ((rc = cli_load_source(&r->d, &r->src, &a.cs)) != FCA_EXIT_OK ||
+	    (a.git_base && (rc = load_change(&r->ch, &bd, &r->bsrc, &a.cs, a.git_base, &r->d)) != FCA_EXIT_OK))
+		goto out;
+	fca_pin_build(&r->pin, &r->d, r->src.path, r->src.from_git ? r->src.commit : ""); /* apply --plan checks it */
+	if (a.off) {
+		rc = render_offline(&r->d, r->ch, &r->pin, a.fmt, r->src.path) != FCA_OK ? cli_fail() : FCA_EXIT_OK;
+		goto out;
+	}
+	po.desired = &r->d;
+	po.now = fca_now();
+	po.scan_issued = po.scan_escrows = 1; /* the plan shows every count */
+	if (cli_open(&cfg, 30, &key, &s) != 0 || fca_engine_plan(&r->o, &r->p, s, &key, &po) != 0)
+		rc = cli_fail();
+	else
+		rc = report(&r->p, &r->o, r->ch, &r->pin, &a, r->src.path);
+out:
 	free(bd);
-	fca_source_dispose(&bsrc);
-	fca_source_dispose(&src);
 	fca_secret_dispose(&key);
 	fca_config_dispose(&cfg);
 	fca_store_free(s);
-	if (o)
-		fca_observed_dispose(o);
-	free(o);
-	free(p);
-	free(d);
+	plan_run_free(r);
 	return rc;
 }

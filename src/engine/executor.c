@@ -458,49 +458,18 @@ static int check_saved_basis(const struct fca_observed *saved, const struct fca_
 	return FCA_OK;
 }
 
-/* A step with the drain gate: retire, or abandon of a generation that signed (issue 8 item 2). */
-static int has_retire(const struct fca_plan *p)
-{
-	for (size_t i = 0; i < p->nsteps; i++)
-		if (p->steps[i].kind == FCA_STEP_RETIRE || p->steps[i].drain_gated)
-			return 1;
-	return 0;
-}
-
-/*
- * The scans a plan needs: the issued-certificate and escrow scans for a drain gate (retire, abandon
- * of a generation that signed);
- * the device and escrow counts for an Apple step that changes the first certificate.
- * A converged or early-stage run needs none. Returns 1 when some are needed.
- */
-static int wanted_scans(const struct fca_plan *p, struct fca_observe_opts *oo)
-{
-	if (has_retire(p))
-		oo->scan_issued = oo->scan_escrows = 1;
-	if (fca_plan_wants_impact(p))
-		oo->scan_devices = oo->scan_escrows_today = 1;
-	return oo->scan_issued || oo->scan_devices;
-}
-
-/* Observes and plans; observes again with the scans the first plan needs (wanted_scans). */
+/* Observes and plans (fca_engine_plan), and refuses a plan no step may run from. */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
 			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys)
 {
-	struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
+	struct fca_plan_opts po = FCA_PLAN_OPTS_INIT;
 	int r;
 
-	oo.now = opts->now;
-	oo.clock_skew = opts->desired->policy.clock_skew;
-	oo.check_keys = check_keys;
-	oo.scan_issued = oo.scan_escrows = 0;
-	for (int pass = 0; pass < 2; pass++) {
-		fca_observed_dispose(o);
-		if ((r = fca_engine_observe(o, s, aes_key, &oo)) != 0 ||
-		    (r = fca_plan_build(p, opts->desired, o, opts->now)) != 0)
-			return r;
-		if (pass == 1 || !wanted_scans(p, &oo))
-			break;
-	}
+	po.desired = opts->desired;
+	po.now = opts->now;
+	po.check_keys = check_keys;
+	if ((r = fca_engine_plan(o, p, s, aes_key, &po)) != 0)
+		return r;
 	if (fca_plan_uncounted(p) >= 0) {
 		const struct fca_step *st = &p->steps[fca_plan_uncounted(p)];
 		return fca_error_set(FCA_EAUTH, "%s: its gate cannot be checked, so nothing was changed: %s",

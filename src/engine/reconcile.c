@@ -270,66 +270,25 @@ static int load_desired(struct fca_desired *d, struct fca_source *src, const str
 	return r;
 }
 
-/*
- * Sends the activities this round (or an earlier one) committed; a failure leaves them queued.
- * Returns what stopped delivery (FCA_OK when nothing did).
- */
-static int deliver(const struct fca_reconcile_opts *opts, struct fca_store *s, const struct fca_secret *aes_key,
-		   const struct fca_desired *d, int64_t round, int64_t now)
+/* What delivery did (fca_engine_apply_and_deliver): a failure leaves the activities queued. */
+static void log_delivery(const struct fca_reconcile_opts *opts, int64_t round, int64_t now,
+			 const struct fca_delivery *dv)
 {
-	struct fca_outbox_opts oo = FCA_OUTBOX_OPTS_INIT;
-	struct fca_outbox_report rep;
-	int r;
-
-	if (d->sink == FCA_SINK_NONE)
-		return FCA_OK;
-	memset(&rep, 0, sizeof(rep));
-	oo.sink = d->sink;
-	oo.lock_timeout = opts->lock_timeout;
-	oo.now = now;
-	oo.api = &opts->cfg->api;
-	if ((r = fca_engine_deliver_outbox(s, aes_key, &oo, &rep)) != FCA_OK)
+	if (dv->code != FCA_OK)
 		logline(opts, now, "round %" PRId64 ": %s: %zu activit%s left in the outbox: %s", round,
-			fca_outbox_failure_is_fatal(r) ? "error" : "warning", rep.pending,
-			rep.pending == 1 ? "y" : "ies", rep.last_error[0] ? rep.last_error : fca_error_message());
-	if (rep.delivered)
-		logline(opts, now, "round %" PRId64 ": delivered %zu activit%s", round, rep.delivered,
-			rep.delivered == 1 ? "y" : "ies");
-	fca_error_clear();
-	return r;
+			dv->fatal ? "error" : "warning", dv->pending, dv->pending == 1 ? "y" : "ies", dv->error);
+	if (dv->delivered)
+		logline(opts, now, "round %" PRId64 ": delivered %zu activit%s", round, dv->delivered,
+			dv->delivered == 1 ? "y" : "ies");
 }
 
-/* Corrupt CAs fail the round; drift without adopt waits for a person (as cli_report_stuck). */
-static enum fca_round judge_stuck(const struct fca_reconcile_opts *opts, int64_t round, int64_t now,
-				  const struct fca_plan *p, const struct fca_observed *o)
+/* The CAs that cannot move (fca_plan_stuck), as apply tells them on stderr. */
+static void log_stuck(const struct fca_reconcile_opts *opts, int64_t round, int64_t now, const struct fca_stuck *st)
 {
-	enum fca_round res = FCA_ROUND_CONVERGED;
-
-	for (int i = 0; i < FCA_CA_COUNT; i++) {
-		const char *name = fca_catalog_get((enum fca_ca_id)i)->name;
-		int adopting = 0;
-		if (!p->cas[i].considered || p->cas[i].suspended)
-			continue;
-		if (o->cas[i].stage == FCA_STAGE_CORRUPT) {
-			logline(opts, now, "round %" PRId64 ": error: %s is corrupt, nothing was planned for it: %s",
-				round, name, o->cas[i].problem);
-			res = FCA_ROUND_FAILED;
-			continue;
-		}
-		if (!(p->cas[i].warnings & FCA_WARN_DRIFT))
-			continue;
-		for (size_t s = 0; s < p->nsteps; s++)
-			adopting |= p->steps[s].ca == (enum fca_ca_id)i && p->steps[s].kind == FCA_STEP_ADOPT;
-		if (adopting)
-			continue;
-		/* an unmanaged CA with foreign _next/_previous rows: the plan's note says which */
-		logline(opts, now,
-			"round %" PRId64 ": %s has drifted (%s): nothing is done to it until a person decides", round,
-			name, o->cas[i].drift ? o->cas[i].drift_detail : p->cas[i].note);
-		if (res == FCA_ROUND_CONVERGED)
-			res = FCA_ROUND_GATED;
-	}
-	return res;
+	for (int i = 0; i < FCA_CA_COUNT; i++)
+		if (st->ca[i] != FCA_STUCK_NONE)
+			logline(opts, now, "round %" PRId64 ": %s%s", round,
+				st->ca[i] == FCA_STUCK_CORRUPT ? "error: " : "", st->why[i]);
 }
 
 static void log_summary(const struct fca_reconcile_opts *opts, int64_t round, int64_t now,
@@ -410,7 +369,8 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 	ao.source_path = src.path;
 	ao.source_commit = src.from_git ? src.commit : NULL;
 	ao.source_ref = src.from_git ? src.ref : NULL;
-	r = fca_engine_apply(s, aes_key, &ao, &res);
+	ao.api = &opts->cfg->api;
+	r = fca_engine_apply_and_deliver(s, aes_key, &ao, &res);
 	for (size_t i = 0; i < res.ndone; i++)
 		logline(opts, now, "round %" PRId64 ": applied %s", round, res.done[i]);
 	if (r == FCA_ELOCKED) {
@@ -423,23 +383,20 @@ static enum fca_round run_round(const struct fca_reconcile_opts *opts, const str
 			res.ndone == 1 ? "" : "s", fca_error_message());
 		goto out;
 	}
-	/* after apply released the lock; a failure is the round's, and counted (as apply: only one that
-	 * retrying cannot fix fails the round's exit code) */
-	r = deliver(opts, s, aes_key, d, round, now);
-	*delivery_failed = r != FCA_OK;
+	/* a delivery failure is the round's, and counted; only a fatal one fails it (as apply's exit code) */
+	log_delivery(opts, round, now, &res.delivery);
+	*delivery_failed = res.delivery.code != FCA_OK;
 	log_summary(opts, round, now, &res);
-	out_res = judge_stuck(opts, round, now, res.final_plan, res.final_observed);
-	if (out_res == FCA_ROUND_CONVERGED && res.gated)
-		out_res = FCA_ROUND_GATED;
-	if (fca_outbox_failure_is_fatal(r))
-		out_res = FCA_ROUND_FAILED;
+	log_stuck(opts, round, now, &res.stuck);
+	out_res = res.outcome == FCA_OUTCOME_FAILED  ? FCA_ROUND_FAILED
+		  : res.outcome == FCA_OUTCOME_GATED ? FCA_ROUND_GATED
+						     : FCA_ROUND_CONVERGED;
 	if (opts->metrics_path && !res.final_observed->cas[0].issued_scanned) {
-		struct fca_observe_opts oo = FCA_OBSERVE_OPTS_INIT;
-		oo.now = now;
-		oo.clock_skew = d->policy.clock_skew;
-		oo.scan_escrows = 0;
-		fca_observed_dispose(res.final_observed);
-		if (fca_engine_observe(res.final_observed, s, aes_key, &oo) != 0) {
+		struct fca_plan_opts po = FCA_PLAN_OPTS_INIT;
+		po.desired = d;
+		po.now = now;
+		po.scan_issued = 1;
+		if (fca_engine_plan(res.final_observed, res.final_plan, s, aes_key, &po) != 0) {
 			logline(opts, now, "round %" PRId64 ": failed to read the metrics: %s", round,
 				fca_error_message());
 			out_res = FCA_ROUND_FAILED;

@@ -1,4 +1,7 @@
+/* What `fleetca apply --format json` reports (schemas/apply.schema.json). */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -6,40 +9,99 @@
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
 
+static void put(json_t *obj, const char *key, json_t *v, int *fail)
+{
+	if (!v || json_object_set_new(obj, key, v) != 0)
+		*fail = 1;
+}
+
+static void push(json_t *arr, json_t *v, int *fail)
+{
+	if (!v || json_array_append_new(arr, v) != 0)
+		*fail = 1;
+}
+
+static const char *sink_name(enum fca_sink s)
+{
+	switch (s) {
+	case FCA_SINK_DB:
+		return "db";
+	case FCA_SINK_API:
+		return "api";
+	default:
+		return "none";
+	}
+}
+
+static json_t *build_delivery(enum fca_sink sink, const struct fca_delivery *dv, int *fail)
+{
+	json_t *o = json_object();
+
+	if (!o) {
+		*fail = 1;
+		return NULL;
+	}
+	put(o, "sink", json_string(sink_name(sink)), fail);
+	put(o, "attempted", json_boolean(dv->attempted), fail);
+	put(o, "delivered", json_integer((json_int_t)dv->delivered), fail);
+	put(o, "pending", json_integer((json_int_t)dv->pending), fail);
+	/* a server's text may not be UTF-8: jansson refuses it, so it is replaced */
+	if (dv->code == FCA_OK)
+		put(o, "error", json_null(), fail);
+	else {
+		json_t *e = json_stringn(dv->error, strnlen(dv->error, sizeof(dv->error)));
+		put(o, "error", e ? e : json_string("(not UTF-8)"), fail);
+	}
+	put(o, "fatal", json_boolean(dv->fatal), fail);
+	return o;
+}
+
 int fca_render_apply_json(FILE *f, const char (*done)[FCA_STEP_ID_MAX], size_t ndone, const struct fca_plan *p,
-			  const struct fca_observed *o)
+			  enum fca_sink sink, const struct fca_delivery *dv)
 {
 	json_t *root = json_object(), *applied = json_array(), *waiting = json_array();
 	char t[32];
-	int r;
+	int fail = !root || !applied || !waiting, r;
 
-	(void)o;
-	for (size_t i = 0; i < ndone; i++)
-		json_array_append_new(applied, json_string(done[i]));
-	for (size_t i = 0; i < p->nsteps; i++) {
+	for (size_t i = 0; i < ndone && applied; i++)
+		push(applied, json_string(done[i]), &fail);
+	for (size_t i = 0; i < p->nsteps && waiting; i++) {
 		const struct fca_step *s = &p->steps[i];
 		json_t *w = json_object();
-		json_object_set_new(w, "step_id", json_string(s->step_id));
-		json_object_set_new(w, "gate", json_string(fca_gate_name(s->gate)));
-		json_object_set_new(w, "reason", json_string(s->gate_reason));
+		if (!w) {
+			fail = 1;
+			break;
+		}
+		put(w, "step_id", json_string(s->step_id), &fail);
+		put(w, "gate", json_string(fca_gate_name(s->gate)), &fail);
+		put(w, "reason", json_string(s->gate_reason), &fail);
 		if (s->opens_at > 0) {
 			fca_time_rfc3339(t, sizeof(t), s->opens_at);
-			json_object_set_new(w, "opens_at", json_string(t));
+			put(w, "opens_at", json_string(t), &fail);
 		} else {
-			json_object_set_new(w, "opens_at", json_null());
+			put(w, "opens_at", json_null(), &fail);
 		}
-		json_object_set_new(w, "disruption",
-				    s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1)
-							  : json_null());
-		json_array_append_new(waiting, w);
+		put(w, "disruption",
+		    s->disruption.applies ? fca_render__disruption_json(&s->disruption, 1) : json_null(), &fail);
+		push(waiting, w, &fail);
 	}
-	json_object_set_new(root, "format_version", json_integer(1));
-	json_object_set_new(root, "applied", applied);
-	json_object_set_new(root, "converged", json_boolean(p->nsteps == 0));
-	json_object_set_new(root, "remaining", waiting);
-	r = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? FCA_OK
-									    : fca_error_set(FCA_ERROR, "cannot write JSON");
-	fputc('\n', f);
+	if (root) {
+		put(root, "format_version", json_integer(1), &fail);
+		put(root, "applied", applied, &fail);
+		put(root, "converged", json_boolean(p->nsteps == 0), &fail);
+		put(root, "remaining", waiting, &fail);
+		put(root, "delivery", build_delivery(sink, dv, &fail), &fail);
+	} else {
+		json_decref(applied);
+		json_decref(waiting);
+	}
+	if (fail)
+		r = fca_error_set(FCA_ENOMEM, "out of memory while rendering the apply report as JSON");
+	else if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
+		 fflush(f) != 0 || ferror(f))
+		r = fca_error_set(FCA_ERROR, "cannot write JSON: %s", strerror(errno));
+	else
+		r = FCA_OK;
 	json_decref(root);
 	return r;
 }

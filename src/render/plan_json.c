@@ -70,7 +70,9 @@ static json_t *gen_stage(int generation, enum fca_stage stage, int *fail)
 	return o;
 }
 
-static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca, int *fail)
+/* offline: no row was read, so "now" is null */
+static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca, int offline,
+			int *fail)
 {
 	const struct fca_plan_ca *pc = &p->cas[ca];
 	json_t *obj = json_object(), *w = json_array();
@@ -81,7 +83,7 @@ static json_t *build_ca(const struct fca_plan *p, const struct fca_observed *o, 
 		return NULL;
 	}
 	put(obj, "id", json_string(fca_catalog_get(ca)->name), fail);
-	put(obj, "now", gen_stage(pc->now_generation, pc->now_stage, fail), fail);
+	put(obj, "now", offline ? json_null() : gen_stage(pc->now_generation, pc->now_stage, fail), fail);
 	put(obj, "target", gen_stage(pc->target_generation, pc->target_stage, fail), fail);
 	put(obj, "suspended", json_boolean(pc->suspended), fail);
 	put(obj, "drift", json_boolean((pc->warnings & FCA_WARN_DRIFT) || (o && o->cas[ca].drift)), fail);
@@ -329,7 +331,7 @@ static json_t *build_pin(const struct fca_pin *pin, int *fail)
 }
 
 static int plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
-			    const struct fca_change *ch, const struct fca_pin *pin)
+			    const struct fca_change *ch, const struct fca_pin *pin, int offline)
 {
 	int r = FCA_ENOMEM, fail = 0;
 	json_t *root = NULL, *summary, *cas, *steps, *basis;
@@ -343,18 +345,21 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 	fca_time_rfc3339(now, sizeof(now), p->now);
 	put(root, "format_version", json_integer(FCA_PLAN_FORMAT_VERSION), &fail);
 	put(root, "generated_at", json_string(now), &fail);
+	if (offline)
+		put(root, "offline", json_true(), &fail);
 	if ((summary = json_object())) {
 		put(summary, "steps", json_integer((json_int_t)c.steps), &fail);
 		put(summary, "ready", json_integer((json_int_t)c.ready), &fail);
 		put(summary, "waiting", json_integer((json_int_t)c.waiting), &fail);
-		put(summary, "errors", json_integer((json_int_t)c.errors), &fail);
+		/* what plan exits 1 for: errors > 0 exactly when it does */
+		put(summary, "errors", json_integer((json_int_t)fca_plan_errors(p)), &fail);
 		put(summary, "stuck", json_integer((json_int_t)fca_render__stuck_words(NULL, 0, p)), &fail);
 	}
 	put(root, "summary", summary, &fail);
 	if ((cas = json_array()))
 		for (int ca = 0; ca < FCA_CA_COUNT; ca++)
 			if (p->cas[ca].considered)
-				push(cas, build_ca(p, o, (enum fca_ca_id)ca, &fail), &fail);
+				push(cas, build_ca(p, o, (enum fca_ca_id)ca, offline, &fail), &fail);
 	put(root, "cas", cas, &fail);
 	if ((steps = json_array()))
 		for (size_t i = 0; i < c.steps; i++)
@@ -389,19 +394,19 @@ out:
 
 int fca_render_plan_json_string(char **out, const struct fca_plan *p, const struct fca_observed *o)
 {
-	return plan_json_string(out, p, o, NULL, NULL);
+	return plan_json_string(out, p, o, NULL, NULL, 0);
 }
 
 int fca_render_plan_saved_string(char **out, const struct fca_plan *p, const struct fca_observed *o,
 				 const struct fca_pin *pin)
 {
-	return plan_json_string(out, p, o, NULL, pin);
+	return plan_json_string(out, p, o, NULL, pin, 0);
 }
 
 int fca_render_plan_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, NULL, NULL);
+	int r = plan_json_string(&text, p, o, NULL, NULL, 0);
 
 	return write_text(f, text, r);
 }
@@ -410,7 +415,29 @@ int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct 
 				const struct fca_change *ch)
 {
 	char *text = NULL;
-	int r = plan_json_string(&text, p, o, ch, NULL);
+	int r = plan_json_string(&text, p, o, ch, NULL, 0);
 
+	return write_text(f, text, r);
+}
+
+int fca_render_plan_offline_json(FILE *f, const struct fca_desired *d, const struct fca_change *ch,
+				 const struct fca_pin *pin, int64_t now)
+{
+	struct fca_plan *p = calloc(1, sizeof(*p));
+	char *text = NULL;
+	int r;
+
+	if (!p)
+		return fca_error_set(FCA_ENOMEM, "out of memory while rendering the plan as JSON");
+	/* what the file asks for, per CA: no step, no basis (no row was read) */
+	p->now = now;
+	for (int i = 0; i < FCA_CA_COUNT; i++) {
+		p->cas[i].considered = d->cas[i].present;
+		p->cas[i].suspended = d->cas[i].present && d->cas[i].suspend;
+		p->cas[i].target_stage = d->cas[i].stage;
+		p->cas[i].target_generation = d->cas[i].generation;
+	}
+	r = plan_json_string(&text, p, NULL, ch, pin, 1);
+	free(p);
 	return write_text(f, text, r);
 }

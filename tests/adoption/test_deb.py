@@ -55,7 +55,7 @@ def package_metadata():
     rc, out, _ = run(["dpkg-deb", "-c", deb])
     for path in ("./usr/bin/fleetca", "./usr/share/man/man1/fleetca.1.gz",
                  "./usr/share/fleetca/schemas/plan.schema.json", "./usr/share/fleetca/schemas/status.schema.json",
-                 "./usr/share/fleetca/schemas/ca-rotation.schema.json",
+                 "./usr/share/fleetca/schemas/ca-rotation.schema.json", "./usr/share/fleetca/schemas/apply.schema.json",
                  "./usr/share/doc/fleetca/examples/systemd/fleetca-reconcile.service",
                  "./usr/share/doc/fleetca/examples/systemd/fleetca-apply.timer",
                  "./usr/share/doc/fleetca/examples/ca-rotation.yml",

@@ -949,6 +949,7 @@ static void test_pure(void **unused)
 /* Issue 8 item 4: a drifted CA, or an unmanaged one with foreign rows, is stuck and never at its target. */
 static void test_stuck_and_at_target(void **unused)
 {
+	static struct fca_stuck st;
 	static const struct {
 		struct pcase c;
 		int stuck, at_target;
@@ -977,6 +978,12 @@ static void test_stuck_and_at_target(void **unused)
 				 t[i].at_target);
 		if (t[i].stuck && !(p.cas[t[i].c.ca].warnings & (FCA_WARN_DRIFT | FCA_WARN_CORRUPT)))
 			fail_msg("\"%s\": stuck without a drift or corrupt warning", t[i].c.name);
+		/* the judgement the commands report agrees, corrupt being the error kind */
+		if ((fca_plan_stuck(&st, &p, &o) != FCA_STUCK_NONE) != t[i].stuck ||
+		    (st.ca[t[i].c.ca] == FCA_STUCK_CORRUPT) != (t[i].c.obs == OBS_CORRUPT) ||
+		    (fca_plan_errors(&p) > 0) != (t[i].c.obs == OBS_CORRUPT))
+			fail_msg("\"%s\": fca_plan_stuck %d, errors %zu", t[i].c.name, st.ca[t[i].c.ca],
+				 fca_plan_errors(&p));
 		fca_observed_dispose(&o);
 	}
 }
