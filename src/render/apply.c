@@ -61,7 +61,7 @@ int fca_render_apply_json(FILE *f, const char (*done)[FCA_STEP_ID_MAX], size_t n
 {
 	json_t *root = json_object(), *applied = json_array(), *waiting = json_array();
 	char t[32];
-	int fail = !root || !applied || !waiting, r;
+	int fail = !root || !applied || !waiting;
 
 	for (size_t i = 0; i < ndone && applied; i++)
 		push(applied, json_string(done[i]), &fail);
@@ -95,13 +95,5 @@ int fca_render_apply_json(FILE *f, const char (*done)[FCA_STEP_ID_MAX], size_t n
 		json_decref(applied);
 		json_decref(waiting);
 	}
-	if (fail)
-		r = fca_error_set(FCA_ENOMEM, "out of memory while rendering the apply report as JSON");
-	else if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
-		 fflush(f) != 0 || ferror(f))
-		r = fca_error_set(FCA_ERROR, "cannot write JSON: %s", strerror(errno));
-	else
-		r = FCA_OK;
-	json_decref(root);
-	return r;
+	return fca_render__json_out(f, root, fail);
 }

@@ -5,6 +5,7 @@
 
 #include "fleetca/render_outbox.h"
 #include "fleetca/timeutil.h"
+#include "render/render_int.h"
 
 int fca_render_outbox_text(FILE *f, const struct fca_state *st)
 {
@@ -34,7 +35,6 @@ int fca_render_outbox_json(FILE *f, const struct fca_state *st, long delivered, 
 {
 	json_t *root = json_object(), *pending = json_array();
 	char t[32];
-	int r;
 
 	if (!root || !pending) {
 		json_decref(root);
@@ -57,9 +57,5 @@ int fca_render_outbox_json(FILE *f, const struct fca_state *st, long delivered, 
 	if (delivered >= 0)
 		json_object_set_new(root, "delivered", json_integer(delivered));
 	json_object_set_new(root, "error", error && *error ? json_string(error) : json_null());
-	r = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? FCA_OK
-									    : fca_error_set(FCA_ERROR, "cannot write JSON");
-	fputc('\n', f);
-	json_decref(root);
-	return r;
+	return fca_render__json_out(f, root, 0);
 }

@@ -274,6 +274,19 @@ static json_t *build_change(const struct fca_change *ch, int *fail)
 	return arr;
 }
 
+int fca_render__json_out(FILE *f, json_t *root, int fail)
+{
+	int r = FCA_OK;
+
+	if (fail || !root)
+		r = fca_error_set(FCA_ENOMEM, "out of memory while rendering JSON");
+	else if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF ||
+		 fflush(f) != 0 || ferror(f))
+		r = fca_error_set(FCA_ERROR, "cannot write JSON: %s", strerror(errno));
+	json_decref(root);
+	return r;
+}
+
 static int dump(char **out, json_t *root, int fail)
 {
 	char *text = NULL, *withnl = NULL;

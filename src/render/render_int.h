@@ -20,6 +20,13 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p);
  */
 size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p);
 
+/*
+ * Writes a JSON document (pretty, keys in insertion order, then a newline) and drops root: the
+ * one way the renderers emit JSON. fail: building it already ran out of memory.
+ */
+struct json_t;
+int fca_render__json_out(FILE *f, struct json_t *root, int fail);
+
 /* How a gate reads: decides the colour in text and the words everywhere. */
 enum fca_render_tone { FCA_TONE_READY, FCA_TONE_WAIT, FCA_TONE_BAD };
 

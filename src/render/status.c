@@ -222,7 +222,6 @@ static json_t *json_disruption(const struct fca_observed *o)
 int fca_render_status_json(FILE *f, const struct fca_observed *o, int64_t now)
 {
 	json_t *root = json_object(), *cas = json_array();
-	int r;
 
 	json_object_set_new(root, "format_version", json_integer(FCA_STATUS_FORMAT_VERSION));
 	json_object_set_new(root, "generated_at", jtime(now));
@@ -255,9 +254,5 @@ int fca_render_status_json(FILE *f, const struct fca_observed *o, int64_t now)
 		json_array_append_new(cas, jc);
 	}
 	json_object_set_new(root, "cas", cas);
-	r = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? FCA_OK
-									    : fca_error_set(FCA_ERROR, "cannot write JSON");
-	fputc('\n', f);
-	json_decref(root);
-	return r;
+	return fca_render__json_out(f, root, 0);
 }
