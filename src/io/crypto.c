@@ -23,6 +23,22 @@
 #include "fleetca/timeutil.h"
 #include "fleetca/version.h"
 
+/*
+ * OSSL_GUARD(call, what): runs an OpenSSL call that returns 0 or NULL on failure (and 1 or a pointer
+ * on success); on failure sets r to the error "<what>: <call> failed: <OpenSSL's reason>" and jumps
+ * to the function's out label. Every OpenSSL failure that is an error goes through it, so each
+ * message names the call that failed (s2n-tls's RESULT_GUARD_OSSL, in this file's goto-out style).
+ */
+#define OSSL_GUARD(call, what)                                                                                 \
+	do {                                                                                                   \
+		if (!(call)) {                                                                                 \
+			r = ossl_failed(#call, (what));                                                        \
+			goto out;                                                                              \
+		}                                                                                              \
+	} while (0)
+
+static int ossl_failed(const char *call, const char *what);
+
 /* Drains OpenSSL's error queue into a short string for a message. */
 static const char *ossl_reason(void)
 {
@@ -37,6 +53,23 @@ static const char *ossl_reason(void)
 		return "no detail from OpenSSL";
 	ERR_error_string_n(last, buf, sizeof(buf));
 	return buf;
+}
+
+static int ossl_failed(const char *call, const char *what)
+{
+	const char *eq = strstr(call, " = ");
+	char name[64];
+	size_t n;
+
+	/* "EVP_DecryptInit_ex(ctx, …) == 1" and "k = EVP_RSA_gen(…)" name the function called */
+	if (eq && eq < call + strcspn(call, "("))
+		call = eq + 3;
+	n = strcspn(call, "(");
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, call, n);
+	name[n] = '\0';
+	return fca_error_set(FCA_ERROR, "%s: %s failed: %s", what, name, ossl_reason());
 }
 
 int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key)
@@ -73,15 +106,12 @@ int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key,
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) != 1 ||
-	    EVP_DecryptInit_ex(ctx, NULL, NULL, aes_key->data, in) != 1 ||
-	    EVP_DecryptUpdate(ctx, out->data, &n, in + FCA_GCM_NONCE, (int)ct_len) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, FCA_GCM_TAG,
-				(void *)(in + len - FCA_GCM_TAG)) != 1) {
-		r = fca_error_set(FCA_ERROR, "%s: AES-GCM setup failed: %s", asset, ossl_reason());
-		goto out;
-	}
+	OSSL_GUARD(EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1, asset);
+	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, asset);
+	OSSL_GUARD(EVP_DecryptInit_ex(ctx, NULL, NULL, aes_key->data, in) == 1, asset);
+	OSSL_GUARD(EVP_DecryptUpdate(ctx, out->data, &n, in + FCA_GCM_NONCE, (int)ct_len) == 1, asset);
+	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, FCA_GCM_TAG, (void *)(in + len - FCA_GCM_TAG)) == 1,
+		   asset);
 	if (EVP_DecryptFinal_ex(ctx, out->data + n, &fin) != 1) {
 		ERR_clear_error();
 		r = fca_error_set(FCA_EAUTH,
@@ -119,15 +149,13 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 	if ((r = fca_crypto_random(buf, FCA_GCM_NONCE)) != 0)
 		goto out;
 	r = FCA_ERROR;
-	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) != 1 ||
-	    EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) != 1 ||
-	    EVP_EncryptUpdate(ctx, buf + FCA_GCM_NONCE, &n, in, (int)len) != 1 ||
-	    EVP_EncryptFinal_ex(ctx, buf + FCA_GCM_NONCE + n, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, FCA_GCM_TAG, buf + FCA_GCM_NONCE + n + fin) != 1) {
-		r = fca_error_set(FCA_ERROR, "AES-GCM encryption failed: %s", ossl_reason());
-		goto out;
-	}
+	OSSL_GUARD(EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_EncryptUpdate(ctx, buf + FCA_GCM_NONCE, &n, in, (int)len) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_EncryptFinal_ex(ctx, buf + FCA_GCM_NONCE + n, &fin) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, FCA_GCM_TAG, buf + FCA_GCM_NONCE + n + fin) == 1,
+		   "AES-GCM encryption");
 	*out_len = FCA_GCM_NONCE + (size_t)(n + fin) + FCA_GCM_TAG;
 	*out = buf;
 	buf = NULL;
@@ -806,10 +834,7 @@ int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *
 	*cert_pem = NULL;
 	if (spec->key_bits < 2048 || spec->key_bits > 8192)
 		return fca_error_set(FCA_EINVALID, "RSA key size %d is out of range (2048..8192)", spec->key_bits);
-	if (!(k = EVP_RSA_gen((unsigned)spec->key_bits))) {
-		r = fca_error_set(FCA_ERROR, "RSA key generation failed: %s", ossl_reason());
-		goto out;
-	}
+	OSSL_GUARD(k = EVP_RSA_gen((unsigned)spec->key_bits), "RSA key generation");
 	if (!(x = build_ca_cert(k, spec, NULL))) {
 		r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
 		goto out;
@@ -872,6 +897,8 @@ out:
 	return r;
 }
 
+#define REISSUE "renew: reissuing the CA certificate"
+
 int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
 			const char *old_cert_pem, size_t old_len, int64_t not_before, int64_t not_after)
 {
@@ -894,21 +921,18 @@ int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secr
 		r = fca_error_set(FCA_EINVALID, "renew: the private key does not match the current certificate");
 		goto out;
 	}
-	if (!(x = X509_new()) || !X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) ||
-	    !X509_set_subject_name(x, X509_get_subject_name(old)) ||
-	    !X509_set_issuer_name(x, X509_get_issuer_name(old)) || !set_validity(x, not_before, not_after) ||
-	    !X509_set_pubkey(x, k))
-		goto fail;
+	OSSL_GUARD(x = X509_new(), REISSUE);
+	OSSL_GUARD(X509_set_version(x, X509_VERSION_3), REISSUE);
+	OSSL_GUARD(set_random_serial(x), REISSUE);
+	OSSL_GUARD(X509_set_subject_name(x, X509_get_subject_name(old)), REISSUE);
+	OSSL_GUARD(X509_set_issuer_name(x, X509_get_issuer_name(old)), REISSUE);
+	OSSL_GUARD(set_validity(x, not_before, not_after), REISSUE);
+	OSSL_GUARD(X509_set_pubkey(x, k), REISSUE);
 	/* Same extensions, bytes and all: SKI, key usage, basic constraints (and AKI if any). */
 	for (int i = 0; i < X509_get_ext_count(old); i++)
-		if (!X509_add_ext(x, X509_get_ext(old, i), -1))
-			goto fail;
-	if (!X509_sign(x, k, EVP_sha256()))
-		goto fail;
+		OSSL_GUARD(X509_add_ext(x, X509_get_ext(old, i), -1), REISSUE);
+	OSSL_GUARD(X509_sign(x, k, EVP_sha256()), REISSUE);
 	r = cert_to_pem(cert_pem, cert_len, x);
-	goto out;
-fail:
-	r = fca_error_set(FCA_ERROR, "cannot reissue the CA certificate: %s", ossl_reason());
 out:
 	X509_free(x);
 	X509_free(old);
