@@ -28,6 +28,7 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 		       const unsigned char *in, size_t len) FCA_MUST_USE;
 
 void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n); /* uppercase, as Fleet */
+void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n);
 int fca_crypto_random(unsigned char *buf, size_t n) FCA_MUST_USE;
 int fca_crypto_uuid4(char out[37]) FCA_MUST_USE;
 

@@ -82,10 +82,43 @@ int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t 
 int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
 		     int64_t renew_at) FCA_MUST_USE;
 
-/* GET_LOCK('fleetca:<database>', timeout). FCA_ELOCKED when held: *holder = IS_USED_LOCK id. */
+/*
+ * GET_LOCK(<name>, timeout). FCA_ELOCKED when held: *holder = IS_USED_LOCK id. The name is
+ * fca_store_lock_name's: 'fleetca:<database>' while that is within MySQL's 64 characters (the name
+ * older fleetca binaries take, so old and new runs exclude each other), else shortened with a hash.
+ */
 int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder) FCA_MUST_USE;
 void fca_store_unlock(struct fca_store *s);
 uint64_t fca_store_connection_id(struct fca_store *s);
+
+/*
+ * The run lock's name for a database, at most FCA_STORE_LOCK_NAME_MAX characters (MySQL refuses a
+ * longer GET_LOCK name): "fleetca:<database>" when that fits, else "fleetca:" + the database name's
+ * first 23 characters + "~" + the first 32 hex digits of SHA-256(<database>) (64 characters).
+ */
+#define FCA_STORE_LOCK_NAME_MAX 64
+void fca_store_lock_name(char *buf, size_t n, const char *database);
+
+/* The client's read timeout for a run that waits lock_timeout seconds for the lock: a GET_LOCK wait
+ * must end as "locked" (exit 4), never as a read timeout ("connection lost"). */
+#define FCA_STORE_READ_TIMEOUT_MIN    120
+#define FCA_STORE_READ_TIMEOUT_MARGIN 30
+unsigned int fca_store_read_timeout(int lock_timeout);
+
+/* Where FLEET_MYSQL_ADDRESS points (with FLEET_MYSQL_PROTOCOL). */
+struct fca_mysql_endpoint {
+	char host[256];	   /* "localhost" for a socket */
+	unsigned int port; /* 3306 unless given */
+	const char *socket; /* the address itself for a unix socket, else NULL */
+};
+/*
+ * Parses "host", "host:port", "[v6]", "[v6]:port", a bare IPv6 address ("::1"), or a unix socket
+ * path (starting with '/', or any address with protocol "unix"). "localhost" over TCP is connected as
+ * 127.0.0.1 (as Fleet's Go driver: TCP, not the socket), except with TLS, where the certificate names
+ * the host that was asked for: then it stays "localhost" (and TCP is forced by the caller).
+ */
+int fca_store_parse_address(struct fca_mysql_endpoint *ep, const char *address, const char *protocol,
+			    int tls) FCA_MUST_USE;
 
 /* One issued certificate row, valid only during the callback. */
 struct fca_issued_row {

@@ -184,6 +184,16 @@ void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 		fca_hex_encode(out, md, 16, 1);
 }
 
+void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
+{
+	unsigned char md[32];
+	unsigned int l = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(p, n, md, &l, EVP_sha256(), NULL) == 1 && l == sizeof(md))
+		fca_hex_encode(out, md, 32, 0);
+}
+
 int fca_crypto_random(unsigned char *buf, size_t n)
 {
 	if (RAND_bytes(buf, (int)n) != 1)

@@ -20,8 +20,40 @@
 #include "fleetca/timeutil.h"
 #include "fleetca/version.h"
 
-#define MAX_TABLES 512
 #define SQL_MAX 8192
+
+/* CR_PLUGIN_NOT_ALLOWED (errmsg.h): a login method outside MARIADB_OPT_RESTRICTED_AUTH */
+#define FCA_CR_PLUGIN_NOT_ALLOWED 5010
+/* MySQL 8.0.24+ ER_CLIENT_INTERACTION_TIMEOUT (MariaDB uses 4031 for another error) */
+#define FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT 4031
+
+/* A growing list of table names (a real Fleet database has hundreds of tables: no cap). */
+struct name_list {
+	char (*v)[65];
+	size_t n, cap;
+};
+
+static int name_list_add(struct name_list *l, const char *name)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char(*v)[65] = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return fca_error_set(FCA_ENOMEM, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", name);
+	return FCA_OK;
+}
+
+static int name_list_has(const struct name_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return 1;
+	return 0;
+}
 
 struct fca_store {
 	MYSQL *db;
@@ -30,18 +62,40 @@ struct fca_store {
 	struct fca_store_schema schema;
 	int schema_loaded; /* read on first need: a converged run never needs it */
 	int tls; /* the connection was asked to use TLS */
-	char tables[MAX_TABLES][65];
-	size_t ntables;
-	char host_id_tables[16][65]; /* tables with a host_id column */
-	size_t nhost_id_tables;
+	int mariadb; /* the server is MariaDB (error numbers above 4000 differ from MySQL's) */
+	struct name_list tables;
+	struct name_list host_id_tables; /* tables with a host_id column */
 };
+
+/* Errors that say what happened to the server or the connection, for any statement. */
+static int server_state_error(const struct fca_store *s, unsigned int e, const char *msg, const char *what)
+{
+	if (e == ER_OPTION_PREVENTS_STATEMENT)
+		return fca_error_set(FCA_ERROR,
+				     "%s: the MySQL server at %s refused the write (MySQL error %u: %s): it is read-only "
+				     "(a read replica, or the old primary after a failover); nothing was committed. Point "
+				     "FLEET_MYSQL_ADDRESS at the writer (primary) endpoint, as Fleet's own "
+				     "FLEET_MYSQL_ADDRESS (not its read replica), and run the command again",
+				     what, s->address, e, msg);
+	if ((e == FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT && !s->mariadb) || e == 2006 /* CR_SERVER_GONE_ERROR */ ||
+	    e == 2013 /* CR_SERVER_LOST */)
+		return fca_error_set(FCA_ECONNECT,
+				     "%s: the database connection was lost (MySQL error %u: %s): the server closed it "
+				     "(an idle timeout: wait_timeout/interactive_timeout, a restart, a failover or a "
+				     "KILL) or the network dropped it; no partial step was committed: run the command "
+				     "again",
+				     what, e, msg);
+	return FCA_OK;
+}
 
 /* The one place a MySQL error becomes an fca error. */
 static int db_error(struct fca_store *s, const char *what)
 {
 	unsigned int e = mysql_errno(s->db);
-	int code = FCA_ERROR;
+	int code = FCA_ERROR, r;
 
+	if ((r = server_state_error(s, e, mysql_error(s->db), what)) != FCA_OK)
+		return r;
 	switch (e) {
 	case ER_DUP_ENTRY: code = FCA_ECONFLICT; break;
 	case ER_LOCK_WAIT_TIMEOUT:
@@ -49,12 +103,6 @@ static int db_error(struct fca_store *s, const char *what)
 	case ER_ACCESS_DENIED_ERROR:
 	case ER_TABLEACCESS_DENIED_ERROR:
 	case ER_DBACCESS_DENIED_ERROR: code = FCA_EAUTH; break;
-	case 2006: /* CR_SERVER_GONE_ERROR */
-	case 2013: /* CR_SERVER_LOST */
-		return fca_error_set(FCA_ECONNECT,
-				     "%s: the database connection was lost (%s); no partial step was "
-				     "committed: run the command again",
-				     what, mysql_error(s->db));
 	default: break;
 	}
 	return fca_error_set(code, "%s: MySQL error %u: %s", what, e, mysql_error(s->db));
@@ -110,6 +158,21 @@ static int set_tls(struct fca_store *s, const struct fca_mysql_config *cfg)
 	s->tls = want;
 	if (!want)
 		return FCA_OK;
+	{
+		/* the client library's own message for a missing file is only "SSL connection error" */
+		const struct {
+			const char *env, *path;
+		} files[] = { { "FLEET_MYSQL_TLS_CA", ca }, { "FLEET_MYSQL_TLS_CERT", cert }, { "FLEET_MYSQL_TLS_KEY", key } };
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			FILE *f;
+			if (!*files[i].path)
+				continue;
+			if (!(f = fopen(files[i].path, "r")))
+				return fca_error_set(FCA_EINVALID, "%s %s: %s", files[i].env, files[i].path,
+						     strerror(errno));
+			fclose(f);
+		}
+	}
 	if (*ca)
 		mysql_optionsv(s->db, MYSQL_OPT_SSL_CA, ca);
 	if (*cert)
@@ -126,7 +189,7 @@ static int detect_schema(struct fca_store *s)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	int r;
+	int r = FCA_OK;
 
 	/* Tables, and the columns whose presence varies between Fleet versions, in one round trip. */
 	if ((r = exec(s,
@@ -138,19 +201,24 @@ static int detect_schema(struct fca_store *s)
 		return r;
 	if (!(res = mysql_store_result(s->db)))
 		return db_error(s, "reading the schema");
-	while ((row = mysql_fetch_row(res))) {
+	s->tables.n = s->host_id_tables.n = 0;
+	s->schema.has_renew_at = 0;
+	while (r == FCA_OK && (row = mysql_fetch_row(res))) {
 		if (!row[0] || !row[1])
 			continue;
-		if (!row[1][0]) {
-			if (s->ntables < MAX_TABLES)
-				snprintf(s->tables[s->ntables++], sizeof(s->tables[0]), "%s", row[0]);
-		} else if (!strcmp(row[1], "renew_at")) {
+		if (!row[1][0])
+			r = name_list_add(&s->tables, row[0]);
+		else if (!strcmp(row[1], "renew_at"))
 			s->schema.has_renew_at = 1;
-		} else if (s->nhost_id_tables < sizeof(s->host_id_tables) / sizeof(s->host_id_tables[0])) {
-			snprintf(s->host_id_tables[s->nhost_id_tables++], sizeof(s->host_id_tables[0]), "%s", row[0]);
-		}
+		else
+			r = name_list_add(&s->host_id_tables, row[0]);
 	}
+	/* a list cut short (a dropped connection) is not the schema */
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, "reading the schema");
 	mysql_free_result(res);
+	if (r != FCA_OK)
+		return r;
 	s->schema_loaded = 1;
 	if (!fca_store_has_table(s, "mdm_config_assets"))
 		return fca_error_set(FCA_ENOTFOUND,
@@ -178,10 +246,7 @@ int fca_store_has_table(struct fca_store *s, const char *table)
 {
 	if (ensure_schema(s) != FCA_OK)
 		return 0;
-	for (size_t i = 0; i < s->ntables; i++)
-		if (strcmp(s->tables[i], table) == 0)
-			return 1;
-	return 0;
+	return name_list_has(&s->tables, table);
 }
 
 /* A table this user may not read is hidden from information_schema; only a read tells. */
@@ -231,15 +296,99 @@ int fca_store_probe_table(struct fca_store *s, const char *table)
 	return FCA_OK;
 }
 
+int fca_store_parse_address(struct fca_mysql_endpoint *ep, const char *address, const char *protocol, int tls)
+{
+	const char *port = NULL, *host = address, *close;
+	size_t hlen;
+
+	memset(ep, 0, sizeof(*ep));
+	ep->port = 3306;
+	if (!address || !*address)
+		return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS is empty: give host:port or a socket path");
+	if (address[0] == '/' || (protocol && strcmp(protocol, "unix") == 0)) {
+		if (strlen(address) >= 108) /* sun_path */
+			return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': a socket path is at most 107 "
+							   "characters",
+					     address);
+		ep->socket = address;
+		snprintf(ep->host, sizeof(ep->host), "localhost");
+		return FCA_OK;
+	}
+	if (address[0] == '[') { /* [v6] or [v6]:port */
+		if (!(close = strchr(address, ']')) || close == address + 1 || (close[1] && close[1] != ':'))
+			return fca_error_set(FCA_EINVALID,
+					     "FLEET_MYSQL_ADDRESS '%s': an IPv6 address is written [address]:port", address);
+		host = address + 1;
+		hlen = (size_t)(close - host);
+		if (close[1] == ':')
+			port = close + 2;
+	} else {
+		const char *colon = strchr(address, ':');
+		if (colon && strchr(colon + 1, ':')) { /* a bare IPv6 address: no port */
+			hlen = strlen(address);
+		} else {
+			hlen = colon ? (size_t)(colon - address) : strlen(address);
+			port = colon ? colon + 1 : NULL;
+		}
+	}
+	if (hlen == 0 || hlen >= sizeof(ep->host))
+		return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': %s", address,
+				     hlen ? "the host name is too long" : "the host is missing (host:port)");
+	memcpy(ep->host, host, hlen);
+	ep->host[hlen] = '\0';
+	if (port) {
+		char *end;
+		unsigned long p;
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (!*port || *port == '-' || *port == '+' || *port == ' ' || errno || *end || p == 0 || p > 65535)
+			return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': the port is not a number 1-65535",
+					     address);
+		ep->port = (unsigned int)p;
+	}
+	/* As Fleet's Go driver: localhost means TCP to the loopback address, not the socket. With TLS
+	 * the name stays, as the server's certificate names "localhost", not "127.0.0.1". */
+	if (!tls && strcmp(ep->host, "localhost") == 0)
+		snprintf(ep->host, sizeof(ep->host), "127.0.0.1");
+	return FCA_OK;
+}
+
+unsigned int fca_store_read_timeout(int lock_timeout)
+{
+	long long t = (long long)(lock_timeout > 0 ? lock_timeout : 0) + FCA_STORE_READ_TIMEOUT_MARGIN;
+
+	if (t < FCA_STORE_READ_TIMEOUT_MIN)
+		t = FCA_STORE_READ_TIMEOUT_MIN;
+	if (t > 365LL * 86400)
+		t = 365LL * 86400;
+	return (unsigned int)t;
+}
+
+/* Login methods fleetca accepts. mysql_clear_password (and dialog, PAM's) send the password as it
+ * is: only inside TLS. sha256_password encrypts it to the server's RSA key. */
+static const char *allowed_logins(int tls)
+{
+	return tls ? "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519,"
+		     "mysql_clear_password"
+		   : "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519";
+}
+
+/* Wipes the copy of the password the client library keeps in its connection (for a reconnect,
+ * which fleetca never asks for). */
+static void wipe_library_password(MYSQL *db)
+{
+	if (db && db->passwd)
+		fca_secret_wipe(db->passwd, strlen(db->passwd));
+}
+
 int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 {
 	struct fca_store *s = NULL;
 	struct fca_secret pw = FCA_SECRET_INIT;
-	char host[256];
-	const char *sock = NULL, *user = cfg->username;
-	unsigned int port = 3306, timeout = 10, rw_timeout = 120;
+	struct fca_mysql_endpoint ep;
+	const char *user = cfg->username;
+	unsigned int timeout = 10, rw_timeout = fca_store_read_timeout(cfg->lock_timeout);
 	int r = FCA_ERROR;
-	char *colon;
 
 	*out = NULL;
 	if (!(s = calloc(1, sizeof(*s))))
@@ -258,55 +407,49 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 				  strerror(errno));
 		goto out;
 	}
+	if (!(s->db = mysql_init(NULL))) {
+		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = set_tls(s, cfg)) != 0 ||
+	    (r = fca_store_parse_address(&ep, cfg->address, cfg->protocol, s->tls)) != 0)
+		goto out;
 	if (cfg->password_path[0])
 		r = fca_secret_read_file(&pw, cfg->password_path, "the MySQL password");
 	else
 		r = fca_secret_set(&pw, cfg->password.data ? (const char *)cfg->password.data : "", cfg->password.len);
 	if (r != FCA_OK)
 		goto out;
-	snprintf(host, sizeof(host), "%s", s->address);
-	if (host[0] == '/' || strcmp(cfg->protocol, "unix") == 0) {
-		sock = s->address;
-		snprintf(host, sizeof(host), "localhost");
-	} else if ((colon = strrchr(host, ':'))) {
-		char *end;
-		unsigned long p;
-		*colon = '\0';
-		errno = 0;
-		p = strtoul(colon + 1, &end, 10);
-		if (errno || *end || p == 0 || p > 65535) {
-			r = fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': the port is not a number 1-65535",
-					  s->address);
-			goto out;
-		}
-		port = (unsigned int)p;
-		if (strcmp(host, "localhost") == 0)
-			snprintf(host, sizeof(host), "127.0.0.1"); /* as Go's driver: TCP, not the socket */
-	}
-	if (!(s->db = mysql_init(NULL))) {
-		r = fca_error_set(FCA_ENOMEM, "out of memory");
-		goto out;
-	}
 	mysql_optionsv(s->db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_optionsv(s->db, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_optionsv(s->db, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_optionsv(s->db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	if (!sock) {
+	if (!ep.socket) { /* "localhost" with TLS too: TCP, never the socket */
 		enum mysql_protocol_type tcp = MYSQL_PROTOCOL_TCP;
 		mysql_optionsv(s->db, MYSQL_OPT_PROTOCOL, &tcp);
 	}
-	if ((r = set_tls(s, cfg)) != 0)
+	if (mysql_optionsv(s->db, MARIADB_OPT_RESTRICTED_AUTH, allowed_logins(s->tls)) != 0) {
+		r = fca_error_set(FCA_ERROR, "the MySQL client library cannot restrict login methods "
+					     "(MARIADB_OPT_RESTRICTED_AUTH): Connector/C 3.3 or later is needed");
 		goto out;
+	}
 	/* caching_sha2_password over plain TCP: encrypt the password to the pinned server key */
 	if (cfg->server_public_key[0])
 		mysql_optionsv(s->db, MYSQL_SERVER_PUBLIC_KEY, cfg->server_public_key);
-	if (!mysql_real_connect(s->db, host, user, (const char *)pw.data, s->database, port, sock, 0)) {
+	if (!mysql_real_connect(s->db, ep.host, user, (const char *)pw.data, s->database, ep.port, ep.socket, 0)) {
 		unsigned int e = mysql_errno(s->db);
 		if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
 			r = fca_error_set(e == ER_BAD_DB_ERROR ? FCA_ENOTFOUND : FCA_EAUTH,
 					  "cannot use database '%s' at %s as '%s': %s: check FLEET_MYSQL_USERNAME, "
 					  "FLEET_MYSQL_PASSWORD and FLEET_MYSQL_DATABASE",
 					  s->database, s->address, user, mysql_error(s->db));
+		else if (e == FCA_CR_PLUGIN_NOT_ALLOWED)
+			r = fca_error_set(FCA_EAUTH,
+					  "cannot connect to MySQL at %s: %s: fleetca logs in with "
+					  "caching_sha2_password, mysql_native_password, sha256_password or ed25519, "
+					  "and sends a cleartext password only over TLS (FLEET_MYSQL_TLS_CA or "
+					  "FLEET_MYSQL_TLS_CONFIG=true)",
+					  s->address, mysql_error(s->db));
 		else
 			r = fca_error_set(FCA_ECONNECT,
 					  "cannot connect to MySQL at %s: %s: check FLEET_MYSQL_ADDRESS and that "
@@ -314,8 +457,12 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 					  s->address, mysql_error(s->db));
 		goto out;
 	}
-	/* No session time zone is set: TIMESTAMP columns go through UNIX_TIMESTAMP/FROM_UNIXTIME (zone
-	 * independent), the DATETIME columns of issued certificates are read as the UTC they hold. */
+	wipe_library_password(s->db);
+	s->mariadb = mariadb_connection(s->db) != 0;
+	/* As Fleet pins its sessions: TIMESTAMP values are converted in UTC, so a daylight-saving server
+	 * zone cannot shift renew_at or created_at in the hour that repeats. */
+	if ((r = exec(s, "SET time_zone = '+00:00'", "setting the session time zone to UTC")) != 0)
+		goto out;
 	*out = s;
 	s = NULL;
 	r = FCA_OK;
@@ -331,6 +478,8 @@ void fca_store_free(struct fca_store *s)
 		return;
 	if (s->db)
 		mysql_close(s->db);
+	free(s->tables.v);
+	free(s->host_id_tables.v);
 	free(s);
 }
 
@@ -526,16 +675,15 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
 	    mysql_stmt_execute(st) != 0) {
 		unsigned int e = mysql_stmt_errno(st);
+		char what[300];
+		snprintf(what, sizeof(what), "inserting %s", name);
+		if ((r = server_state_error(s, e, mysql_stmt_error(st), what)) != FCA_OK)
+			goto out;
 		if (e == ER_DUP_ENTRY)
 			r = fca_error_set(FCA_ECONFLICT,
 					  "%s: a live row already exists (someone changed mdm_config_assets "
 					  "concurrently): run the command again",
 					  name);
-		else if (e == 2006 || e == 2013)
-			r = fca_error_set(FCA_ECONNECT,
-					  "inserting %s: the database connection was lost (%s); the step was "
-					  "not committed: run the command again",
-					  name, mysql_stmt_error(st));
 		else
 			r = fca_error_set(FCA_ERROR, "inserting %s: MySQL error %u: %s", name, e, mysql_stmt_error(st));
 		goto out;
@@ -546,14 +694,47 @@ out:
 	return r;
 }
 
+/* Characters (not bytes) of a UTF-8 string, as MySQL counts a lock name. */
+static size_t utf8_chars(const char *p, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)p[i] & 0xC0) != 0x80;
+	return c;
+}
+
+void fca_store_lock_name(char *buf, size_t n, const char *database)
+{
+	static const char prefix[] = "fleetca:";
+	size_t dl = strlen(database), keep = 0, chars = 0;
+	char digest[65];
+
+	if (utf8_chars(prefix, sizeof(prefix) - 1) + utf8_chars(database, dl) <= FCA_STORE_LOCK_NAME_MAX) {
+		snprintf(buf, n, "%s%s", prefix, database); /* today's name: an older binary takes it too */
+		return;
+	}
+	/* 8 + 23 + 1 + 32 = 64 characters; the digest tells apart long names with one beginning */
+	while (keep < dl && chars < 23) {
+		keep++;
+		while (keep < dl && ((unsigned char)database[keep] & 0xC0) == 0x80)
+			keep++;
+		chars++;
+	}
+	fca_crypto_sha256_hex(digest, (const unsigned char *)database, dl);
+	snprintf(buf, n, "%s%.*s~%.32s", prefix, (int)keep, database, digest);
+}
+
 static void lock_name(struct fca_store *s, char *buf, size_t n)
 {
-	char esc[300];
-	char raw[160];
+	char raw[FCA_STORE_LOCK_NAME_MAX * 4 + 1];
 
-	snprintf(raw, sizeof(raw), "fleetca:%s", s->database);
-	mysql_real_escape_string(s->db, esc, raw, (unsigned long)strlen(raw));
-	snprintf(buf, n, "%s", esc);
+	fca_store_lock_name(raw, sizeof(raw), s->database);
+	if (n < 2 * strlen(raw) + 1) {
+		buf[0] = '\0';
+		return;
+	}
+	mysql_real_escape_string(s->db, buf, raw, (unsigned long)strlen(raw));
 }
 
 int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
@@ -573,10 +754,11 @@ int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
 	if ((r = query_int(s, sql, "asking who holds the fleetca lock", &v, &isnull)) != 0)
 		return r;
 	*holder = isnull ? 0 : (uint64_t)v;
+	fca_store_lock_name(name, sizeof(name), s->database);
 	return fca_error_set(FCA_ELOCKED,
-			     "another fleetca run holds the lock 'fleetca:%s' (MySQL connection id %llu) and did "
+			     "another fleetca run holds the lock '%s' (MySQL connection id %llu) and did "
 			     "not release it within %ds: wait for it to finish, or raise --lock-timeout",
-			     s->database, (unsigned long long)*holder, timeout_secs);
+			     name, (unsigned long long)*holder, timeout_secs);
 }
 
 void fca_store_unlock(struct fca_store *s)
@@ -592,10 +774,7 @@ void fca_store_unlock(struct fca_store *s)
 
 static int table_has_host_id(const struct fca_store *s, const char *table)
 {
-	for (size_t i = 0; i < s->nhost_id_tables; i++)
-		if (!strcmp(s->host_id_tables[i], table))
-			return 1;
-	return 0;
+	return name_list_has(&s->host_id_tables, table);
 }
 
 static int valid_ident(const char *t)
@@ -620,7 +799,7 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
-	if ((r = fca_store_probe_table(s, table)) != 0)
+	if ((r = fca_store_probe_table(s, table)) != 0 || (r = ensure_schema(s)) != 0)
 		return r;
 	has_host = table_has_host_id(s, table);
 	if (only_live_after > 0)
@@ -787,8 +966,12 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
 	    mysql_stmt_execute(st) != 0) {
+		char what[300];
 		e = mysql_stmt_errno(st);
-		if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR ||
+		snprintf(what, sizeof(what), "recording activity %s in %s", type, table);
+		if ((r = server_state_error(s, e, mysql_stmt_error(st), what)) != FCA_OK)
+			;
+		else if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR ||
 		    e == ER_DBACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR) {
 			grantee(s, who, sizeof(who));
 			r = fca_error_set(
