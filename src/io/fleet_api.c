@@ -2,14 +2,24 @@
  * The Fleet API adapter: the only file that includes curl/curl.h. curl's errors and HTTP statuses
  * are translated into fleetca's codes here, once. TLS verification is always on; the token lives
  * in a secret buffer and in curl's header list, which is wiped before it is freed.
+ *
+ * libcurl is loaded on first use (dlopen), not linked: a run whose activities go to the database
+ * (the default sink) does not pay for loading libcurl and the libraries it pulls in
+ * (bench/README.md). The header gives the types; each function is reached through the table
+ * below, filled by dlsym once.
  */
 #include <ctype.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* curl's type-checking wrappers are macros named like the functions: they would rewrite the calls
+ * through the table (curl.curl_easy_setopt(...)). */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
 #include "fleetca/config.h"
@@ -23,6 +33,70 @@
 #define CONNECT_TIMEOUT_MS 10000
 #define TOTAL_TIMEOUT_MS   30000
 #define ACTIVITIES_PATH	   "/api/v1/fleet/activities"
+
+/* libcurl's SONAME on Debian 12 (package libcurl4, the OpenSSL flavour fleetca is built against). */
+#define CURL_SONAME   "libcurl.so.4"
+#define CURL_PACKAGE  "libcurl4"
+
+/* Every libcurl function fleet_api.c calls, each reached as curl.<name>(...). */
+#define CURL_FUNCTIONS(X) \
+	X(curl_easy_cleanup) \
+	X(curl_easy_getinfo) \
+	X(curl_easy_init) \
+	X(curl_easy_perform) \
+	X(curl_easy_reset) \
+	X(curl_easy_setopt) \
+	X(curl_easy_strerror) \
+	X(curl_free) \
+	X(curl_global_cleanup) \
+	X(curl_global_init) \
+	X(curl_slist_append) \
+	X(curl_slist_free_all) \
+	X(curl_url) \
+	X(curl_url_cleanup) \
+	X(curl_url_get) \
+	X(curl_url_set) \
+	X(curl_version_info)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	CURL_FUNCTIONS(X)
+#undef X
+} curl;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static char curl_load_error[512]; /* set when libcurl could not be loaded */
+
+/* dlopen + dlsym, once per process; the handle is never closed. */
+static void curl_load(void)
+{
+	void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing = NULL;
+
+	if (!h) {
+		snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl (%s): %s; install the %s package",
+			 CURL_SONAME, dlerror(), CURL_PACKAGE);
+		return;
+	}
+#define X(f)                                                \
+	if (!missing && !(*(void **)&curl.f = dlsym(h, #f))) \
+		missing = #f;
+	CURL_FUNCTIONS(X)
+#undef X
+	if (missing)
+		snprintf(curl_load_error, sizeof(curl_load_error),
+			 "cannot load libcurl (%s): it has no %s: install the %s package", CURL_SONAME, missing,
+			 CURL_PACKAGE);
+}
+
+/* Loads libcurl once; every curl.* call comes after it succeeded. */
+static int ensure_loaded(void)
+{
+	pthread_once(&curl_once, curl_load);
+	if (curl_load_error[0])
+		return fca_error_set(FCA_ERROR, "%s", curl_load_error);
+	return FCA_OK;
+}
 
 struct fca_fleet_api {
 	CURL *curl;
@@ -69,28 +143,28 @@ int fca_fleet_api_parse_ms(int64_t *ms, const char *s)
 /* Checks FLEET_URL and fills a->base and a->origin. */
 static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 {
-	CURLU *u = curl_url();
+	CURLU *u = curl.curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *path = NULL, *query = NULL;
 	size_t plen;
 	int r;
 
 	if (!u)
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, fleet_url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	if (curl.curl_url_set(u, CURLUPART_URL, fleet_url, 0) != CURLUE_OK ||
+	    curl.curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl.curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
 		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' is not a URL such as https://fleet.example.com",
 				  fleet_url);
 		goto out;
 	}
-	(void)curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
+	(void)curl.curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	if (curl.curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK && user) {
 		r = fca_error_set(FCA_EINVALID,
 				  "FLEET_URL must not hold credentials: give the token in FLEET_API_TOKEN "
 				  "or FLEETCA_API_TOKEN_PATH");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query) {
+	if (curl.curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query) {
 		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' must not have a query string", fleet_url);
 		goto out;
 	}
@@ -102,7 +176,7 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 				  fleet_url, host);
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+	if (curl.curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
 		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' has no path", fleet_url);
 		goto out;
 	}
@@ -119,13 +193,13 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 	}
 	r = FCA_OK;
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(user);
-	curl_free(path);
-	curl_free(query);
-	curl_url_cleanup(u);
+	curl.curl_free(scheme);
+	curl.curl_free(host);
+	curl.curl_free(port);
+	curl.curl_free(user);
+	curl.curl_free(path);
+	curl.curl_free(query);
+	curl.curl_url_cleanup(u);
 	return r;
 }
 
@@ -166,20 +240,22 @@ int fca_fleet_api_open(struct fca_fleet_api **out, const struct fca_api_config *
 		return fca_error_set(FCA_ENOTFOUND,
 				     "FLEET_URL is not set: set it to deliver activities to the Fleet "
 				     "API, or choose 'activities: {sink: db}' in the desired-state file");
+	if ((r = ensure_loaded()) != 0)
+		return r;
 	if (!(a = calloc(1, sizeof(*a))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	a->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 1;
 	a->connect_timeout_ms = a->timeout_ms < CONNECT_TIMEOUT_MS ? a->timeout_ms : CONNECT_TIMEOUT_MS;
 	snprintf(a->ca_file, sizeof(a->ca_file), "%s", cfg->ca_file);
 	snprintf(a->proxy, sizeof(a->proxy), "%s", cfg->proxy);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		r = fca_error_set(FCA_ERROR, "cannot initialise libcurl");
 		goto out;
 	}
 	a->global_init = 1;
 	if ((r = set_url(a, cfg->url)) != 0 || (r = set_token(a, cfg)) != 0)
 		goto out;
-	if (!(a->curl = curl_easy_init())) {
+	if (!(a->curl = curl.curl_easy_init())) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory (curl_easy_init)");
 		goto out;
 	}
@@ -196,11 +272,11 @@ void fca_fleet_api_free(struct fca_fleet_api *a)
 	if (!a)
 		return;
 	if (a->curl)
-		curl_easy_cleanup(a->curl);
+		curl.curl_easy_cleanup(a->curl);
 	free(a->base);
 	fca_secret_dispose(&a->auth);
 	if (a->global_init)
-		curl_global_cleanup();
+		curl.curl_global_cleanup();
 	free(a);
 }
 
@@ -297,7 +373,7 @@ static void fleet_message(char *out, size_t n, const struct body *b)
 /* Translates a curl error: whether trying again later can help decides the code. */
 static int curl_failure(const struct fca_fleet_api *a, CURLcode c, const char *errbuf)
 {
-	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(c);
+	const char *detail = errbuf[0] ? errbuf : curl.curl_easy_strerror(c);
 
 	switch (c) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -400,60 +476,60 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 
 	*status = 0;
 	errbuf[0] = '\0';
-	if (!(url = malloc(n)) || !(h = curl_slist_append(hdrs, (const char *)a->auth.data))) {
+	if (!(url = malloc(n)) || !(h = curl.curl_slist_append(hdrs, (const char *)a->auth.data))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
 	hdrs = h;
 	snprintf(url, n, "%s%s", a->base, path);
-	if (!(h = curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
-	    !(h = curl_slist_append(hdrs, "Expect:")) || !(hdrs = h) ||
-	    (json && (!(h = curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h))) ||
-	    (extra_header && (!(h = curl_slist_append(hdrs, extra_header)) || !(hdrs = h)))) {
+	if (!(h = curl.curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
+	    !(h = curl.curl_slist_append(hdrs, "Expect:")) || !(hdrs = h) ||
+	    (json && (!(h = curl.curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h))) ||
+	    (extra_header && (!(h = curl.curl_slist_append(hdrs, extra_header)) || !(hdrs = h)))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	curl_easy_reset(a->curl);
-	curl_easy_setopt(a->curl, CURLOPT_URL, url);
-	curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl.curl_easy_reset(a->curl);
+	curl.curl_easy_setopt(a->curl, CURLOPT_URL, url);
+	curl.curl_easy_setopt(a->curl, CURLOPT_PROTOCOLS_STR, "https");
 	/* only the proxy fleetca was told about: "" turns off http_proxy, https_proxy and ALL_PROXY */
-	curl_easy_setopt(a->curl, CURLOPT_PROXY, a->proxy);
+	curl.curl_easy_setopt(a->curl, CURLOPT_PROXY, a->proxy);
 	if (!a->proxy[0])
-		curl_easy_setopt(a->curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		curl.curl_easy_setopt(a->curl, CURLOPT_NOPROXY, "*");
+	curl.curl_easy_setopt(a->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl.curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+	curl.curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl.curl_easy_setopt(a->curl, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (a->ca_file[0])
-		curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
-	curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		curl.curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
+	curl.curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 (long)(a->connect_timeout_ms < a->request_ms ? a->connect_timeout_ms : a->request_ms));
-	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->request_ms);
-	curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl.curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->request_ms);
+	curl.curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
 	if (json) {
-		curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, json);
-		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+		curl.curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
+		curl.curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, json);
+		curl.curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
 	} else if (strcmp(method, "GET") != 0)
-		curl_easy_setopt(a->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(a->curl, CURLOPT_USERAGENT, "fleetca/" FLEETCA_VERSION);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, b);
-	curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, errbuf);
-	if ((c = curl_easy_perform(a->curl)) != CURLE_OK) {
+		curl.curl_easy_setopt(a->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl.curl_easy_setopt(a->curl, CURLOPT_USERAGENT, "fleetca/" FLEETCA_VERSION);
+	curl.curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl.curl_easy_setopt(a->curl, CURLOPT_WRITEDATA, b);
+	curl.curl_easy_setopt(a->curl, CURLOPT_ERRORBUFFER, errbuf);
+	if ((c = curl.curl_easy_perform(a->curl)) != CURLE_OK) {
 		r = curl_failure(a, c, errbuf);
 		goto out;
 	}
-	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, status);
+	curl.curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, status);
 	r = FCA_OK;
 out:
 	if (a->curl) { /* the handle must not keep pointers into what its callers free */
-		curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, NULL);
+		curl.curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, NULL);
+		curl.curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, NULL);
 	}
 	for (h = hdrs; h; h = h->next) /* curl's copy of the Authorization header */
 		fca_secret_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(hdrs);
+	curl.curl_slist_free_all(hdrs);
 	free(url);
 	return r;
 }
@@ -491,7 +567,13 @@ out:
 
 const char *fca_fleet_api_library_version(void)
 {
-	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+	const curl_version_info_data *info;
+
+	/* --version loads it: the version printed is the one an API sink would use */
+	pthread_once(&curl_once, curl_load);
+	if (curl_load_error[0])
+		return "not loadable (" CURL_SONAME ")";
+	info = curl.curl_version_info(CURLVERSION_NOW);
 
 	return info && info->version ? info->version : "unknown";
 }

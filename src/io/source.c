@@ -8,7 +8,12 @@
  * (revparse, trees, blobs): it runs no hook, no filter and no command from the repository's
  * configuration, and a CI job or a reconcile timer typically reads a checkout owned by another
  * user. So fleetca turns the check off for itself, once, when it first opens a repository.
+ *
+ * libgit2 is loaded on first use (dlopen), not linked: a run that reads its desired state from a
+ * file does not pay for loading libgit2 and the libraries it pulls in (bench/README.md). The
+ * header gives the types; each function is reached through the table below, filled by dlsym.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,33 +30,105 @@
 #include "fleetca/source.h"
 #include "fleetca/version.h"
 
+/* libgit2's SONAME on Debian 12 (package libgit2-1.5); the header must be that release's. */
+#define GIT2_SONAME   "libgit2.so.1.5"
+#define GIT2_PACKAGE  "libgit2-1.5"
+
+/* Every libgit2 function source.c calls, each reached as git2.<name>(...). */
+#define GIT2_FUNCTIONS(X) \
+	X(git_blob_free) \
+	X(git_blob_is_binary) \
+	X(git_blob_lookup) \
+	X(git_blob_rawcontent) \
+	X(git_blob_rawsize) \
+	X(git_commit_free) \
+	X(git_commit_id) \
+	X(git_commit_lookup) \
+	X(git_commit_tree) \
+	X(git_error_last) \
+	X(git_libgit2_init) \
+	X(git_libgit2_opts) \
+	X(git_libgit2_shutdown) \
+	X(git_libgit2_version) \
+	X(git_merge_base) \
+	X(git_object_free) \
+	X(git_object_peel) \
+	X(git_oid_tostr) \
+	X(git_repository_free) \
+	X(git_repository_open_ext) \
+	X(git_repository_workdir) \
+	X(git_revparse_single) \
+	X(git_tree_entry_bypath) \
+	X(git_tree_entry_filemode) \
+	X(git_tree_entry_free) \
+	X(git_tree_entry_id) \
+	X(git_tree_entry_type) \
+	X(git_tree_free)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	GIT2_FUNCTIONS(X)
+#undef X
+} git2;
+
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static int git_init_rc;
+static char git_load_error[512]; /* set when libgit2 could not be loaded */
 
 static void git_shutdown(void)
 {
-	git_libgit2_shutdown();
+	git2.git_libgit2_shutdown();
+}
+
+/* dlopen + dlsym; the handle is never closed (libgit2 keeps global state until exit). */
+static int git_load(void)
+{
+	void *h = dlopen(GIT2_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing = NULL;
+
+	if (!h) {
+		snprintf(git_load_error, sizeof(git_load_error), "cannot load libgit2 (%s): %s; install the %s package",
+			 GIT2_SONAME, dlerror(), GIT2_PACKAGE);
+		return -1;
+	}
+#define X(f)                                                \
+	if (!missing && !(*(void **)&git2.f = dlsym(h, #f))) \
+		missing = #f;
+	GIT2_FUNCTIONS(X)
+#undef X
+	if (missing) {
+		snprintf(git_load_error, sizeof(git_load_error),
+			 "cannot load libgit2 (%s): it has no %s: install the %s package", GIT2_SONAME, missing,
+			 GIT2_PACKAGE);
+		return -1;
+	}
+	return 0;
 }
 
 static void git_init(void)
 {
-	git_init_rc = git_libgit2_init();
+	if ((git_init_rc = git_load()) < 0)
+		return;
+	git_init_rc = git2.git_libgit2_init();
 	if (git_init_rc < 0)
 		return;
-	git_init_rc = git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	git_init_rc = git2.git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 	if (atexit(git_shutdown) != 0)
 		git_init_rc = -1;
 }
 
 static const char *git_msg(void)
 {
-	const git_error *e = git_error_last();
+	const git_error *e = git2.git_error_last();
 	return e && e->message ? e->message : "unknown libgit2 error";
 }
 
+/* Loads and initialises libgit2 once; every git2.* call comes after it succeeded. */
 static int ensure_init(void)
 {
 	pthread_once(&git_once, git_init);
+	if (git_load_error[0])
+		return fca_error_set(FCA_ERROR, "%s", git_load_error);
 	if (git_init_rc < 0)
 		return fca_error_set(FCA_ERROR, "cannot initialise libgit2: %s", git_msg());
 	return FCA_OK;
@@ -134,7 +211,7 @@ static int open_repo(git_repository **out, const char *dir)
 
 	if (stat(dir, &st) != 0)
 		return fca_error_set(FCA_ENOTFOUND, "git repository %s: %s", dir, strerror(errno));
-	e = git_repository_open_ext(out, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	e = git2.git_repository_open_ext(out, dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (e == GIT_ENOTFOUND)
 		return fca_error_set(FCA_ENOTFOUND,
 				     "%s is not a git repository: give --git-repo the top directory of a clone "
@@ -147,7 +224,7 @@ static int open_repo(git_repository **out, const char *dir)
 static int resolve_commit(git_commit **out, git_repository *repo, const char *dir, const char *ref)
 {
 	git_object *obj = NULL;
-	int e = git_revparse_single(&obj, repo, ref);
+	int e = git2.git_revparse_single(&obj, repo, ref);
 
 	if (e == GIT_ENOTFOUND)
 		return fca_error_set(FCA_ENOTFOUND,
@@ -164,8 +241,8 @@ static int resolve_commit(git_commit **out, git_repository *repo, const char *di
 				     git_msg());
 	if (e < 0)
 		return fca_error_set(FCA_ERROR, "cannot resolve '%s' in %s: %s", ref, dir, git_msg());
-	e = git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT);
-	git_object_free(obj);
+	e = git2.git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT);
+	git2.git_object_free(obj);
 	if (e < 0)
 		return fca_error_set(FCA_EINVALID, "'%s' in %s does not name a commit: %s", ref, dir, git_msg());
 	return FCA_OK;
@@ -185,12 +262,12 @@ static int read_at(struct fca_source *out, git_repository *repo, git_commit *c, 
 	char id[GIT_OID_HEXSZ + 1];
 	int r = FCA_ERROR, e;
 
-	git_oid_tostr(id, sizeof(id), git_commit_id(c));
-	if (git_commit_tree(&tree, c) < 0) {
+	git2.git_oid_tostr(id, sizeof(id), git2.git_commit_id(c));
+	if (git2.git_commit_tree(&tree, c) < 0) {
 		r = fca_error_set(FCA_ERROR, "cannot read the tree of %s ('%s') in %s: %s", id, ref, dir, git_msg());
 		goto out;
 	}
-	e = git_tree_entry_bypath(&entry, tree, path);
+	e = git2.git_tree_entry_bypath(&entry, tree, path);
 	if (e == GIT_ENOTFOUND && absent_ok) {
 		out->absent = 1;
 		r = FCA_OK;
@@ -206,7 +283,7 @@ static int read_at(struct fca_source *out, git_repository *repo, git_commit *c, 
 		r = fca_error_set(FCA_ERROR, "cannot look up %s at %s ('%s') in %s: %s", path, id, ref, dir, git_msg());
 		goto out;
 	}
-	switch (git_tree_entry_type(entry)) {
+	switch (git2.git_tree_entry_type(entry)) {
 	case GIT_OBJECT_BLOB:
 		break;
 	case GIT_OBJECT_TREE:
@@ -220,23 +297,23 @@ static int read_at(struct fca_source *out, git_repository *repo, git_commit *c, 
 		r = fca_error_set(FCA_EINVALID, "%s:%s in %s is not a file", ref, path, dir);
 		goto out;
 	}
-	if (git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
+	if (git2.git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK) {
 		r = fca_error_set(FCA_EINVALID,
 				  "%s:%s in %s is a symbolic link: give -f the path of the file it points to", ref,
 				  path, dir);
 		goto out;
 	}
-	if (git_blob_lookup(&blob, repo, git_tree_entry_id(entry)) < 0) {
+	if (git2.git_blob_lookup(&blob, repo, git2.git_tree_entry_id(entry)) < 0) {
 		r = fca_error_set(FCA_ERROR, "cannot read %s:%s in %s: %s", ref, path, dir, git_msg());
 		goto out;
 	}
-	size = git_blob_rawsize(blob);
+	size = git2.git_blob_rawsize(blob);
 	if (size > FCA_SOURCE_MAX_BYTES) {
 		r = fca_error_set(FCA_EINVALID, "%s:%s in %s is too large: %llu bytes, at most %d (1 MiB)", ref, path,
 				  dir, (unsigned long long)size, FCA_SOURCE_MAX_BYTES);
 		goto out;
 	}
-	if (git_blob_is_binary(blob)) {
+	if (git2.git_blob_is_binary(blob)) {
 		r = fca_error_set(FCA_EINVALID, "%s:%s in %s is binary, not a YAML file", ref, path, dir);
 		goto out;
 	}
@@ -244,14 +321,14 @@ static int read_at(struct fca_source *out, git_repository *repo, git_commit *c, 
 		r = fca_error_set(FCA_ENOMEM, "%s:%s: out of memory", ref, path);
 		goto out;
 	}
-	memcpy(out->data, git_blob_rawcontent(blob), (size_t)size);
+	memcpy(out->data, git2.git_blob_rawcontent(blob), (size_t)size);
 	out->data[size] = '\0';
 	out->len = (size_t)size;
 	r = FCA_OK;
 out:
-	git_blob_free(blob);
-	git_tree_entry_free(entry);
-	git_tree_free(tree);
+	git2.git_blob_free(blob);
+	git2.git_tree_entry_free(entry);
+	git2.git_tree_free(tree);
 	return r;
 }
 
@@ -269,20 +346,20 @@ int fca_source_read_git(struct fca_source *out, const char *repo_dir, const char
 	if (strlen(ref) >= sizeof(out->ref))
 		return fca_error_set(FCA_EINVALID, "--git-ref: '%.40s…' is too long (at most %zu bytes)", ref,
 				     sizeof(out->ref) - 1);
-	if ((r = tree_path(tp, sizeof(tp), path)) != 0 || (r = ensure_init()) != 0 ||
+	if ((r = ensure_init()) != 0 || (r = tree_path(tp, sizeof(tp), path)) != 0 ||
 	    (r = open_repo(&repo, repo_dir)) != 0 || (r = resolve_commit(&c, repo, repo_dir, ref)) != 0 ||
 	    (r = read_at(out, repo, c, repo_dir, ref, tp, 0)) != 0)
 		goto out;
 	out->from_git = 1;
-	git_oid_tostr(out->commit, sizeof(out->commit), git_commit_id(c));
+	git2.git_oid_tostr(out->commit, sizeof(out->commit), git2.git_commit_id(c));
 	set_str(out->ref, sizeof(out->ref), ref);
 	set_str(out->path, sizeof(out->path), tp);
 	snprintf(out->label, sizeof(out->label), "%s:%s", ref, tp);
 out:
 	if (r != FCA_OK)
 		fca_source_dispose(out);
-	git_commit_free(c);
-	git_repository_free(repo);
+	git2.git_commit_free(c);
+	git2.git_repository_free(repo);
 	return r;
 }
 
@@ -305,7 +382,7 @@ static int discover(git_repository **repo, char *rel, size_t cap, char *where, s
 	}
 	if ((slash = strrchr(dir, '/')) != NULL)
 		slash[slash == dir ? 1 : 0] = '\0';
-	e = git_repository_open_ext(repo, dir, 0, NULL);
+	e = git2.git_repository_open_ext(repo, dir, 0, NULL);
 	if (e == GIT_ENOTFOUND) {
 		r = fca_error_set(FCA_ENOTFOUND,
 				  "%s is not in a git repository: --git-base compares it with a commit; run in a "
@@ -316,7 +393,7 @@ static int discover(git_repository **repo, char *rel, size_t cap, char *where, s
 		r = fca_error_set(FCA_ERROR, "cannot open the git repository of %s: %s", path, git_msg());
 		goto out;
 	}
-	if (!(workdir = git_repository_workdir(*repo))) {
+	if (!(workdir = git2.git_repository_workdir(*repo))) {
 		r = fca_error_set(FCA_EINVALID, "%s is inside a bare repository: give --git-repo DIR", path);
 		goto out;
 	}
@@ -368,7 +445,7 @@ int fca_source_read_base(struct fca_source *out, const char *repo_dir, const cha
 	if ((r = resolve_commit(&base, repo, where, base_ref)) != 0 ||
 	    (r = resolve_commit(&head, repo, where, head_ref)) != 0)
 		goto out;
-	e = git_merge_base(&oid, repo, git_commit_id(base), git_commit_id(head));
+	e = git2.git_merge_base(&oid, repo, git2.git_commit_id(base), git2.git_commit_id(head));
 	if (e == GIT_ENOTFOUND) {
 		r = fca_error_set(FCA_ENOTFOUND,
 				  "'%s' and '%s' have no common ancestor in %s: is the clone shallow? fetch the full "
@@ -376,12 +453,12 @@ int fca_source_read_base(struct fca_source *out, const char *repo_dir, const cha
 				  base_ref, head_ref, where);
 		goto out;
 	}
-	if (e < 0 || git_commit_lookup(&mb, repo, &oid) < 0) {
+	if (e < 0 || git2.git_commit_lookup(&mb, repo, &oid) < 0) {
 		r = fca_error_set(FCA_ERROR, "cannot find the merge base of '%s' and '%s' in %s: %s", base_ref,
 				  head_ref, where, git_msg());
 		goto out;
 	}
-	git_oid_tostr(id, sizeof(id), &oid);
+	git2.git_oid_tostr(id, sizeof(id), &oid);
 	if ((r = read_at(out, repo, mb, where, id, tp, 1)) != 0)
 		goto out;
 	out->from_git = 1;
@@ -392,19 +469,25 @@ int fca_source_read_base(struct fca_source *out, const char *repo_dir, const cha
 out:
 	if (r != FCA_OK)
 		fca_source_dispose(out);
-	git_commit_free(mb);
-	git_commit_free(head);
-	git_commit_free(base);
-	git_repository_free(repo);
+	git2.git_commit_free(mb);
+	git2.git_commit_free(head);
+	git2.git_commit_free(base);
+	git2.git_repository_free(repo);
 	return r;
 }
 
 const char *fca_source_library_version(void)
 {
-	static char v[32];
+	static char v[64];
 	int major = 0, minor = 0, rev = 0;
 
-	if (git_libgit2_version(&major, &minor, &rev) != 0)
+	/* --version loads it: the version printed is the one a git source would use */
+	pthread_once(&git_once, git_init);
+	if (git_load_error[0]) {
+		snprintf(v, sizeof(v), "not loadable (%s)", GIT2_SONAME);
+		return v;
+	}
+	if (git2.git_libgit2_version(&major, &minor, &rev) != 0)
 		return "unknown";
 	snprintf(v, sizeof(v), "%d.%d.%d", major, minor, rev);
 	return v;
