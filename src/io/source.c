@@ -346,7 +346,9 @@ int fca_source_read_git(struct fca_source *out, const char *repo_dir, const char
 	if (strlen(ref) >= sizeof(out->ref))
 		return fca_error_set(FCA_EINVALID, "--git-ref: '%.40s…' is too long (at most %zu bytes)", ref,
 				     sizeof(out->ref) - 1);
-	if ((r = ensure_init()) != 0 || (r = tree_path(tp, sizeof(tp), path)) != 0 ||
+	if ((r = ensure_init()) != 0) /* before any goto out: the frees below are libgit2's */
+		return r;
+	if ((r = tree_path(tp, sizeof(tp), path)) != 0 ||
 	    (r = open_repo(&repo, repo_dir)) != 0 || (r = resolve_commit(&c, repo, repo_dir, ref)) != 0 ||
 	    (r = read_at(out, repo, c, repo_dir, ref, tp, 0)) != 0)
 		goto out;
