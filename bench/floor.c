@@ -9,7 +9,8 @@
  *                of identity_certificates with mysql_use_result, no work per row, close.
  *
  * It prints the number of rows to stdout ("rows N"), so a bench can check it read what fleetca
- * reads. Exit 0, or 1 with libmariadb's message.
+ * reads. Exit 0, or 1 with libmariadb's message. `floor sql one|scan` prints the query instead
+ * (the mariadb client column runs the same text).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,14 +53,25 @@ int main(int argc, char **argv)
 	unsigned long long rows = 0;
 	MYSQL_RES *res;
 	MYSQL *db;
-	int scan;
+	int scan, print = 0;
 
+	if (argc == 3 && !strcmp(argv[1], "sql"))
+		argv++, argc--, print = 1;
 	if (argc != 2 || (strcmp(argv[1], "one") != 0 && strcmp(argv[1], "scan") != 0)) {
-		fprintf(stderr, "usage: floor one|scan   (FLEET_MYSQL_ADDRESS host:port, _USERNAME, _PASSWORD, "
+		fprintf(stderr, "usage: floor [sql] one|scan   (FLEET_MYSQL_ADDRESS host:port, _USERNAME, _PASSWORD, "
 				"_DATABASE)\n");
 		return 2;
 	}
 	scan = !strcmp(argv[1], "scan");
+	if (scan)
+		snprintf(q, sizeof(q), "SELECT certificate_pem FROM identity_certificates "
+				       "WHERE revoked = 0 AND not_valid_after > UTC_TIMESTAMP()");
+	else
+		one_query(q, sizeof(q));
+	if (print) {
+		printf("%s\n", q);
+		return 0;
+	}
 	snprintf(host, sizeof(host), "%s", addr ? addr : "127.0.0.1:3306");
 	if ((colon = strrchr(host, ':')) != NULL) {
 		*colon = '\0';
@@ -76,11 +88,6 @@ int main(int argc, char **argv)
 		       "mysql_native_password,caching_sha2_password,sha256_password,client_ed25519");
 	if (!mysql_real_connect(db, host, user, pw, dbname, port, NULL, 0))
 		return fail(db, "connect");
-	if (scan)
-		snprintf(q, sizeof(q), "SELECT certificate_pem FROM identity_certificates "
-				       "WHERE revoked = 0 AND not_valid_after > UTC_TIMESTAMP()");
-	else
-		one_query(q, sizeof(q));
 	if (mysql_real_query(db, q, (unsigned long)strlen(q)) != 0)
 		return fail(db, "query");
 	if (!(res = scan ? mysql_use_result(db) : mysql_store_result(db)))

@@ -8,6 +8,8 @@ FIXTURES=$SHARED/fleet/fixtures/fleet-dev
 FIXTURE_KEY=fixture-dev-private-key-0123456789abcdef
 BUILD=${FCA_BENCH_BUILD:-$SRC/build-rel}
 FLEETCA=$BUILD/fleetca
+FLOOR=$BUILD/bench/floor
+BENCHLIB=$BENCH_DIR/benchlib.py
 
 need_pkgs() { # need_pkgs CMD:PKG ...: apt-get install what is missing
 	missing=
@@ -22,10 +24,12 @@ need_pkgs() { # need_pkgs CMD:PKG ...: apt-get install what is missing
 		  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing >/dev/null; }
 }
 
-build_release() {
-	[ -x "$FLEETCA" ] && [ "${FCA_BENCH_REBUILD:-0}" != 1 ] && return 0
-	FCA_CMAKE_ARGS="-DFLEETCA_TESTING=OFF -DCMAKE_BUILD_TYPE=Release" \
-		"$SRC/ci/build" "$BUILD" >/dev/null
+build_release() { # the release binary (no test hooks) and bench/floor, brought up to date
+	if [ ! -f "$BUILD/CMakeCache.txt" ] || [ "${FCA_BENCH_REBUILD:-0}" = 1 ]; then
+		cmake -S "$SRC" -B "$BUILD" -DFLEETCA_TESTING=OFF -DFLEETCA_BUILD_TESTS=OFF -DFLEETCA_BUILD_BENCH=ON \
+			-DCMAKE_BUILD_TYPE=Release >/dev/null
+	fi
+	cmake --build "$BUILD" -j"$(nproc)" --target fleetca bench_floor >/dev/null
 }
 
 bench_cleanup() {
@@ -34,7 +38,7 @@ bench_cleanup() {
 }
 
 bench_init() { # bench_init NAME: tools, release binary, a throwaway server, $WORK
-	need_pkgs hyperfine:hyperfine mariadbd:mariadb-server mariadb:mariadb-client \
+	need_pkgs mariadbd:mariadb-server mariadb:mariadb-client \
 		openssl:openssl python3:python3 /usr/bin/time:time
 	build_release
 	WORK=$(mktemp -d "/tmp/fleetca-bench-$1.XXXXXX")
@@ -71,15 +75,6 @@ client_tcp() { # the bare client as fleetca connects: TCP, same user
 	echo "mariadb --no-defaults --protocol=TCP -h127.0.0.1 -P$FCA_MDB_PORT -u$FCA_MDB_USER -p$FCA_MDB_PASSWORD -N -B"
 }
 
-# median_of JSON N: median seconds of hyperfine result N (0-based) in JSON
-median_of() { python3 -c 'import json,sys;print("%.6f"%json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"; }
-
-# report LABEL SUBJECT_S BASELINE_S TARGET: prints one line, appends it to $FCA_BENCH_SUMMARY if set
-report() {
-	line=$(python3 -c 'import sys
-l,a,b,t=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4])
-r=a/b
-print("%-34s fleetca %9.2f ms  baseline %9.2f ms  ratio %5.2f  target <= %.2f  %s"%(l,a*1e3,b*1e3,r,t,"PASS" if r<=t else "MISS"))' "$@")
-	echo "$line"
-	[ -n "${FCA_BENCH_SUMMARY:-}" ] && echo "$line" >>"$FCA_BENCH_SUMMARY" || true
+bench_py() { # bench_py [ARGS...] <<'PY' ... PY: a python3 script with benchlib importable
+	PYTHONPATH=$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH} python3 - "$@"
 }
