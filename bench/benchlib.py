@@ -84,18 +84,18 @@ def _emit(fields):
 
 
 def ratio(work, times, subject, baseline, target, strict=False):
-    """Prints the per-round ratio subject/baseline; PASS when its median is <= target (< when strict)."""
+    """Prints the per-round ratio subject/baseline; PASS when its median is <= target (< when strict).
+    target None: shown for information, no verdict."""
     r = [a / b for a, b in zip(times[subject], times[baseline])]
     med = statistics.median(r)
-    ok = med < target if strict else med <= target
+    ok = target is None or (med < target if strict else med <= target)
     ms = lambda name: statistics.median(times[name]) * 1e3  # noqa: E731
-    verdict = "PASS" if ok else "MISS"
-    print("%-32s %-8s %8.2f ms  %-14s %8.2f ms  ratio min %.3f  median %.3f  max %.3f  (%d rounds)  target %s %.2f  %s"
-          % (work, subject, ms(subject), baseline, ms(baseline), min(r), med, max(r), len(r), "<" if strict else "<=",
-             target, verdict))
+    verdict = "-" if target is None else "PASS" if ok else "MISS"
+    tgt = "-" if target is None else "%s %.2f" % ("<" if strict else "<=", target)
+    print("%-30s %s %.2f ms  %s %.2f ms  ratio min %.3f  median %.3f  max %.3f  (%d rounds)  target %s  %s"
+          % (work, subject, ms(subject), baseline, ms(baseline), min(r), med, max(r), len(r), tgt, verdict))
     _emit([work, "%s %.2f ms" % (subject, ms(subject)), "%s %.2f ms" % (baseline, ms(baseline)),
-           "%.3f / %.3f / %.3f" % (min(r), med, max(r)), len(r), "%s %.2f" % ("<" if strict else "<=", target),
-           verdict])
+           "%.3f / %.3f / %.3f" % (min(r), med, max(r)), len(r), tgt, verdict])
     if not ok:
         _missed.append(work)
     return ok
@@ -106,7 +106,7 @@ def rss(work, kb, limit_mb, others=()):
     ok = kb <= limit_mb * 1024
     beside = ", ".join("%s %.1f MB" % (n, k / 1024) for n, k in others)
     verdict = "PASS" if ok else "MISS"
-    print("%-32s fleetca peak RSS %.1f MB%s  target <= %d MB  %s"
+    print("%-30s fleetca peak RSS %.1f MB%s  target <= %d MB  %s"
           % (work, kb / 1024, "  (" + beside + ")" if beside else "", limit_mb, verdict))
     _emit([work, "fleetca %.1f MB RSS" % (kb / 1024), beside or "-", "-", "-", "<= %d MB" % limit_mb, verdict])
     if not ok:
