@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 from fcalib import (FLEETCA, TESTING, Failures, env_for, expect, live_rows, mariadb, new_db, reference_decrypt, run,
