@@ -13,6 +13,7 @@ import datetime
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -29,6 +30,7 @@ from fcalib import (FIXTURES, FLEETCA, SHARED, SOURCE, Failures, env_for, expect
 warnings.filterwarnings("ignore", message=".*Attribute's length.*")
 
 T = Failures()
+TMP = tempfile.mkdtemp(prefix="fca-playbooks-")
 README = open(os.path.join(SOURCE, "README.md")).read()
 START = datetime.datetime(2026, 11, 27, tzinfo=datetime.timezone.utc)  # the fixture's reference day
 KINDS = ("adopt", "stage", "activate", "retire", "rollback", "abandon", "renew")
@@ -104,7 +106,7 @@ class Playbook:
         self.title = title
         self.db = demo_db()
         self.users = readme_users(self.db)
-        self.dir = tempfile.mkdtemp(prefix="fca-playbook-")
+        self.dir = tempfile.mkdtemp(dir=TMP)
         self.base = START
         self.clock = START
         self.entry = None  # (ca, its settings) of the last yaml block
@@ -127,6 +129,7 @@ class Playbook:
         role = "apply" if argv[1] in ("apply", "reconcile") else "plan"
         env = env_for(self.db, now=None, **self.users[role])
         env["TZ"] = "UTC"
+        env["ASAN_OPTIONS"] = "verify_asan_link_order=0"  # libfaketime preloads before ASan in sanitizer builds
         p = subprocess.run(["faketime", self.clock.strftime("%Y-%m-%d %H:%M:%S"), FLEETCA] + argv[1:], env=env,
                            cwd=self.dir, capture_output=True, text=True, timeout=300)
         return p.returncode, p.stdout, p.stderr
@@ -283,7 +286,7 @@ def the_plan_user_cannot_apply():
     """The README's plan user is read-only: apply as it exits 1 naming the GRANT it lacks, changes nothing."""
     db = demo_db()
     users = readme_users(db)
-    path = os.path.join(tempfile.mkdtemp(prefix="fca-playbook-"), "ca-rotation.yml")
+    path = os.path.join(tempfile.mkdtemp(dir=TMP), "ca-rotation.yml")
     with open(path, "w") as f:
         f.write(FIRST_FILE)
     before = table_fingerprint(db)
@@ -302,4 +305,7 @@ def the_plan_user_cannot_apply():
            sorted(yaml.safe_load(FIRST_FILE)["cas"]), fleetca_activities(db))
 
 
-T.done()
+try:
+    T.done()
+finally:
+    shutil.rmtree(TMP, ignore_errors=True)
