@@ -934,6 +934,32 @@ static void grantee(struct fca_store *s, char *buf, size_t n)
 	mysql_free_result(res);
 }
 
+/* Neither activity table is in information_schema: missing, or hidden from a user with no right on it
+ * (MySQL says "denied" for a table it hides, whether or not it exists). */
+static int no_activity_table(struct fca_store *s, const char *type)
+{
+	/* the 2026 layout (mdm_config_assets.renew_at) has activity_past, the older one activities */
+	const char *table = s->schema.has_renew_at ? "activity_past" : "activities";
+	char sql[64], who[200];
+	MYSQL_RES *res;
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 0", table);
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 && denied(mysql_errno(s->db))) {
+		grantee(s, who, sizeof(who));
+		return fca_error_set(FCA_EAUTH,
+				     "recording activity %s: this database user may not use %s.%s, so MySQL hides it; "
+				     "nothing was changed. Grant it: GRANT INSERT ON `%s`.`%s` TO %s; (or choose "
+				     "'activities: {sink: none}' to record no activities)",
+				     type, s->database, table, s->database, table, who);
+	}
+	if ((res = mysql_store_result(s->db)))
+		mysql_free_result(res);
+	return fca_error_set(FCA_ENOTFOUND,
+			     "database '%s' has neither activity_past nor activities: is it a Fleet database? "
+			     "(or choose 'activities: {sink: none}' to record no activities)",
+			     s->database);
+}
+
 int fca_store_insert_activity(struct fca_store *s, const char *type, const char *details_json, int64_t created_at)
 {
 	/* The columns Fleet's own writer fills; host_only = 0 and streamed = 0 make Fleet list the
@@ -953,10 +979,7 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	if ((r = ensure_schema(s)) != 0)
 		return r;
 	if (!(table = s->schema.activity_table))
-		return fca_error_set(FCA_ENOTFOUND,
-				     "database '%s' has neither activity_past nor activities: is it a Fleet database? "
-				     "(or choose 'activities: {sink: none}' to record no activities)",
-				     s->database);
+		return no_activity_table(s, type);
 	snprintf(sql, sizeof(sql), "INSERT INTO %s %s", table, cols);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, type, &tl);

@@ -1,9 +1,12 @@
 """examples/ checked by the tools of their ecosystems: systemd-analyze verify and security on the
 units (the exposure score the README records), action-validator on the GitHub Actions workflow,
 the GitLab CI file and the Kubernetes manifests parsed (PyYAML) and their script lines checked by
-bash -n; and every fleetca command line in examples/, the README and the man page parsed by the real
+bash -n, the manifests validated against the Kubernetes OpenAPI schema (npm kubernetes-models, with
+unknown fields refused as kubectl's strict validation does); and every fleetca command line in examples/, the README and the man page parsed by the real
 argument parser (adoptlib.check_parses: the line with --help appended)."""
+import copy
 import glob
+import json
 import os
 import re
 import shutil
@@ -166,13 +169,71 @@ def gitlab_ci():
         check_parses(a, ".gitlab-ci.yml")
 
 
-@T.case
-def kubernetes():
+def k8s_validate(objects):
+    """tests/adoption/k8s_validate.mjs on these objects: (exit code, one line per object or error)."""
+    rc, root, err = run([tool("npm"), "root", "-g"])
+    expect(rc == 0, "npm root -g: %s" % err)
+    rc, out, err = run([tool("node"), os.path.join(SOURCE, "tests", "adoption", "k8s_validate.mjs"), root.strip()],
+                       input=json.dumps(objects))
+    expect(not err, "k8s_validate.mjs: %s" % err)
+    return rc, out.splitlines()
+
+
+def k8s_manifests():
     docs = {}
     for f in sorted(glob.glob(os.path.join(EX, "kubernetes", "*.yaml"))):
         for d in yaml.safe_load_all(open(f)):
             expect(d.get("apiVersion") and d.get("metadata", {}).get("name"), "%s: a manifest" % f)
             docs[d["kind"]] = d
+    return docs
+
+
+@T.case
+def kubernetes_schema():
+    docs = k8s_manifests()
+    rc, lines = k8s_validate(list(docs.values()))
+    expect(rc == 0 and sorted(lines) == sorted("%s/%s: valid" % (k, d["metadata"]["name"]) for k, d in docs.items()),
+           "the Kubernetes manifests against the schema: exit %d\n%s" % (rc, "\n".join(lines)))
+
+
+@T.case
+def kubernetes_schema_catches_a_bad_manifest():
+    # The check can fail: a misspelled field (at the top of a spec and deep in a container), a wrong type,
+    # a value outside an enum, a missing required field.
+    cj = k8s_manifests()["CronJob"]
+    name = "CronJob/%s" % cj["metadata"]["name"]
+    container = ("spec", "jobTemplate", "spec", "template", "spec", "containers", 0)
+
+    def at(d, keys):
+        for k in keys:
+            d = d[k]
+        return d
+
+    def spelled(d, keys, old, new):
+        parent = at(d, keys)
+        parent[new] = parent.pop(old)
+
+    cases = [
+        (lambda d: spelled(d, ("spec",), "concurrencyPolicy", "concurrencyPolicyy"),
+         '.spec.concurrencyPolicyy: unknown field "concurrencyPolicyy"'),
+        (lambda d: spelled(d, container + ("securityContext",), "readOnlyRootFilesystem", "readOnlyRootFilesytem"),
+         'unknown field "readOnlyRootFilesytem"'),
+        (lambda d: at(d, container)["securityContext"].update(runAsUser="nobody"),
+         "/securityContext/runAsUser must be integer"),
+        (lambda d: at(d, container).update(imagePullPolicy="Sometimes"), "must be equal to one of the allowed values"),
+        (lambda d: at(d, container).pop("name"), "must have required property 'name'"),
+    ]
+    for mutate, want in cases:
+        bad = copy.deepcopy(cj)
+        mutate(bad)
+        rc, lines = k8s_validate([bad])
+        expect(rc == 1 and any(line.startswith(name + ": ") and want in line for line in lines),
+               "not caught (%s): exit %d\n%s" % (want, rc, "\n".join(lines)))
+
+
+@T.case
+def kubernetes():
+    docs = k8s_manifests()
     expect(sorted(docs) == ["ConfigMap", "CronJob", "Secret"], sorted(docs))
     cj = docs["CronJob"]["spec"]
     expect(cj["concurrencyPolicy"] == "Forbid", "never two at once")

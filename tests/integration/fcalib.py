@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 from results import Failures, expect  # noqa: F401 - the tests import them from here
@@ -139,3 +140,23 @@ def fleetca_activities(db):
             mariadb(db, "SELECT activity_type, details FROM %s WHERE user_name = 'fleetca' ORDER BY id" % table)]
 
 
+
+
+def wait_paused(go, proc, timeout=30):
+    """The connection id a run paused at a fault point (FLEETCA_FAULT_MODE=pause, FLEETCA_FAULT_PAUSE_FILE=go)
+    wrote to <go>.ready (written whole: it ends with a newline)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(go + ".ready") as f:
+                s = f.read()
+            if s.endswith("\n"):
+                return s.strip()
+        except FileNotFoundError:
+            pass
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError("paused run exited early: exit %d\nstdout:\n%s\nstderr:\n%s"
+                                 % (proc.returncode, out, err))
+        time.sleep(0.02)
+    raise AssertionError("paused run never reached its fault point")

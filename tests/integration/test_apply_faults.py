@@ -9,11 +9,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 from fcalib import (FLEETCA, TESTING, Failures, env_for, expect, live_rows, mariadb, new_db, reference_decrypt, run,
-                    table_fingerprint)
+                    table_fingerprint, wait_paused)
 
 # Fleet's own CAs carry an empty Country (the defect fleetca exists to fix): cryptography warns on it.
 warnings.filterwarnings("ignore", message=".*Attribute's length.*")
@@ -175,24 +174,6 @@ def crash_at_every_point_in_turn():
     expect(not d, "final state differs from the uninterrupted run:\n  %s" % "\n  ".join(d))
 
 
-def wait_ready(go, proc, timeout=30):
-    """The connection id the paused run wrote to <go>.ready (written whole: it ends with a newline)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open(go + ".ready") as f:
-                s = f.read()
-            if s.endswith("\n"):
-                return s.strip()
-        except FileNotFoundError:
-            pass
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError("paused run exited early: %s" % describe((proc.returncode, out, err)))
-        time.sleep(0.02)
-    raise AssertionError("paused run never reached its fault point")
-
-
 def start_paused(db, now, spec, yaml=Y2):
     d = tempfile.mkdtemp(dir=TMP)
     go = os.path.join(d, "go")
@@ -219,7 +200,7 @@ def two_applies_at_once():
     db = new_db("lock")
     proc, go = start_paused(db, T0, "before_commit:" + STAGE)
     try:
-        cid = wait_ready(go, proc)
+        cid = wait_paused(go, proc)
         before = table_fingerprint(db)
         res = apply(db, T0, extra_args=["--lock-timeout", "1s"])
         expect(res[0] == 4, "second run: %s" % describe(res))
@@ -246,7 +227,7 @@ def connection_dropped(point):
     before = table_fingerprint(db)
     proc, go = start_paused(db, T0, "%s:%s" % (point, STAGE))
     try:
-        cid = wait_ready(go, proc)
+        cid = wait_paused(go, proc)
         expect(cid.isdigit(), "connection id %r" % cid)
         mariadb(None, "KILL %s" % cid)
     finally:
