@@ -692,20 +692,38 @@ int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len
 	return r;
 }
 
+/* Fleet's SKI of x's key as an OCTET STRING (*out is the caller's to free). */
+static int fleet_ski_octets(ASN1_OCTET_STRING **out, X509 *x, const char *what)
+{
+	unsigned char md[32];
+	ASN1_OCTET_STRING *os = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = fleet_ski(md, x, what)) != 0)
+		return r;
+	r = FCA_ERROR;
+	OSSL_GUARD(os = ASN1_OCTET_STRING_new(), what);
+	OSSL_GUARD(ASN1_OCTET_STRING_set(os, md, 20), what);
+	*out = os;
+	os = NULL;
+	r = FCA_OK;
+out:
+	ASN1_OCTET_STRING_free(os);
+	return r;
+}
+
 /* The SKI and the AKI's keyIdentifier of x set to ski, or to Fleet's SKI of x's key when ski is NULL. */
 static int set_key_ids(X509 *x, const ASN1_OCTET_STRING *ski, const char *what)
 {
-	unsigned char md[32];
 	ASN1_OCTET_STRING *own = NULL;
 	AUTHORITY_KEYID *akid = NULL;
 	int r = FCA_ERROR;
 
 	if (!ski) {
-		if ((r = fleet_ski(md, x, what)) != 0)
+		if ((r = fleet_ski_octets(&own, x, what)) != 0)
 			goto out;
 		r = FCA_ERROR;
-		OSSL_GUARD(own = ASN1_OCTET_STRING_new(), what);
-		OSSL_GUARD(ASN1_OCTET_STRING_set(own, md, 20), what);
 		ski = own;
 	}
 	OSSL_GUARD(X509_add1_ext_i2d(x, NID_subject_key_identifier, (ASN1_OCTET_STRING *)ski, 0, X509V3_ADD_REPLACE) ==
@@ -892,12 +910,10 @@ out:
 int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
 			       const char *old_cert_pem, size_t old_len, const struct fca_ca_spec *spec)
 {
-	const char *what = "key: keep: computing the SKI";
 	X509 *old = NULL, *x = NULL;
 	EVP_PKEY *k = NULL;
 	ASN1_OCTET_STRING *fleet = NULL;
 	const ASN1_OCTET_STRING *ski;
-	unsigned char md[32];
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
@@ -917,11 +933,8 @@ int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct f
 	}
 	/* the same key, the same SKI bytes (Fleet's SKI of the key when the old one has none) */
 	if (!(ski = X509_get0_subject_key_id(old))) {
-		if ((r = fleet_ski(md, old, what)) != 0)
+		if ((r = fleet_ski_octets(&fleet, old, "key: keep: computing the SKI")) != 0)
 			goto out;
-		r = FCA_ERROR;
-		OSSL_GUARD(fleet = ASN1_OCTET_STRING_new(), what);
-		OSSL_GUARD(ASN1_OCTET_STRING_set(fleet, md, 20), what);
 		ski = fleet;
 	}
 	if ((r = build_ca_cert(&x, k, spec, ski)) != 0)
