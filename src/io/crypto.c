@@ -1035,7 +1035,7 @@ out:
 	return r;
 }
 
-/* ---- FileVault escrows Fleet can decrypt today (FLEET-FACTS §13.1, §14.1) --------------------- */
+/* ---- FileVault escrows Fleet can decrypt today (include/fleetca/crypto.h) ---------------------- */
 
 #define KEYRING_MAX_CERTS 1024
 
