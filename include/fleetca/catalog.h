@@ -47,7 +47,6 @@ const struct fca_ca_def *fca_catalog_find(const char *name);
 void fca_catalog_asset(char *buf, size_t n, const struct fca_ca_def *ca, int key, enum fca_slot slot);
 /* Every asset name of every CA in every slot (24 names), for one SELECT. */
 size_t fca_catalog_all_assets(const char *out[], size_t max);
-const char *fca_slot_suffix(enum fca_slot slot); /* "", "_next", "_previous" */
 
 #define FCA_STATE_ASSET "fleetca_state"
 

@@ -93,7 +93,8 @@ enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan
 	}
 }
 
-char fca_render__mark(enum fca_step_kind k)
+/* '+' adopt/stage, '~' activate/rollback/renew, '-' retire/abandon. */
+static char mark(enum fca_step_kind k)
 {
 	switch (k) {
 	case FCA_STEP_ADOPT:
@@ -401,7 +402,7 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 		if (s->ca != ca)
 			continue;
 		tone = fca_render__gate(gate, sizeof(gate), p, i);
-		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", fca_render__mark(s->kind), id_width,
+		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", mark(s->kind), id_width,
 			(int)sizeof(s->step_id), s->step_id, color ? tone_color(tone) : "", gate, color ? C_RESET : "");
 		for (size_t w = 0; w < s->nwrites && w < FCA_STEP_MAX_WRITES; w++) {
 			int len = (int)strnlen(s->writes[w].asset, sizeof(s->writes[w].asset));
