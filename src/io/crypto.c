@@ -907,6 +907,40 @@ out:
 	return r;
 }
 
+/*
+ * The certificate and key a new certificate is made from, parsed and checked to belong together;
+ * the messages say "<who>: the <cert_name> does not parse" and so on.
+ */
+static int load_pair(X509 **cert, EVP_PKEY **key, const char *cert_pem, size_t cert_len,
+		     const struct fca_secret *key_pem, const char *who, const char *cert_name, const char *key_name)
+{
+	int r = FCA_EINVALID;
+
+	*key = NULL;
+	if (!(*cert = parse_cert(cert_pem, cert_len))) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not parse", who, cert_name);
+		goto out;
+	}
+	if (!(*key = parse_key(key_pem))) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not parse", who, key_name);
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(*cert), *key) != 1) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not match the %s", who, key_name, cert_name);
+		goto out;
+	}
+	r = FCA_OK;
+out:
+	ERR_clear_error();
+	if (r != FCA_OK) {
+		X509_free(*cert);
+		EVP_PKEY_free(*key);
+		*cert = NULL;
+		*key = NULL;
+	}
+	return r;
+}
+
 int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
 			       const char *old_cert_pem, size_t old_len, const struct fca_ca_spec *spec)
 {
@@ -917,20 +951,9 @@ int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct f
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
-	if (!(old = parse_cert(old_cert_pem, old_len))) {
-		ERR_clear_error();
-		return fca_error_set(FCA_EINVALID, "key: keep: the signing certificate does not parse");
-	}
-	if (!(k = parse_key(key_pem))) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not parse");
+	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "key: keep", "signing certificate",
+			   "signing key")) != 0)
 		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not match the signing certificate");
-		goto out;
-	}
 	/* the same key, the same SKI bytes (Fleet's SKI of the key when the old one has none) */
 	if (!(ski = X509_get0_subject_key_id(old))) {
 		if ((r = fleet_ski_octets(&fleet, old, "key: keep: computing the SKI")) != 0)
@@ -958,20 +981,10 @@ int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secr
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
-	if (!(old = parse_cert(old_cert_pem, old_len))) {
-		ERR_clear_error();
-		return fca_error_set(FCA_EINVALID, "renew: the current certificate does not parse");
-	}
-	if (!(k = parse_key(key_pem))) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "renew: the private key does not parse");
+	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "renew", "current certificate",
+			   "private key")) != 0)
 		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "renew: the private key does not match the current certificate");
-		goto out;
-	}
+	r = FCA_ERROR;
 	OSSL_GUARD(x = X509_new(), REISSUE);
 	OSSL_GUARD(X509_set_version(x, X509_VERSION_3), REISSUE);
 	if ((r = set_random_serial(x, REISSUE)) != 0)

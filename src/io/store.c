@@ -909,17 +909,66 @@ static int valid_ident(const char *t)
 	return 1;
 }
 
+/*
+ * Runs sql and streams its rows (mysql_use_result: constant memory, however many rows) to each,
+ * until it returns non-zero; a stream that stops early (a dropped connection, a timeout) is op's
+ * error, never a shorter count. fault names the test fault point reached at the first row (NULL: none).
+ */
+typedef int (*row_fn)(void *ctx, MYSQL_ROW row, const unsigned long *lens);
+static int stream_rows(struct fca_store *s, const char *sql, const struct sql_op *op, const char *fault, row_fn each,
+		       void *ctx)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	uint64_t nrows = 0;
+	int r = FCA_OK;
+
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db)))
+		return db_error(s, op);
+	while ((row = mysql_fetch_row(res))) {
+		if (fault && !nrows++) /* tests drop the connection here, with the stream half read */
+			FCA_FAULT("scan_row", fault, mysql_thread_id(s->db));
+		if ((r = each(ctx, row, mysql_fetch_lengths(res))) != 0)
+			break;
+	}
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, op);
+	mysql_free_result(res);
+	return r;
+}
+
+struct issued_scan {
+	const char *table;
+	fca_issued_cb cb;
+	void *ctx;
+};
+
+static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct issued_scan *sc = ctx;
+	struct fca_issued_row ir;
+
+	memset(&ir, 0, sizeof(ir));
+	ir.table = sc->table;
+	ir.serial = row[0] ? strtoull(row[0], NULL, 10) : 0;
+	ir.name = row[1] ? row[1] : "";
+	ir.has_host_id = row[2] != NULL;
+	ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
+	ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
+	ir.revoked = row[4] && strcmp(row[4], "0") != 0;
+	ir.pem = row[5] ? row[5] : "";
+	ir.pem_len = row[5] ? lens[5] : 0;
+	return sc->cb(sc->ctx, &ir);
+}
+
 int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
 			  void *ctx)
 {
 	const struct sql_op op = { .what = "reading issued certificates", .table = table, .privilege = "SELECT" };
+	struct issued_scan sc = { table, cb, ctx };
 	char sqlbuf[1024];
 	struct fca_buf sql;
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int r = FCA_OK, cbr;
-	uint64_t nrows = 0;
+	int r;
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
@@ -937,35 +986,21 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 		fca_time_rfc3339(utc, sizeof(utc), only_live_after);
 		fca_buf_printf(&sql, " WHERE revoked = 0 AND not_valid_after > '%.10s %.8s'", utc, utc + 11);
 	}
-	if ((r = fca_buf_error(&sql, "the SQL reading issued certificates")) != 0 ||
-	    (r = query(s, fca_buf_cstr(&sql), &op)) != 0)
+	if ((r = fca_buf_error(&sql, "the SQL reading issued certificates")) != 0)
 		return r;
-	if (!(res = mysql_use_result(s->db)))
-		return db_error(s, &op);
-	while ((row = mysql_fetch_row(res))) {
-		struct fca_issued_row ir;
-		if (!nrows++) /* tests drop the connection here, with the stream half read */
-			FCA_FAULT("scan_row", table, mysql_thread_id(s->db));
-		lens = mysql_fetch_lengths(res);
-		memset(&ir, 0, sizeof(ir));
-		ir.table = table;
-		ir.serial = row[0] ? strtoull(row[0], NULL, 10) : 0;
-		ir.name = row[1] ? row[1] : "";
-		ir.has_host_id = row[2] != NULL;
-		ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
-		ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
-		ir.revoked = row[4] && strcmp(row[4], "0") != 0;
-		ir.pem = row[5] ? row[5] : "";
-		ir.pem_len = row[5] ? lens[5] : 0;
-		if ((cbr = cb(ctx, &ir)) != 0) {
-			r = cbr;
-			break;
-		}
-	}
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, &op);
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s, fca_buf_cstr(&sql), &op, table, issued_row, &sc);
+}
+
+struct assoc_scan {
+	fca_assoc_cb cb;
+	void *ctx;
+};
+
+static int assoc_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct assoc_scan *sc = ctx;
+
+	return sc->cb(sc->ctx, row[0] ? row[0] : "", row[0] ? lens[0] : 0, row[1] && strcmp(row[1], "1") == 0);
 }
 
 int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
@@ -979,63 +1014,38 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
 	const struct sql_op op = { .what = "reading nano_cert_auth_associations",
 				   .table = "nano_cert_auth_associations",
 				   .privilege = "SELECT" };
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int r = FCA_OK, cbr;
+	struct assoc_scan sc = { cb, ctx };
 
 	/* Asked of the server, not of information_schema: a table this user may not read is hidden
 	 * there, and must not pass for one this schema lacks. */
-	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db)))
-		return db_error(s, &op);
-	while ((row = mysql_fetch_row(res))) {
-		lens = mysql_fetch_lengths(res);
-		if ((cbr = cb(ctx, row[0] ? row[0] : "", row[0] ? lens[0] : 0, row[1] && strcmp(row[1], "1") == 0)) !=
-		    0) {
-			r = cbr;
-			break;
-		}
-	}
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, &op);
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s, sql, &op, NULL, assoc_row, &sc);
+}
+
+struct escrow_scan {
+	fca_escrow_cb cb;
+	void *ctx;
+};
+
+static int escrow_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct escrow_scan *sc = ctx;
+
+	return sc->cb(sc->ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "", row[1] ? lens[1] : 0);
 }
 
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 {
 	const struct sql_op op = { .what = "reading FileVault escrows" };
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int r = FCA_OK, cbr;
-	uint64_t nrows = 0;
+	struct escrow_scan sc = { cb, ctx };
+	int r;
 
 	if ((r = fca_store_probe_table(s, "host_disk_encryption_keys")) != 0 ||
 	    (r = fca_store_probe_table(s, "hosts")) != 0)
 		return r;
-	if ((r = query(s,
-		       "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
-		       "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
-		       &op)) != 0)
-		return r;
-	if (!(res = mysql_use_result(s->db)))
-		return db_error(s, &op);
-	while ((row = mysql_fetch_row(res))) {
-		if (!nrows++)
-			FCA_FAULT("scan_row", "host_disk_encryption_keys", mysql_thread_id(s->db));
-		lens = mysql_fetch_lengths(res);
-		if ((cbr = cb(ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "",
-			      row[1] ? lens[1] : 0)) != 0) {
-			r = cbr;
-			break;
-		}
-	}
-	/* a stream that stopped early (a dropped connection, a timeout) is not a count */
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, &op);
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s,
+			   "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
+			   "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
+			   &op, "host_disk_encryption_keys", escrow_row, &sc);
 }
 
 /* The account this connection is, quoted for a GRANT statement: 'fleetca'@'10.0.0.%'. */
