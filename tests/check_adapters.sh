@@ -1,5 +1,5 @@
 #!/bin/sh
-# Each library's header appears only in its adapter (STYLE.md).
+# Each library's header appears only in its adapter; the layers (docs/architecture.md, section 1).
 set -u
 cd "$(dirname "$0")/.."
 fail=0

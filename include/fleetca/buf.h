@@ -44,6 +44,7 @@ int fca_buf_copy(char *dst, size_t size, const char *src) FCA_MUST_USE;
  * text is cut rather than refused: a reason's start says what it is.
  */
 void fca_text_vappend(char *dst, size_t size, const char *sep, const char *fmt, va_list ap) FCA_PRINTF(4, 0);
+void fca_text_append(char *dst, size_t size, const char *sep, const char *fmt, ...) FCA_PRINTF(4, 5);
 
 /* The text: "" when empty or failed (never NULL). */
 const char *fca_buf_cstr(const struct fca_buf *b);

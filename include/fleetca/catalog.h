@@ -16,7 +16,7 @@ enum fca_ca_id {
 enum fca_trust {
 	FCA_TRUST_NONE = 0,       /* host_identity: nobody external */
 	FCA_TRUST_HUMAN,          /* load balancer / IdP: an admin uploads the bundle */
-	FCA_TRUST_APPLE_VERIFIER, /* the Fleet server's Apple SCEP verifier (§4.6) */
+	FCA_TRUST_APPLE_VERIFIER, /* the Fleet server's Apple SCEP verifier: one root, by subject bytes and key */
 };
 
 /* The live slots of a CA's rows. */
@@ -31,7 +31,7 @@ struct fca_ca_def {
 	const char *title;      /* "Apple SCEP CA" */
 	const char *cert_asset; /* "ca_cert" */
 	const char *key_asset;  /* "ca_key" */
-	/* Fleet's default subject (FLEET-FACTS §4, §5); fleetca adds Country "US". */
+	/* Fleet's default subject for this CA (depot.NewCACert's options); fleetca adds Country "US". */
 	const char *cn, *o, *ou, *c;
 	/* Issued-certificate tables; the first entry may have an older name (pre-2026 schema). */
 	const char *issued_tables[FCA_MAX_ISSUED_TABLES];
@@ -47,7 +47,6 @@ const struct fca_ca_def *fca_catalog_find(const char *name);
 void fca_catalog_asset(char *buf, size_t n, const struct fca_ca_def *ca, int key, enum fca_slot slot);
 /* Every asset name of every CA in every slot (24 names), for one SELECT. */
 size_t fca_catalog_all_assets(const char *out[], size_t max);
-const char *fca_slot_suffix(enum fca_slot slot); /* "", "_next", "_previous" */
 
 #define FCA_STATE_ASSET "fleetca_state"
 

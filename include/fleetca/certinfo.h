@@ -25,7 +25,7 @@ const char *fca_defect_advice(unsigned bit_index);
 struct fca_cert_info {
 	char subject[512]; /* RFC 4514: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=" */
 	char issuer[512];
-	/* The Names as encoded in the certificate: what Go's chain building compares (FLEET-FACTS §14). */
+	/* The Names as encoded in the certificate: Go's chain building (Fleet's verifier) compares these bytes. */
 	unsigned char subject_der[FCA_NAME_DER_MAX];
 	size_t subject_der_len; /* 0 = unknown (longer than FCA_NAME_DER_MAX) */
 	unsigned char issuer_der[FCA_NAME_DER_MAX];

@@ -64,8 +64,8 @@ struct fca_ca_spec {
 };
 
 /*
- * Generates an RSA key and a self-signed CA certificate as Fleet makes them (FLEET-FACTS §0, §4),
- * with a random positive 128-bit serial. The key comes back as PKCS#1 PEM in a secret buffer;
+ * Generates an RSA key and a self-signed CA certificate in Fleet's shape (RSA, SHA-256,
+ * CA:TRUE, Fleet's SKI, and an AKI keyIdentifier equal to it), with a random positive 128-bit serial. The key comes back as PKCS#1 PEM in a secret buffer;
  * the certificate PEM is malloc'd.
  */
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
@@ -88,7 +88,7 @@ int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secr
 int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pem, size_t cert_len);
 
 /*
- * FileVault escrows today's Fleet can decrypt (FLEET-FACTS §13.1, §14.1): with the current Apple CA
+ * FileVault escrows today's Fleet can decrypt (docs/architecture.md, section 7): with the current Apple CA
  * key only, trying the first certificate of every ca_cert row (live or soft-deleted) whose public
  * key is that key, the recipient found by issuer + serial. The keyring starts from the signing
  * certificate's public key and every row's certificate; the private key is needed only where two

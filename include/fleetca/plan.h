@@ -39,8 +39,8 @@ struct fca_row_write {
 
 /*
  * What an apple_scep step that changes the first certificate of ca_cert (its subject bytes or its
- * key: activate, rollback) would break on a Fleet that trusts one root (FLEET-FACTS
- * §14.2). A count not made says why; the step is then held.
+ * key: activate, rollback) would break on a Fleet that trusts one root (every released Fleet:
+ * docs/architecture.md, section 7). A count not made says why; the step is then held.
  */
 struct fca_disruption {
 	int applies;		  /* the step changes the subject bytes or the key */
@@ -92,7 +92,7 @@ struct fca_step {
 
 enum fca_plan_warning {
 	FCA_WARN_DRIFT = 1u << 0,
-	FCA_WARN_APPLE_VERIFIER = 1u << 1, /* apple_scep activation of a new key (§4.6) */
+	FCA_WARN_APPLE_VERIFIER = 1u << 1, /* apple_scep activation of a new key or subject */
 	FCA_WARN_FORCED_DRAIN = 1u << 2,
 	FCA_WARN_HUMAN_TRUST = 1u << 3,    /* LB / IdP must trust the new generation first */
 	FCA_WARN_CORRUPT = 1u << 4,

@@ -35,12 +35,11 @@ int fca_render_plan_markdown(FILE *f, const struct fca_plan *p, const struct fca
  * `plan --git-base`: what the change asks per CA against the file at the merge base, shown above
  * the plan. path names the file in the heading. Text: one line per CA ("apple_scep: gen 1 complete
  * → gen 2 staged (this change)", "host_identity: unchanged"); markdown: a small table; JSON: the
- * plan with an extra top-level "change" array, or (offline, no plan) {"change": […]} alone.
+ * plan with an extra top-level "change" array (offline: fca_render_plan_offline_json below).
  */
 struct fca_change;
 int fca_render_change_text(FILE *f, const struct fca_change *ch, const char *path, int color) FCA_MUST_USE;
 int fca_render_change_markdown(FILE *f, const struct fca_change *ch, const char *path) FCA_MUST_USE;
-int fca_render_change_json(FILE *f, const struct fca_change *ch) FCA_MUST_USE;
 int fca_render_plan_change_json(FILE *f, const struct fca_plan *p, const struct fca_observed *o,
 				const struct fca_change *ch) FCA_MUST_USE;
 

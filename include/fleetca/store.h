@@ -14,7 +14,6 @@ struct fca_store_schema {
 	int has_renew_at;
 	int has_identity_certificates; /* 2026+ name; else scep_certificates */
 	int has_scep_certificates;
-	int has_table[8];              /* see fca_store_has_table */
 	int has_disk_encryption_keys;
 	int has_hosts;
 	const char *activity_table; /* "activity_past" (2026+), "activities", or NULL */
@@ -95,6 +94,7 @@ uint64_t fca_store_connection_id(struct fca_store *s);
  * The run lock's name for a database, at most FCA_STORE_LOCK_NAME_MAX characters (MySQL refuses a
  * longer GET_LOCK name): "fleetca:<database>" when that fits, else "fleetca:" + the database name's
  * first 23 characters + "~" + the first 32 hex digits of SHA-256(<database>) (64 characters).
+ * buf holds FCA_STORE_LOCK_NAME_MAX * 4 + 1 bytes (64 characters of UTF-8).
  */
 #define FCA_STORE_LOCK_NAME_MAX 64
 void fca_store_lock_name(char *buf, size_t n, const char *database);

@@ -13,7 +13,7 @@
 static volatile sig_atomic_t stop_signal; /* the signal number that asked to stop */
 static volatile sig_atomic_t reload_signal;
 
-/* Handlers only set flags (STYLE.md): the loop reads them between rounds. */
+/* Handlers only set flags (async-signal-safe): the loop reads them between rounds. */
 static void on_stop(int sig)
 {
 	stop_signal = sig;

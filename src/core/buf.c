@@ -150,6 +150,15 @@ void fca_text_vappend(char *dst, size_t size, const char *sep, const char *fmt, 
 		memcpy(dst + size - 4, "...", 4);
 }
 
+void fca_text_append(char *dst, size_t size, const char *sep, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fca_text_vappend(dst, size, sep, fmt, ap);
+	va_end(ap);
+}
+
 const char *fca_buf_cstr(const struct fca_buf *b)
 {
 	return b->ptr && !b->err ? b->ptr : "";

@@ -1,5 +1,5 @@
 /*
- * What an Apple SCEP CA step would break (FLEET-FACTS §13.1, §14): which
+ * What an Apple SCEP CA step would break (Fleet's readers: docs/architecture.md, section 7): which
  * certificate is each enrollment's newest (nano_cert_auth_associations), and how many FileVault
  * escrows Fleet decrypts today with the signing ca_key.
  */

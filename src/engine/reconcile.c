@@ -103,7 +103,8 @@ static void wait_ms(const struct fca_reconcile_opts *opts, int64_t ms)
 	}
 }
 
-/* The generation fleetca gives a live certificate: an unmanaged CA's signing one is gen 1 (§3). */
+/* The generation fleetca gives a live certificate: an unmanaged CA's signing one is gen 1 (the first
+ * apply adopts it as such: docs/architecture.md, section 5). */
 static int gen_number(const struct fca_obs_ca *c, enum fca_role role)
 {
 	const struct fca_obs_gen *g = &c->gens[role];

@@ -196,9 +196,14 @@ void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
 
 int fca_crypto_random(unsigned char *buf, size_t n)
 {
-	if (RAND_bytes(buf, (int)n) != 1)
-		return fca_error_set(FCA_ERROR, "no randomness available: %s", ossl_reason());
-	return FCA_OK;
+	int r = FCA_ERROR;
+
+	if (n > INT_MAX)
+		return fca_error_set(FCA_EINVALID, "%zu random bytes asked for at once", n);
+	OSSL_GUARD(RAND_bytes(buf, (int)n) == 1, "drawing random bytes (no randomness available)");
+	r = FCA_OK;
+out:
+	return r;
 }
 
 int fca_crypto_uuid4(char out[37])
@@ -254,7 +259,7 @@ static void name_rfc4514(char *buf, size_t n, const X509_NAME *name)
 		return;
 	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
 		l = BIO_get_mem_data(b, &p);
-		if (l > 0 && p)
+		if (l > 0 && p) /* for display only (names are compared by their DER): a long one is cut */
 			snprintf(buf, n, "%.*s", (int)l, p);
 	}
 	BIO_free(b);
@@ -324,7 +329,7 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 	info->subject_der_len = name_der(info->subject_der, X509_get_subject_name(x));
 	info->issuer_der_len = name_der(info->issuer_der, X509_get_issuer_name(x));
 	info->has_spki = spki_sha256(info->spki_sha256, x);
-	X509_digest(x, EVP_sha256(), info->sha256, &mdlen);
+	OSSL_GUARD(X509_digest(x, EVP_sha256(), info->sha256, &mdlen) == 1 && mdlen == 32, asset);
 	fca_hex_encode(info->sha256_hex, info->sha256, 32, 0);
 	if ((ski = X509_get0_subject_key_id(x)) && (size_t)ASN1_STRING_length(ski) <= sizeof(info->ski)) {
 		info->ski_len = (size_t)ASN1_STRING_length(ski);
@@ -654,104 +659,153 @@ int fca_crypto_cert_signed_by(const char *cert_pem, size_t cert_len, const char 
 	return ok;
 }
 
-/* Fleet's SKI: the first 20 bytes of SHA-256 over the PKCS#1 RSAPublicKey DER (FLEET-FACTS §0). */
-static int fleet_ski(unsigned char md[32], X509 *x)
+/* Fleet's SKI: the first 20 bytes of SHA-256 over the PKCS#1 RSAPublicKey DER (the BIT STRING's
+ * contents), as Fleet computes it for the CAs it makes; md gets all 32 bytes. */
+static int fleet_ski(unsigned char md[32], X509 *x, const char *what)
 {
-	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
+	const ASN1_BIT_STRING *bits;
 	unsigned int l = 0;
+	int r = FCA_ERROR;
 
-	return bits && EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &l,
-				  EVP_sha256(), NULL) == 1;
+	OSSL_GUARD(bits = X509_get0_pubkey_bitstr(x), what);
+	OSSL_GUARD(EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &l, EVP_sha256(),
+			      NULL) == 1,
+		   what);
+	r = FCA_OK;
+out:
+	return r;
 }
 
 int fca_crypto_fleet_ski(unsigned char out[20], const char *cert_pem, size_t len)
 {
 	X509 *x = parse_cert(cert_pem, len);
 	unsigned char md[32];
-	int ok = x && fleet_ski(md, x);
+	int r;
 
-	X509_free(x);
-	if (!ok) {
+	if (!x) {
 		ERR_clear_error();
 		return fca_error_set(FCA_EINVALID, "certificate does not parse");
 	}
-	memcpy(out, md, 20);
-	return FCA_OK;
+	if ((r = fleet_ski(md, x, "computing Fleet's SKI")) == FCA_OK)
+		memcpy(out, md, 20);
+	X509_free(x);
+	return r;
 }
 
-static int set_fleet_ski(X509 *x)
+/* Fleet's SKI of x's key as an OCTET STRING (*out is the caller's to free). */
+static int fleet_ski_octets(ASN1_OCTET_STRING **out, X509 *x, const char *what)
 {
 	unsigned char md[32];
 	ASN1_OCTET_STRING *os = NULL;
-	AUTHORITY_KEYID *akid = NULL;
-	int ok = 0;
+	int r;
 
-	if (!fleet_ski(md, x))
-		return 0;
-	if (!(os = ASN1_OCTET_STRING_new()) || !ASN1_OCTET_STRING_set(os, md, 20) ||
-	    !X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0, X509V3_ADD_REPLACE))
-		goto out;
-	if (!(akid = AUTHORITY_KEYID_new()) || !(akid->keyid = ASN1_OCTET_STRING_dup(os)) ||
-	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE))
-		goto out;
-	ok = 1;
+	*out = NULL;
+	if ((r = fleet_ski(md, x, what)) != 0)
+		return r;
+	r = FCA_ERROR;
+	OSSL_GUARD(os = ASN1_OCTET_STRING_new(), what);
+	OSSL_GUARD(ASN1_OCTET_STRING_set(os, md, 20), what);
+	*out = os;
+	os = NULL;
+	r = FCA_OK;
+out:
+	ASN1_OCTET_STRING_free(os);
+	return r;
+}
+
+/* The SKI and the AKI's keyIdentifier of x set to ski, or to Fleet's SKI of x's key when ski is NULL. */
+static int set_key_ids(X509 *x, const ASN1_OCTET_STRING *ski, const char *what)
+{
+	ASN1_OCTET_STRING *own = NULL;
+	AUTHORITY_KEYID *akid = NULL;
+	int r = FCA_ERROR;
+
+	if (!ski) {
+		if ((r = fleet_ski_octets(&own, x, what)) != 0)
+			goto out;
+		r = FCA_ERROR;
+		ski = own;
+	}
+	OSSL_GUARD(X509_add1_ext_i2d(x, NID_subject_key_identifier, (ASN1_OCTET_STRING *)ski, 0, X509V3_ADD_REPLACE) ==
+		       1,
+		   what);
+	OSSL_GUARD(akid = AUTHORITY_KEYID_new(), what);
+	OSSL_GUARD(akid->keyid = ASN1_OCTET_STRING_dup(ski), what);
+	OSSL_GUARD(X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE) == 1, what);
+	r = FCA_OK;
 out:
 	AUTHORITY_KEYID_free(akid);
-	ASN1_OCTET_STRING_free(os);
-	return ok;
+	ASN1_OCTET_STRING_free(own);
+	return r;
 }
 
 /* A fresh random positive serial of 128 bits, never 0 or 1 (every Fleet-made CA has serial 1). */
-static int set_random_serial(X509 *x)
+static int set_random_serial(X509 *x, const char *what)
 {
-	BIGNUM *bn = BN_new();
-	int ok = 0;
+	BIGNUM *bn = NULL;
+	int r = FCA_ERROR;
 
-	if (!bn)
-		return 0;
+	OSSL_GUARD(bn = BN_new(), what);
 	do {
-		if (BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1)
-			goto out;
+		OSSL_GUARD(BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) == 1, what);
 	} while (BN_is_zero(bn) || BN_is_one(bn));
-	ok = BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+	OSSL_GUARD(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)), what);
+	r = FCA_OK;
 out:
 	BN_free(bn);
-	return ok;
+	return r;
 }
 
-static int add_ext(X509 *x, int nid, const char *value)
+static int add_ext(X509 *x, int nid, const char *value, const char *what)
 {
 	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-	int ok;
+	X509_EXTENSION *e = NULL;
+	int r = FCA_ERROR;
 
 	X509V3_set_ctx_nodb(&ctx);
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if (!(e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value)))
-		return 0;
-	ok = X509_add_ext(x, e, -1);
+	OSSL_GUARD(e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value), what);
+	OSSL_GUARD(X509_add_ext(x, e, -1), what);
+	r = FCA_OK;
+out:
 	X509_EXTENSION_free(e);
-	return ok;
+	return r;
 }
 
-static int add_name(X509_NAME *n, const char *field, const char *v, int type)
+static int add_name(X509_NAME *n, const char *field, const char *v, int type, const char *what)
 {
-	if (!v || !*v)
-		return 1;
-	return X509_NAME_add_entry_by_txt(n, field, type, (const unsigned char *)v, -1, -1, 0);
+	int r = FCA_ERROR;
+
+	if (v && *v)
+		OSSL_GUARD(X509_NAME_add_entry_by_txt(n, field, type, (const unsigned char *)v, -1, -1, 0), what);
+	r = FCA_OK;
+out:
+	return r;
+}
+
+static int set_validity(X509 *x, int64_t nb, int64_t na, const char *what)
+{
+	int r = FCA_ERROR;
+
+	OSSL_GUARD(ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb), what);
+	OSSL_GUARD(ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na), what);
+	r = FCA_OK;
+out:
+	return r;
 }
 
 static int cert_to_pem(char **out, size_t *out_len, X509 *x)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	const char *what = "encoding the certificate";
+	BIO *b = NULL;
 	char *p = NULL;
 	long l;
 	int r = FCA_ERROR;
 
-	if (!b || PEM_write_bio_X509(b, x) != 1 || (l = BIO_get_mem_data(b, &p)) <= 0) {
-		r = fca_error_set(FCA_ERROR, "cannot encode certificate: %s", ossl_reason());
-		goto out;
-	}
+	OSSL_GUARD(b = BIO_new(BIO_s_mem()), what);
+	OSSL_GUARD(PEM_write_bio_X509(b, x) == 1, what);
+	OSSL_GUARD(BIO_get_mem_data(b, &p) > 0, what);
+	l = BIO_get_mem_data(b, &p);
 	if (!(*out = malloc((size_t)l + 1))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
@@ -768,16 +822,15 @@ out:
 /* PKCS#1 "RSA PRIVATE KEY" PEM into a secret; the BIO's copy is wiped before it is freed. */
 static int key_to_pem(struct fca_secret *out, EVP_PKEY *k)
 {
-	BIO *b = BIO_new(BIO_s_mem());
+	const char *what = "encoding the private key";
+	BIO *b = NULL;
 	BUF_MEM *bm = NULL;
 	int r = FCA_ERROR;
 
 	out->data = NULL;
-	if (!b || PEM_write_bio_PrivateKey_traditional(b, k, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    BIO_get_mem_ptr(b, &bm) != 1 || !bm) {
-		r = fca_error_set(FCA_ERROR, "cannot encode private key: %s", ossl_reason());
-		goto out;
-	}
+	OSSL_GUARD(b = BIO_new(BIO_s_mem()), what);
+	OSSL_GUARD(PEM_write_bio_PrivateKey_traditional(b, k, NULL, NULL, 0, NULL, NULL) == 1, what);
+	OSSL_GUARD(BIO_get_mem_ptr(b, &bm) == 1 && bm, what);
 	r = fca_secret_set(out, bm->data, bm->length);
 out:
 	if (bm && bm->data)
@@ -786,51 +839,48 @@ out:
 	return r;
 }
 
-static int set_validity(X509 *x, int64_t nb, int64_t na)
+/* A self-signed CA certificate of spec on key k, as Fleet makes them (RSA, SHA-256, CA:TRUE with
+ * pathlen 0, Fleet's SKI and AKI: docs/architecture.md), with a fresh random serial; ski NULL means
+ * Fleet's SKI of the key. */
+static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec, const ASN1_OCTET_STRING *ski)
 {
-	return ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
-}
+	const char *what = "building the CA certificate";
+	X509 *x = NULL;
+	X509_NAME *name = NULL;
+	int r = FCA_ERROR;
 
-/* SKI and AKI (keyIdentifier) set to given bytes: a new certificate on a key that already has one. */
-static int set_ski_bytes(X509 *x, const ASN1_OCTET_STRING *ski)
-{
-	AUTHORITY_KEYID *akid = NULL;
-	int ok = 0;
-
-	if (!X509_add1_ext_i2d(x, NID_subject_key_identifier, (ASN1_OCTET_STRING *)ski, 0, X509V3_ADD_REPLACE))
+	*out = NULL;
+	OSSL_GUARD(x = X509_new(), what);
+	OSSL_GUARD(name = X509_NAME_new(), what);
+	if ((r = add_name(name, "C", spec->subject.c, MBSTRING_ASC, what)) != 0 ||
+	    (r = add_name(name, "O", spec->subject.o, MBSTRING_UTF8, what)) != 0 ||
+	    (r = add_name(name, "OU", spec->subject.ou, MBSTRING_UTF8, what)) != 0 ||
+	    (r = add_name(name, "CN", spec->subject.cn, MBSTRING_UTF8, what)) != 0)
 		goto out;
-	if (!(akid = AUTHORITY_KEYID_new()) || !(akid->keyid = ASN1_OCTET_STRING_dup(ski)) ||
-	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE))
+	r = FCA_ERROR;
+	OSSL_GUARD(X509_set_version(x, X509_VERSION_3), what);
+	if ((r = set_random_serial(x, what)) != 0)
 		goto out;
-	ok = 1;
+	r = FCA_ERROR;
+	OSSL_GUARD(X509_set_subject_name(x, name), what);
+	OSSL_GUARD(X509_set_issuer_name(x, name), what);
+	if ((r = set_validity(x, spec->not_before, spec->not_after, what)) != 0)
+		goto out;
+	r = FCA_ERROR;
+	OSSL_GUARD(X509_set_pubkey(x, k), what);
+	if ((r = add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", what)) != 0 ||
+	    (r = add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign", what)) != 0 ||
+	    (r = set_key_ids(x, ski, what)) != 0)
+		goto out;
+	r = FCA_ERROR;
+	OSSL_GUARD(X509_sign(x, k, EVP_sha256()), what);
+	*out = x;
+	x = NULL;
+	r = FCA_OK;
 out:
-	AUTHORITY_KEYID_free(akid);
-	return ok;
-}
-
-/* A self-signed CA certificate of spec on key k, as Fleet makes them (FLEET-FACTS §0, §4), with a
- * fresh random serial; ski NULL: Fleet's SKI of the key. */
-static X509 *build_ca_cert(EVP_PKEY *k, const struct fca_ca_spec *spec, const ASN1_OCTET_STRING *ski)
-{
-	X509 *x = X509_new();
-	X509_NAME *name = X509_NAME_new();
-	int ok = x && name;
-
-	ok = ok && add_name(name, "C", spec->subject.c, MBSTRING_ASC) &&
-	     add_name(name, "O", spec->subject.o, MBSTRING_UTF8) &&
-	     add_name(name, "OU", spec->subject.ou, MBSTRING_UTF8) &&
-	     add_name(name, "CN", spec->subject.cn, MBSTRING_UTF8);
-	ok = ok && X509_set_version(x, X509_VERSION_3) && set_random_serial(x) && X509_set_subject_name(x, name) &&
-	     X509_set_issuer_name(x, name) && set_validity(x, spec->not_before, spec->not_after) &&
-	     X509_set_pubkey(x, k) && add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
-	     add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") &&
-	     (ski ? set_ski_bytes(x, ski) : set_fleet_ski(x)) && X509_sign(x, k, EVP_sha256());
 	X509_NAME_free(name);
-	if (!ok) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
+	X509_free(x);
+	return r;
 }
 
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
@@ -845,11 +895,8 @@ int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *
 	if (spec->key_bits < 2048 || spec->key_bits > 8192)
 		return fca_error_set(FCA_EINVALID, "RSA key size %d is out of range (2048..8192)", spec->key_bits);
 	OSSL_GUARD(k = EVP_RSA_gen((unsigned)spec->key_bits), "RSA key generation");
-	if (!(x = build_ca_cert(k, spec, NULL))) {
-		r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
-		goto out;
-	}
-	if ((r = key_to_pem(key_pem, k)) != 0 || (r = cert_to_pem(cert_pem, cert_len, x)) != 0)
+	if ((r = build_ca_cert(&x, k, spec, NULL)) != 0 || (r = key_to_pem(key_pem, k)) != 0 ||
+	    (r = cert_to_pem(cert_pem, cert_len, x)) != 0)
 		goto out;
 	r = FCA_OK;
 out:
@@ -860,6 +907,40 @@ out:
 	return r;
 }
 
+/*
+ * The certificate and key a new certificate is made from, parsed and checked to belong together;
+ * the messages say "<who>: the <cert_name> does not parse" and so on.
+ */
+static int load_pair(X509 **cert, EVP_PKEY **key, const char *cert_pem, size_t cert_len,
+		     const struct fca_secret *key_pem, const char *who, const char *cert_name, const char *key_name)
+{
+	int r = FCA_EINVALID;
+
+	*key = NULL;
+	if (!(*cert = parse_cert(cert_pem, cert_len))) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not parse", who, cert_name);
+		goto out;
+	}
+	if (!(*key = parse_key(key_pem))) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not parse", who, key_name);
+		goto out;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(*cert), *key) != 1) {
+		r = fca_error_set(FCA_EINVALID, "%s: the %s does not match the %s", who, key_name, cert_name);
+		goto out;
+	}
+	r = FCA_OK;
+out:
+	ERR_clear_error();
+	if (r != FCA_OK) {
+		X509_free(*cert);
+		EVP_PKEY_free(*key);
+		*cert = NULL;
+		*key = NULL;
+	}
+	return r;
+}
+
 int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
 			       const char *old_cert_pem, size_t old_len, const struct fca_ca_spec *spec)
 {
@@ -867,37 +948,20 @@ int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct f
 	EVP_PKEY *k = NULL;
 	ASN1_OCTET_STRING *fleet = NULL;
 	const ASN1_OCTET_STRING *ski;
-	unsigned char md[32];
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
-	if (!(old = parse_cert(old_cert_pem, old_len))) {
-		ERR_clear_error();
-		return fca_error_set(FCA_EINVALID, "key: keep: the signing certificate does not parse");
-	}
-	if (!(k = parse_key(key_pem))) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not parse");
+	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "key: keep", "signing certificate",
+			   "signing key")) != 0)
 		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "key: keep: the signing key does not match the signing certificate");
-		goto out;
-	}
 	/* the same key, the same SKI bytes (Fleet's SKI of the key when the old one has none) */
 	if (!(ski = X509_get0_subject_key_id(old))) {
-		if (!fleet_ski(md, old) || !(fleet = ASN1_OCTET_STRING_new()) ||
-		    !ASN1_OCTET_STRING_set(fleet, md, 20)) {
-			r = fca_error_set(FCA_ERROR, "key: keep: cannot compute the SKI: %s", ossl_reason());
+		if ((r = fleet_ski_octets(&fleet, old, "key: keep: computing the SKI")) != 0)
 			goto out;
-		}
 		ski = fleet;
 	}
-	if (!(x = build_ca_cert(k, spec, ski))) {
-		r = fca_error_set(FCA_ERROR, "cannot build the CA certificate: %s", ossl_reason());
+	if ((r = build_ca_cert(&x, k, spec, ski)) != 0)
 		goto out;
-	}
 	r = cert_to_pem(cert_pem, cert_len, x);
 out:
 	ASN1_OCTET_STRING_free(fleet);
@@ -917,26 +981,20 @@ int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secr
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
-	if (!(old = parse_cert(old_cert_pem, old_len))) {
-		ERR_clear_error();
-		return fca_error_set(FCA_EINVALID, "renew: the current certificate does not parse");
-	}
-	if (!(k = parse_key(key_pem))) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "renew: the private key does not parse");
+	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "renew", "current certificate",
+			   "private key")) != 0)
 		goto out;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(old), k) != 1) {
-		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID, "renew: the private key does not match the current certificate");
-		goto out;
-	}
+	r = FCA_ERROR;
 	OSSL_GUARD(x = X509_new(), REISSUE);
 	OSSL_GUARD(X509_set_version(x, X509_VERSION_3), REISSUE);
-	OSSL_GUARD(set_random_serial(x), REISSUE);
+	if ((r = set_random_serial(x, REISSUE)) != 0)
+		goto out;
+	r = FCA_ERROR;
 	OSSL_GUARD(X509_set_subject_name(x, X509_get_subject_name(old)), REISSUE);
 	OSSL_GUARD(X509_set_issuer_name(x, X509_get_issuer_name(old)), REISSUE);
-	OSSL_GUARD(set_validity(x, not_before, not_after), REISSUE);
+	if ((r = set_validity(x, not_before, not_after, REISSUE)) != 0)
+		goto out;
+	r = FCA_ERROR;
 	OSSL_GUARD(X509_set_pubkey(x, k), REISSUE);
 	/* Same extensions, bytes and all: SKI, key usage, basic constraints (and AKI if any). */
 	for (int i = 0; i < X509_get_ext_count(old); i++)
@@ -990,7 +1048,7 @@ out:
 	return r;
 }
 
-/* ---- FileVault escrows Fleet can decrypt today (FLEET-FACTS §13.1, §14.1) --------------------- */
+/* ---- FileVault escrows Fleet can decrypt today (include/fleetca/crypto.h) ---------------------- */
 
 #define KEYRING_MAX_CERTS 1024
 

@@ -12,6 +12,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/config.h"
 #include "fleetca/crypto.h"
 #include "core/fault.h"
@@ -21,6 +22,8 @@
 #include "fleetca/version.h"
 
 #define SQL_MAX 8192
+/* The longest text quoted into a statement: an asset name (Fleet's name column), a lock name. */
+#define SQL_STRING_MAX 256
 
 /* CR_PLUGIN_NOT_ALLOWED (errmsg.h): a login method outside MARIADB_OPT_RESTRICTED_AUTH */
 #define FCA_CR_PLUGIN_NOT_ALLOWED 5010
@@ -35,6 +38,8 @@ struct name_list {
 
 static int name_list_add(struct name_list *l, const char *name)
 {
+	if (strlen(name) >= sizeof(l->v[0]))
+		return FCA_OK; /* 64 characters of UTF-8: not a name fleetca asks about (all ASCII) */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		char(*v)[65] = realloc(l->v, cap * sizeof(*v));
@@ -43,7 +48,7 @@ static int name_list_add(struct name_list *l, const char *name)
 		l->v = v;
 		l->cap = cap;
 	}
-	snprintf(l->v[l->n++], sizeof(l->v[0]), "%s", name);
+	memcpy(l->v[l->n++], name, strlen(name) + 1);
 	return FCA_OK;
 }
 
@@ -59,6 +64,7 @@ struct fca_store {
 	MYSQL *db;
 	char database[128];
 	char address[256];
+	char user[128];
 	struct fca_store_schema schema;
 	int schema_loaded; /* read on first need: a converged run never needs it */
 	int tls; /* the connection was asked to use TLS */
@@ -67,68 +73,192 @@ struct fca_store {
 	struct name_list host_id_tables; /* tables with a host_id column */
 };
 
-/* Errors that say what happened to the server or the connection, for any statement. */
-static int server_state_error(const struct fca_store *s, unsigned int e, const char *msg, const char *what)
+/*
+ * What a statement was doing, for the one translator of MySQL errors (sql_error): what starts the
+ * message; table and privilege let an access denial name the GRANT to run.
+ */
+struct sql_op {
+	const char *what;      /* "reading mdm_config_assets" */
+	const char *table;     /* the table the statement needs, or NULL */
+	const char *privilege; /* what it needs on table ("SELECT", "INSERT", ...), or NULL */
+	const char *advice;    /* said after a denial's GRANT (another way out), or NULL */
+	int connecting;	       /* the error is mysql_real_connect's */
+};
+
+enum sql_failure {
+	SQL_OTHER,
+	SQL_DENIED,    /* the user lacks a privilege: FCA_EAUTH, with the GRANT when the table is known */
+	SQL_NO_TABLE,  /* FCA_ENOTFOUND */
+	SQL_DUPLICATE, /* a unique key (name, deletion_uuid) taken concurrently: FCA_ECONFLICT */
+	SQL_LOCKED,    /* a row lock wait timed out, or a deadlock: FCA_ELOCKED */
+	SQL_READ_ONLY, /* a replica, or the old primary after a failover */
+	SQL_LOST,      /* the connection is gone: FCA_ECONNECT */
+};
+
+static enum sql_failure classify(const struct fca_store *s, unsigned int e)
 {
-	if (e == ER_OPTION_PREVENTS_STATEMENT)
+	switch (e) {
+	case ER_DBACCESS_DENIED_ERROR:		/* 1044 */
+	case ER_ACCESS_DENIED_ERROR:		/* 1045 */
+	case ER_TABLEACCESS_DENIED_ERROR:	/* 1142 */
+	case ER_COLUMNACCESS_DENIED_ERROR:	/* 1143 */
+	case ER_SPECIFIC_ACCESS_DENIED_ERROR: /* 1227 */
+		return SQL_DENIED;
+	case ER_NO_SUCH_TABLE: return SQL_NO_TABLE;
+	case ER_DUP_ENTRY: return SQL_DUPLICATE;
+	case ER_LOCK_WAIT_TIMEOUT:
+	case ER_LOCK_DEADLOCK: return SQL_LOCKED;
+	case ER_OPTION_PREVENTS_STATEMENT: return SQL_READ_ONLY; /* 1290: --read-only */
+	case 2006: /* CR_SERVER_GONE_ERROR */
+	case 2013: /* CR_SERVER_LOST */
+	case 2055: /* CR_SERVER_LOST_EXTENDED */
+		return SQL_LOST;
+	case FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT: return s->mariadb ? SQL_OTHER : SQL_LOST;
+	default: return SQL_OTHER;
+	}
+}
+
+static void grantee(struct fca_store *s, char *buf, size_t n);
+
+static int missing_table(const struct fca_store *s, const char *what, const char *table)
+{
+	return fca_error_set(FCA_ENOTFOUND,
+			     "%s%stable %s not found in database '%s': is FLEET_MYSQL_DATABASE the Fleet database, "
+			     "and have Fleet's migrations run (fleet prepare db)?",
+			     what ? what : "", what ? ": " : "", table, s->database);
+}
+
+/* The connection could not be made (a refused login, a missing database, an unreachable server). */
+static int connect_error(struct fca_store *s, unsigned int e, const char *msg)
+{
+	if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
+		return fca_error_set(e == ER_BAD_DB_ERROR ? FCA_ENOTFOUND : FCA_EAUTH,
+				     "cannot use database '%s' at %s as '%s': %s: check FLEET_MYSQL_USERNAME, "
+				     "FLEET_MYSQL_PASSWORD and FLEET_MYSQL_DATABASE",
+				     s->database, s->address, s->user, msg);
+	if (e == FCA_CR_PLUGIN_NOT_ALLOWED)
+		return fca_error_set(FCA_EAUTH,
+				     "cannot connect to MySQL at %s: %s: fleetca logs in with "
+				     "caching_sha2_password, mysql_native_password, sha256_password or ed25519, "
+				     "and sends a cleartext password only over TLS (FLEET_MYSQL_TLS_CA or "
+				     "FLEET_MYSQL_TLS_CONFIG=true)",
+				     s->address, msg);
+	return fca_error_set(FCA_ECONNECT,
+			     "cannot connect to MySQL at %s: %s: check FLEET_MYSQL_ADDRESS and that the server is "
+			     "running",
+			     s->address, msg);
+}
+
+/* The one place a MySQL error (e, its text msg) becomes an fca error, for a statement doing op. */
+static int sql_error(struct fca_store *s, const struct sql_op *op, unsigned int e, const char *msg_in)
+{
+	char msg[512], who[200];
+
+	/* msg_in may be the connection's own buffer, which the GRANT's CURRENT_USER() query reuses
+	 * (a message longer than msg is cut: it is text for a person) */
+	snprintf(msg, sizeof(msg), "%s", msg_in ? msg_in : "");
+	if (op->connecting)
+		return connect_error(s, e, msg);
+	switch (classify(s, e)) {
+	case SQL_DENIED:
+		if (!op->table || !op->privilege)
+			return fca_error_set(FCA_EAUTH,
+					     "%s: this database user lacks a privilege (MySQL error %u: %s): grant it "
+					     "what the README lists for fleetca's database users",
+					     op->what, e, msg);
+		grantee(s, who, sizeof(who));
+		return fca_error_set(FCA_EAUTH,
+				     "%s: this database user lacks the %s privilege on %s.%s (%s). Grant it: GRANT %s "
+				     "ON `%s`.`%s` TO %s;%s",
+				     op->what, op->privilege, s->database, op->table, msg, op->privilege, s->database,
+				     op->table, who, op->advice ? op->advice : "");
+	case SQL_NO_TABLE:
+		if (op->table)
+			return missing_table(s, op->what, op->table);
+		return fca_error_set(FCA_ENOTFOUND, "%s: MySQL error %u: %s", op->what, e, msg);
+	case SQL_DUPLICATE:
+		return fca_error_set(FCA_ECONFLICT,
+				     "%s: MySQL error %u: %s: someone changed %s concurrently: run the command again",
+				     op->what, e, msg, op->table ? op->table : "the table");
+	case SQL_LOCKED:
+		return fca_error_set(FCA_ELOCKED,
+				     "%s: MySQL error %u: %s: another transaction holds the rows it needs (Fleet, "
+				     "or another client): run the command again",
+				     op->what, e, msg);
+	case SQL_READ_ONLY:
 		return fca_error_set(FCA_ERROR,
 				     "%s: the MySQL server at %s refused the write (MySQL error %u: %s): it is read-only "
 				     "(a read replica, or the old primary after a failover); nothing was committed. Point "
 				     "FLEET_MYSQL_ADDRESS at the writer (primary) endpoint, as Fleet's own "
 				     "FLEET_MYSQL_ADDRESS (not its read replica), and run the command again",
-				     what, s->address, e, msg);
-	if ((e == FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT && !s->mariadb) || e == 2006 /* CR_SERVER_GONE_ERROR */ ||
-	    e == 2013 /* CR_SERVER_LOST */)
+				     op->what, s->address, e, msg);
+	case SQL_LOST:
 		return fca_error_set(FCA_ECONNECT,
 				     "%s: the database connection was lost (MySQL error %u: %s): the server closed it "
 				     "(an idle timeout: wait_timeout/interactive_timeout, a restart, a failover or a "
 				     "KILL) or the network dropped it; no partial step was committed: run the command "
 				     "again",
-				     what, e, msg);
-	return FCA_OK;
-}
-
-/* The one place a MySQL error becomes an fca error. */
-static int db_error(struct fca_store *s, const char *what)
-{
-	unsigned int e = mysql_errno(s->db);
-	int code = FCA_ERROR, r;
-
-	if ((r = server_state_error(s, e, mysql_error(s->db), what)) != FCA_OK)
-		return r;
-	switch (e) {
-	case ER_DUP_ENTRY: code = FCA_ECONFLICT; break;
-	case ER_LOCK_WAIT_TIMEOUT:
-	case ER_LOCK_DEADLOCK: code = FCA_ELOCKED; break;
-	case ER_ACCESS_DENIED_ERROR:
-	case ER_TABLEACCESS_DENIED_ERROR:
-	case ER_DBACCESS_DENIED_ERROR: code = FCA_EAUTH; break;
-	default: break;
+				     op->what, e, msg);
+	case SQL_OTHER: break;
 	}
-	return fca_error_set(code, "%s: MySQL error %u: %s", what, e, mysql_error(s->db));
+	return fca_error_set(FCA_ERROR, "%s: MySQL error %u: %s", op->what, e, msg);
 }
 
-static void grantee(struct fca_store *s, char *buf, size_t n);
+/* The connection's last error, translated. */
+static int db_error(struct fca_store *s, const struct sql_op *op)
+{
+	return sql_error(s, op, mysql_errno(s->db), mysql_error(s->db));
+}
+
+static int stmt_error(struct fca_store *s, const struct sql_op *op, MYSQL_STMT *st)
+{
+	return sql_error(s, op, mysql_stmt_errno(st), mysql_stmt_error(st));
+}
+
 static int valid_ident(const char *t);
 
-static int exec(struct fca_store *s, const char *sql, const char *what)
+/* A statement's description for its messages ("inserting ca_cert"); fallback when it would not fit. */
+static const char *describe(char *arr, size_t size, const char *fallback, const char *fmt, ...) FCA_PRINTF(4, 5);
+static const char *describe(char *arr, size_t size, const char *fallback, const char *fmt, ...)
+{
+	struct fca_buf b;
+	va_list ap;
+	int r;
+
+	fca_buf_init_fixed(&b, arr, size);
+	va_start(ap, fmt);
+	r = fca_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return r == FCA_OK ? arr : fallback;
+}
+
+static int query(struct fca_store *s, const char *sql, const struct sql_op *op)
 {
 	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
-		return db_error(s, what);
+		return db_error(s, op);
 	return FCA_OK;
+}
+
+/* A statement that needs no privilege on a table of its own. */
+static int exec(struct fca_store *s, const char *sql, const char *what)
+{
+	const struct sql_op op = { .what = what };
+
+	return query(s, sql, &op);
 }
 
 /* Runs a query whose first column of the first row is an integer; *isnull when NULL/no row. */
 static int query_int(struct fca_store *s, const char *sql, const char *what, long long *v, int *isnull)
 {
+	const struct sql_op op = { .what = what };
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int r;
 
-	if ((r = exec(s, sql, what)) != 0)
+	if ((r = query(s, sql, &op)) != 0)
 		return r;
 	if (!(res = mysql_store_result(s->db)))
-		return db_error(s, what);
+		return db_error(s, &op);
 	row = mysql_fetch_row(res);
 	*isnull = !row || !row[0];
 	*v = (row && row[0]) ? strtoll(row[0], NULL, 10) : 0;
@@ -187,20 +317,21 @@ static int set_tls(struct fca_store *s, const struct fca_mysql_config *cfg)
 
 static int detect_schema(struct fca_store *s)
 {
+	const struct sql_op op = { .what = "reading the schema" };
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int r = FCA_OK;
 
 	/* Tables, and the columns whose presence varies between Fleet versions, in one round trip. */
-	if ((r = exec(s,
-		      "SELECT TABLE_NAME, '' FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-		      "UNION ALL SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
-		      "WHERE TABLE_SCHEMA = DATABASE() AND ((TABLE_NAME = 'mdm_config_assets' AND "
-		      "COLUMN_NAME = 'renew_at') OR COLUMN_NAME = 'host_id')",
-		      "reading the schema")) != 0)
+	if ((r = query(s,
+		       "SELECT TABLE_NAME, '' FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+		       "UNION ALL SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+		       "WHERE TABLE_SCHEMA = DATABASE() AND ((TABLE_NAME = 'mdm_config_assets' AND "
+		       "COLUMN_NAME = 'renew_at') OR COLUMN_NAME = 'host_id')",
+		       &op)) != 0)
 		return r;
 	if (!(res = mysql_store_result(s->db)))
-		return db_error(s, "reading the schema");
+		return db_error(s, &op);
 	s->tables.n = s->host_id_tables.n = 0;
 	s->schema.has_renew_at = 0;
 	while (r == FCA_OK && (row = mysql_fetch_row(res))) {
@@ -215,16 +346,13 @@ static int detect_schema(struct fca_store *s)
 	}
 	/* a list cut short (a dropped connection) is not the schema */
 	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, "reading the schema");
+		r = db_error(s, &op);
 	mysql_free_result(res);
 	if (r != FCA_OK)
 		return r;
 	s->schema_loaded = 1;
 	if (!fca_store_has_table(s, "mdm_config_assets"))
-		return fca_error_set(FCA_ENOTFOUND,
-				     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
-				     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
-				     s->database);
+		return missing_table(s, NULL, "mdm_config_assets");
 	s->schema.has_identity_certificates = fca_store_has_table(s, "identity_certificates");
 	s->schema.has_scep_certificates = fca_store_has_table(s, "scep_certificates");
 	s->schema.has_disk_encryption_keys = fca_store_has_table(s, "host_disk_encryption_keys");
@@ -249,50 +377,27 @@ int fca_store_has_table(struct fca_store *s, const char *table)
 	return name_list_has(&s->tables, table);
 }
 
-/* A table this user may not read is hidden from information_schema; only a read tells. */
-static int denied(unsigned int e)
-{
-	return e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR ||
-	       e == ER_ACCESS_DENIED_ERROR;
-}
-
-static int read_error(struct fca_store *s, const char *table, const char *what)
-{
-	unsigned int e = mysql_errno(s->db);
-	char who[200];
-
-	if (e == ER_NO_SUCH_TABLE)
-		return fca_error_set(FCA_ENOTFOUND,
-				     "%s: table %s is missing from database '%s', and Fleet's schema has it: is "
-				     "FLEET_MYSQL_DATABASE the Fleet database, and have Fleet's migrations run?",
-				     what, table, s->database);
-	if (denied(e)) {
-		char msg[256];
-		snprintf(msg, sizeof(msg), "%s", mysql_error(s->db));
-		grantee(s, who, sizeof(who));
-		return fca_error_set(FCA_EAUTH,
-				     "%s: this database user may not read %s.%s (%s). Grant it: GRANT SELECT ON "
-				     "`%s`.`%s` TO %s;",
-				     what, s->database, table, msg, s->database, table, who);
-	}
-	return db_error(s, what);
-}
-
 int fca_store_probe_table(struct fca_store *s, const char *table)
 {
-	char sql[128], what[96];
+	char sqlbuf[128], what[96];
+	struct fca_buf sql;
+	struct sql_op op = { .table = table, .privilege = "SELECT" };
 	MYSQL_RES *res;
+	int r;
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 0", table);
-	snprintf(what, sizeof(what), "reading %s", table);
-	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
-		return read_error(s, table, what);
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	fca_buf_printf(&sql, "SELECT 1 FROM %s LIMIT 0", table);
+	if ((r = fca_buf_error(&sql, "the SQL reading a table")) != 0)
+		return r;
+	op.what = describe(what, sizeof(what), "reading a table", "reading %s", table);
+	if ((r = query(s, fca_buf_cstr(&sql), &op)) != 0)
+		return r;
 	if ((res = mysql_store_result(s->db)))
 		mysql_free_result(res);
 	else if (mysql_errno(s->db))
-		return read_error(s, table, what);
+		return db_error(s, &op);
 	return FCA_OK;
 }
 
@@ -386,15 +491,18 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 	struct fca_store *s = NULL;
 	struct fca_secret pw = FCA_SECRET_INIT;
 	struct fca_mysql_endpoint ep;
-	const char *user = cfg->username;
 	unsigned int timeout = 10, rw_timeout = fca_store_read_timeout(cfg->lock_timeout);
 	int r = FCA_ERROR;
 
 	*out = NULL;
 	if (!(s = calloc(1, sizeof(*s))))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	snprintf(s->address, sizeof(s->address), "%s", cfg->address);
-	snprintf(s->database, sizeof(s->database), "%s", cfg->database);
+	if ((r = fca_buf_copy(s->address, sizeof(s->address), cfg->address)) != 0 ||
+	    (r = fca_buf_copy(s->database, sizeof(s->database), cfg->database)) != 0 ||
+	    (r = fca_buf_copy(s->user, sizeof(s->user), cfg->username)) != 0) {
+		r = fca_error_set(r, "FLEET_MYSQL_ADDRESS, FLEET_MYSQL_DATABASE or FLEET_MYSQL_USERNAME is too long");
+		goto out;
+	}
 	if (cfg->region[0]) {
 		r = fca_error_set(FCA_EINVALID,
 				  "FLEET_MYSQL_REGION is set (Fleet's RDS IAM login): not supported by fleetca: use a "
@@ -436,25 +544,10 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 	/* caching_sha2_password over plain TCP: encrypt the password to the pinned server key */
 	if (cfg->server_public_key[0])
 		mysql_optionsv(s->db, MYSQL_SERVER_PUBLIC_KEY, cfg->server_public_key);
-	if (!mysql_real_connect(s->db, ep.host, user, (const char *)pw.data, s->database, ep.port, ep.socket, 0)) {
-		unsigned int e = mysql_errno(s->db);
-		if (e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR)
-			r = fca_error_set(e == ER_BAD_DB_ERROR ? FCA_ENOTFOUND : FCA_EAUTH,
-					  "cannot use database '%s' at %s as '%s': %s: check FLEET_MYSQL_USERNAME, "
-					  "FLEET_MYSQL_PASSWORD and FLEET_MYSQL_DATABASE",
-					  s->database, s->address, user, mysql_error(s->db));
-		else if (e == FCA_CR_PLUGIN_NOT_ALLOWED)
-			r = fca_error_set(FCA_EAUTH,
-					  "cannot connect to MySQL at %s: %s: fleetca logs in with "
-					  "caching_sha2_password, mysql_native_password, sha256_password or ed25519, "
-					  "and sends a cleartext password only over TLS (FLEET_MYSQL_TLS_CA or "
-					  "FLEET_MYSQL_TLS_CONFIG=true)",
-					  s->address, mysql_error(s->db));
-		else
-			r = fca_error_set(FCA_ECONNECT,
-					  "cannot connect to MySQL at %s: %s: check FLEET_MYSQL_ADDRESS and that "
-					  "the server is running",
-					  s->address, mysql_error(s->db));
+	if (!mysql_real_connect(s->db, ep.host, s->user, (const char *)pw.data, s->database, ep.port, ep.socket,
+				0)) {
+		const struct sql_op op = { .what = "connecting", .connecting = 1 };
+		r = db_error(s, &op);
 		goto out;
 	}
 	wipe_library_password(s->db);
@@ -510,31 +603,61 @@ const struct fca_asset_row *fca_asset_rows_find(const struct fca_asset_rows *row
 	return NULL;
 }
 
-/* Appends "'a','b',…" with each name escaped. */
-static int name_list(struct fca_store *s, char *buf, size_t cap, const char *const *names, size_t n)
+/* Appends text quoted as an SQL string literal, escaped for this connection. */
+static int sql_put_quoted(struct fca_store *s, struct fca_buf *b, const char *text)
 {
-	size_t off = 0;
+	char esc[2 * SQL_STRING_MAX + 1];
+	size_t l = strlen(text);
+
+	if (l > SQL_STRING_MAX)
+		return fca_error_set(FCA_EINVALID, "'%.32s...': longer than %d bytes", text, SQL_STRING_MAX);
+	mysql_real_escape_string(s->db, esc, text, (unsigned long)l);
+	fca_buf_printf(b, "'%s'", esc);
+	return FCA_OK;
+}
+
+/* Appends "('a','b',…)" with each name escaped. */
+static int sql_put_names(struct fca_store *s, struct fca_buf *b, const char *const *names, size_t n)
+{
+	int r;
 
 	if (n == 0)
 		return fca_error_set(FCA_EINVALID, "no asset names given");
 	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(names[i]);
-		if (l > 256 || off + 2 * l + 4 >= cap)
-			return fca_error_set(FCA_EINVALID, "too many or too long asset names");
-		buf[off++] = i ? ',' : '(';
-		buf[off++] = '\'';
-		off += mysql_real_escape_string(s->db, buf + off, names[i], (unsigned long)l);
-		buf[off++] = '\'';
+		fca_buf_puts(b, i ? "," : "(");
+		if ((r = sql_put_quoted(s, b, names[i])) != 0)
+			return r;
 	}
-	buf[off++] = ')';
-	buf[off] = '\0';
+	fca_buf_puts(b, ")");
 	return FCA_OK;
 }
 
-static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *where, const char *tail,
-		     const char *const *names, size_t n)
+/*
+ * The one query that reads mdm_config_assets: the rows of names (only the live ones when
+ * live_only), oldest first; for_update locks them (SELECT ... FOR UPDATE, inside a transaction).
+ */
+static int sql_select_assets(struct fca_store *s, struct fca_buf *sql, const char *const *names, size_t n,
+			     int live_only, int for_update)
 {
-	char sql[SQL_MAX], list[SQL_MAX / 2];
+	int r;
+
+	fca_buf_puts(sql, "SELECT id, name, value, HEX(md5_checksum), UNIX_TIMESTAMP(created_at), "
+			  "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN ");
+	if ((r = sql_put_names(s, sql, names, n)) != 0)
+		return r;
+	fca_buf_printf(sql, "%s ORDER BY id%s", live_only ? " AND deletion_uuid = ''" : "",
+		       for_update ? " FOR UPDATE" : "");
+	return fca_buf_error(sql, "the SQL reading mdm_config_assets");
+}
+
+static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n,
+		     int live_only, int for_update)
+{
+	const struct sql_op op = { .what = "reading mdm_config_assets",
+				   .table = "mdm_config_assets",
+				   .privilege = for_update ? "SELECT, UPDATE" : "SELECT" };
+	char sqlbuf[SQL_MAX];
+	struct fca_buf sql;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
 	unsigned long *lens;
@@ -542,27 +665,18 @@ static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char
 
 	out->v = NULL;
 	out->n = 0;
-	if ((r = name_list(s, list, sizeof(list), names, n)) != 0)
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	if ((r = sql_select_assets(s, &sql, names, n, live_only, for_update)) != 0 ||
+	    (r = query(s, fca_buf_cstr(&sql), &op)) != 0)
 		return r;
-	snprintf(sql, sizeof(sql),
-		 "SELECT id, name, value, HEX(md5_checksum), UNIX_TIMESTAMP(created_at), "
-		 "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN %s%s "
-		 "ORDER BY id%s",
-		 list, where, tail);
-	if (mysql_real_query(s->db, sql, strlen(sql)) != 0) {
-		if (mysql_errno(s->db) == ER_NO_SUCH_TABLE)
-			return fca_error_set(FCA_ENOTFOUND,
-					     "table mdm_config_assets not found in database '%s': is FLEET_MYSQL_DATABASE "
-					     "the Fleet database, and have Fleet's migrations run (fleet prepare db)?",
-					     s->database);
-		return db_error(s, "reading mdm_config_assets");
-	}
 	if (!(res = mysql_store_result(s->db)))
-		return db_error(s, "reading mdm_config_assets");
+		return db_error(s, &op);
 	if (mysql_num_rows(res) > 0 && !(out->v = calloc(mysql_num_rows(res), sizeof(*out->v)))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the columns' widths bound the copies below: name varchar(256) (and only names asked for
+	 * come back), HEX(binary(16)), deletion_uuid varchar(127) (a UUID; any text means history) */
 	while ((row = mysql_fetch_row(res))) {
 		struct fca_asset_row *a = &out->v[out->n];
 		lens = mysql_fetch_lengths(res);
@@ -593,12 +707,12 @@ out:
 int fca_store_read_live(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n,
 			int for_update)
 {
-	return read_rows(s, out, " AND deletion_uuid = ''", for_update ? " FOR UPDATE" : "", names, n);
+	return read_rows(s, out, names, n, 1, for_update);
 }
 
 int fca_store_read_history(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n)
 {
-	return read_rows(s, out, "", "", names, n);
+	return read_rows(s, out, names, n, 0, 0);
 }
 
 int fca_store_begin(struct fca_store *s)
@@ -608,8 +722,10 @@ int fca_store_begin(struct fca_store *s)
 
 int fca_store_commit(struct fca_store *s)
 {
+	const struct sql_op op = { .what = "committing" };
+
 	if (mysql_commit(s->db) != 0)
-		return db_error(s, "committing");
+		return db_error(s, &op);
 	return FCA_OK;
 }
 
@@ -620,16 +736,24 @@ void fca_store_rollback(struct fca_store *s)
 
 int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t n, uint64_t *affected)
 {
-	char sql[SQL_MAX], list[SQL_MAX / 2], uuid[37];
+	const struct sql_op op = { .what = "soft-deleting rows of mdm_config_assets",
+				   .table = "mdm_config_assets",
+				   .privilege = "UPDATE" };
+	char sqlbuf[SQL_MAX], uuid[37];
+	struct fca_buf sql;
 	int r;
 
-	if ((r = name_list(s, list, sizeof(list), names, n)) != 0 || (r = fca_crypto_uuid4(uuid)) != 0)
+	if ((r = fca_crypto_uuid4(uuid)) != 0)
 		return r;
-	snprintf(sql, sizeof(sql),
-		 "UPDATE mdm_config_assets SET deleted_at = CURRENT_TIMESTAMP(), deletion_uuid = '%s' "
-		 "WHERE name IN %s AND deletion_uuid = ''",
-		 uuid, list);
-	if ((r = exec(s, sql, "soft-deleting rows of mdm_config_assets")) != 0)
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	fca_buf_printf(&sql, "UPDATE mdm_config_assets SET deleted_at = CURRENT_TIMESTAMP(), deletion_uuid = '%s' "
+			     "WHERE name IN ",
+		       uuid);
+	if ((r = sql_put_names(s, &sql, names, n)) != 0)
+		return r;
+	fca_buf_puts(&sql, " AND deletion_uuid = ''");
+	if ((r = fca_buf_error(&sql, "the SQL soft-deleting rows of mdm_config_assets")) != 0 ||
+	    (r = query(s, fca_buf_cstr(&sql), &op)) != 0)
 		return r;
 	if (affected)
 		*affected = mysql_affected_rows(s->db);
@@ -652,9 +776,10 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 				"VALUES (?, ?, UNHEX(?), FROM_UNIXTIME(?))";
 	int with_renew = fca_store_schema(s)->has_renew_at && renew_at > 0;
 	const char *sql = with_renew ? sql_renew : sql_plain;
+	struct sql_op op = { .table = "mdm_config_assets", .privilege = "INSERT" };
 	MYSQL_STMT *st = NULL;
 	MYSQL_BIND b[4];
-	char md5[33];
+	char md5[33], what[300];
 	/* renew_at is a TIMESTAMP: a certificate valid past 2038 gets the latest value it can hold */
 	long long ra = fca_time_sql_timestamp(renew_at);
 	unsigned long name_len = (unsigned long)strlen(name), md5_len = 32, vlen = (unsigned long)len;
@@ -674,18 +799,8 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
 	    mysql_stmt_execute(st) != 0) {
-		unsigned int e = mysql_stmt_errno(st);
-		char what[300];
-		snprintf(what, sizeof(what), "inserting %s", name);
-		if ((r = server_state_error(s, e, mysql_stmt_error(st), what)) != FCA_OK)
-			goto out;
-		if (e == ER_DUP_ENTRY)
-			r = fca_error_set(FCA_ECONFLICT,
-					  "%s: a live row already exists (someone changed mdm_config_assets "
-					  "concurrently): run the command again",
-					  name);
-		else
-			r = fca_error_set(FCA_ERROR, "inserting %s: MySQL error %u: %s", name, e, mysql_stmt_error(st));
+		op.what = describe(what, sizeof(what), "inserting a row", "inserting %s", name);
+		r = stmt_error(s, &op, st);
 		goto out;
 	}
 	r = FCA_OK;
@@ -725,33 +840,39 @@ void fca_store_lock_name(char *buf, size_t n, const char *database)
 	snprintf(buf, n, "%s%.*s~%.32s", prefix, (int)keep, database, digest);
 }
 
-static void lock_name(struct fca_store *s, char *buf, size_t n)
+/* "SELECT <fn>('<the run lock's name>'[, timeout])": GET_LOCK, IS_USED_LOCK, RELEASE_LOCK. */
+static int lock_sql(struct fca_store *s, struct fca_buf *sql, const char *fn, int with_timeout, int timeout_secs)
 {
-	char raw[FCA_STORE_LOCK_NAME_MAX * 4 + 1];
+	char name[FCA_STORE_LOCK_NAME_MAX * 4 + 1];
+	int r;
 
-	fca_store_lock_name(raw, sizeof(raw), s->database);
-	if (n < 2 * strlen(raw) + 1) {
-		buf[0] = '\0';
-		return;
-	}
-	mysql_real_escape_string(s->db, buf, raw, (unsigned long)strlen(raw));
+	fca_store_lock_name(name, sizeof(name), s->database);
+	fca_buf_clear(sql);
+	fca_buf_printf(sql, "SELECT %s(", fn);
+	if ((r = sql_put_quoted(s, sql, name)) != 0)
+		return r;
+	if (with_timeout)
+		fca_buf_printf(sql, ", %d", timeout_secs);
+	fca_buf_puts(sql, ")");
+	return fca_buf_error(sql, "the SQL of the run lock");
 }
 
 int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
 {
-	char sql[512], name[320];
+	char sqlbuf[640], name[FCA_STORE_LOCK_NAME_MAX * 4 + 1];
+	struct fca_buf sql;
 	long long v = 0;
 	int isnull = 1, r;
 
 	*holder = 0;
-	lock_name(s, name, sizeof(name));
-	snprintf(sql, sizeof(sql), "SELECT GET_LOCK('%s', %d)", name, timeout_secs);
-	if ((r = query_int(s, sql, "taking the fleetca lock", &v, &isnull)) != 0)
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	if ((r = lock_sql(s, &sql, "GET_LOCK", 1, timeout_secs)) != 0 ||
+	    (r = query_int(s, fca_buf_cstr(&sql), "taking the fleetca lock", &v, &isnull)) != 0)
 		return r;
 	if (!isnull && v == 1)
 		return FCA_OK;
-	snprintf(sql, sizeof(sql), "SELECT IS_USED_LOCK('%s')", name);
-	if ((r = query_int(s, sql, "asking who holds the fleetca lock", &v, &isnull)) != 0)
+	if ((r = lock_sql(s, &sql, "IS_USED_LOCK", 0, 0)) != 0 ||
+	    (r = query_int(s, fca_buf_cstr(&sql), "asking who holds the fleetca lock", &v, &isnull)) != 0)
 		return r;
 	*holder = isnull ? 0 : (uint64_t)v;
 	fca_store_lock_name(name, sizeof(name), s->database);
@@ -763,13 +884,14 @@ int fca_store_lock(struct fca_store *s, int timeout_secs, uint64_t *holder)
 
 void fca_store_unlock(struct fca_store *s)
 {
-	char sql[512], name[320];
+	char sqlbuf[640];
+	struct fca_buf sql;
 	long long v = 0;
 	int isnull = 1;
 
-	lock_name(s, name, sizeof(name));
-	snprintf(sql, sizeof(sql), "SELECT RELEASE_LOCK('%s')", name);
-	(void)query_int(s, sql, "releasing the fleetca lock", &v, &isnull);
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	if (lock_sql(s, &sql, "RELEASE_LOCK", 0, 0) == FCA_OK)
+		(void)query_int(s, fca_buf_cstr(&sql), "releasing the fleetca lock", &v, &isnull);
 }
 
 static int table_has_host_id(const struct fca_store *s, const char *table)
@@ -787,63 +909,98 @@ static int valid_ident(const char *t)
 	return 1;
 }
 
+/*
+ * Runs sql and streams its rows (mysql_use_result: constant memory, however many rows) to each,
+ * until it returns non-zero; a stream that stops early (a dropped connection, a timeout) is op's
+ * error, never a shorter count. fault names the test fault point reached at the first row (NULL: none).
+ */
+typedef int (*row_fn)(void *ctx, MYSQL_ROW row, const unsigned long *lens);
+static int stream_rows(struct fca_store *s, const char *sql, const struct sql_op *op, const char *fault, row_fn each,
+		       void *ctx)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	uint64_t nrows = 0;
+	int r = FCA_OK;
+
+	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db)))
+		return db_error(s, op);
+	while ((row = mysql_fetch_row(res))) {
+		if (fault && !nrows++) /* tests drop the connection here, with the stream half read */
+			FCA_FAULT("scan_row", fault, mysql_thread_id(s->db));
+		if ((r = each(ctx, row, mysql_fetch_lengths(res))) != 0)
+			break;
+	}
+	if (r == FCA_OK && mysql_errno(s->db) != 0)
+		r = db_error(s, op);
+	mysql_free_result(res);
+	return r;
+}
+
+struct issued_scan {
+	const char *table;
+	fca_issued_cb cb;
+	void *ctx;
+};
+
+static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct issued_scan *sc = ctx;
+	struct fca_issued_row ir;
+
+	memset(&ir, 0, sizeof(ir));
+	ir.table = sc->table;
+	ir.serial = row[0] ? strtoull(row[0], NULL, 10) : 0;
+	ir.name = row[1] ? row[1] : "";
+	ir.has_host_id = row[2] != NULL;
+	ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
+	ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
+	ir.revoked = row[4] && strcmp(row[4], "0") != 0;
+	ir.pem = row[5] ? row[5] : "";
+	ir.pem_len = row[5] ? lens[5] : 0;
+	return sc->cb(sc->ctx, &ir);
+}
+
 int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
 			  void *ctx)
 {
-	char sql[1024], where[128] = "";
-	MYSQL_RES *res = NULL;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int has_host, r = FCA_OK, cbr;
-	uint64_t nrows = 0;
+	const struct sql_op op = { .what = "reading issued certificates", .table = table, .privilege = "SELECT" };
+	struct issued_scan sc = { table, cb, ctx };
+	char sqlbuf[1024];
+	struct fca_buf sql;
+	int r;
 
 	if (!valid_ident(table))
 		return fca_error_set(FCA_EINVALID, "bad table name");
 	if ((r = fca_store_probe_table(s, table)) != 0 || (r = ensure_schema(s)) != 0)
 		return r;
-	has_host = table_has_host_id(s, table);
-	if (only_live_after > 0)
-	{
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	fca_buf_printf(&sql,
+		       "SELECT serial, name, %s, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', not_valid_after), "
+		       "revoked, certificate_pem FROM %s",
+		       table_has_host_id(s, table) ? "host_id" : "NULL", table);
+	if (only_live_after > 0) {
 		/* not_valid_after is a DATETIME holding UTC (as Fleet writes it): compare and convert it
 		 * as UTC text and seconds, whatever the session's time zone. */
 		char utc[32];
 		fca_time_rfc3339(utc, sizeof(utc), only_live_after);
-		utc[10] = ' ';
-		utc[19] = '\0';
-		snprintf(where, sizeof(where), " WHERE revoked = 0 AND not_valid_after > '%s'", utc);
+		fca_buf_printf(&sql, " WHERE revoked = 0 AND not_valid_after > '%.10s %.8s'", utc, utc + 11);
 	}
-	snprintf(sql, sizeof(sql),
-		 "SELECT serial, name, %s, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', not_valid_after), revoked, "
-		 "certificate_pem FROM %s%s",
-		 has_host ? "host_id" : "NULL", table, where);
-	if ((r = exec(s, sql, "reading issued certificates")) != 0)
+	if ((r = fca_buf_error(&sql, "the SQL reading issued certificates")) != 0)
 		return r;
-	if (!(res = mysql_use_result(s->db)))
-		return db_error(s, "reading issued certificates");
-	while ((row = mysql_fetch_row(res))) {
-		struct fca_issued_row ir;
-		if (!nrows++) /* tests drop the connection here, with the stream half read */
-			FCA_FAULT("scan_row", table, mysql_thread_id(s->db));
-		lens = mysql_fetch_lengths(res);
-		memset(&ir, 0, sizeof(ir));
-		ir.table = table;
-		ir.serial = row[0] ? strtoull(row[0], NULL, 10) : 0;
-		ir.name = row[1] ? row[1] : "";
-		ir.has_host_id = row[2] != NULL;
-		ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
-		ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
-		ir.revoked = row[4] && strcmp(row[4], "0") != 0;
-		ir.pem = row[5] ? row[5] : "";
-		ir.pem_len = row[5] ? lens[5] : 0;
-		if ((cbr = cb(ctx, &ir)) != 0) {
-			r = cbr;
-			break;
-		}
-	}
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, "reading issued certificates");
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s, fca_buf_cstr(&sql), &op, table, issued_row, &sc);
+}
+
+struct assoc_scan {
+	fca_assoc_cb cb;
+	void *ctx;
+};
+
+static int assoc_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct assoc_scan *sc = ctx;
+
+	return sc->cb(sc->ctx, row[0] ? row[0] : "", row[0] ? lens[0] : 0, row[1] && strcmp(row[1], "1") == 0);
 }
 
 int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
@@ -854,69 +1011,41 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
 	const char *sql = "SELECT a.sha256, a.sha256 = (SELECT b.sha256 FROM nano_cert_auth_associations b "
 			  "WHERE b.id = a.id ORDER BY b.created_at DESC, b.sha256 ASC LIMIT 1) "
 			  "FROM nano_cert_auth_associations a";
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int r = FCA_OK, cbr;
+	const struct sql_op op = { .what = "reading nano_cert_auth_associations",
+				   .table = "nano_cert_auth_associations",
+				   .privilege = "SELECT" };
+	struct assoc_scan sc = { cb, ctx };
 
 	/* Asked of the server, not of information_schema: a table this user may not read is hidden
 	 * there, and must not pass for one this schema lacks. */
-	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db))) {
-		unsigned int e = mysql_errno(s->db);
-		if (e == ER_NO_SUCH_TABLE)
-			return fca_error_set(
-			    FCA_ENOTFOUND, "table nano_cert_auth_associations not found in database '%s'", s->database);
-		if (denied(e))
-			return read_error(s, "nano_cert_auth_associations", "reading nano_cert_auth_associations");
-		return db_error(s, "reading nano_cert_auth_associations");
-	}
-	while ((row = mysql_fetch_row(res))) {
-		lens = mysql_fetch_lengths(res);
-		if ((cbr = cb(ctx, row[0] ? row[0] : "", row[0] ? lens[0] : 0, row[1] && strcmp(row[1], "1") == 0)) !=
-		    0) {
-			r = cbr;
-			break;
-		}
-	}
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, "reading nano_cert_auth_associations");
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s, sql, &op, NULL, assoc_row, &sc);
+}
+
+struct escrow_scan {
+	fca_escrow_cb cb;
+	void *ctx;
+};
+
+static int escrow_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
+{
+	const struct escrow_scan *sc = ctx;
+
+	return sc->cb(sc->ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "", row[1] ? lens[1] : 0);
 }
 
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 {
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	int r = FCA_OK, cbr;
-	uint64_t nrows = 0;
+	const struct sql_op op = { .what = "reading FileVault escrows" };
+	struct escrow_scan sc = { cb, ctx };
+	int r;
 
 	if ((r = fca_store_probe_table(s, "host_disk_encryption_keys")) != 0 ||
 	    (r = fca_store_probe_table(s, "hosts")) != 0)
 		return r;
-	if ((r = exec(s,
-		      "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
-		      "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
-		      "reading FileVault escrows")) != 0)
-		return r;
-	if (!(res = mysql_use_result(s->db)))
-		return db_error(s, "reading FileVault escrows");
-	while ((row = mysql_fetch_row(res))) {
-		if (!nrows++)
-			FCA_FAULT("scan_row", "host_disk_encryption_keys", mysql_thread_id(s->db));
-		lens = mysql_fetch_lengths(res);
-		if ((cbr = cb(ctx, row[0] ? strtoull(row[0], NULL, 10) : 0, row[1] ? row[1] : "",
-			      row[1] ? lens[1] : 0)) != 0) {
-			r = cbr;
-			break;
-		}
-	}
-	/* a stream that stopped early (a dropped connection, a timeout) is not a count */
-	if (r == FCA_OK && mysql_errno(s->db) != 0)
-		r = db_error(s, "reading FileVault escrows");
-	mysql_free_result(res);
-	return r;
+	return stream_rows(s,
+			   "SELECT k.host_id, k.base64_encrypted FROM host_disk_encryption_keys k "
+			   "JOIN hosts h ON h.id = k.host_id WHERE h.platform = 'darwin'",
+			   &op, "host_disk_encryption_keys", escrow_row, &sc);
 }
 
 /* The account this connection is, quoted for a GRANT statement: 'fleetca'@'10.0.0.%'. */
@@ -924,33 +1053,42 @@ static void grantee(struct fca_store *s, char *buf, size_t n)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
+	struct fca_buf b;
 	char *at;
 
-	snprintf(buf, n, "<the fleetca user>");
-	if (mysql_real_query(s->db, "SELECT CURRENT_USER()", 21) != 0 || !(res = mysql_store_result(s->db)))
-		return;
-	if ((row = mysql_fetch_row(res)) && row[0] && (at = strrchr(row[0], '@')))
-		snprintf(buf, n, "'%.*s'@'%s'", (int)(at - row[0]), row[0], at + 1);
-	mysql_free_result(res);
+	fca_buf_init_fixed(&b, buf, n);
+	if (mysql_real_query(s->db, "SELECT CURRENT_USER()", 21) == 0 && (res = mysql_store_result(s->db))) {
+		if ((row = mysql_fetch_row(res)) && row[0] && (at = strrchr(row[0], '@')))
+			fca_buf_printf(&b, "'%.*s'@'%s'", (int)(at - row[0]), row[0], at + 1);
+		mysql_free_result(res);
+	}
+	if (!b.len) { /* not asked, or too long to quote whole */
+		fca_buf_clear(&b);
+		fca_buf_puts(&b, "<the fleetca user>");
+	}
 }
 
 /* Neither activity table is in information_schema: missing, or hidden from a user with no right on it
- * (MySQL says "denied" for a table it hides, whether or not it exists). */
-static int no_activity_table(struct fca_store *s, const char *type)
+ * (MySQL hides a table the user may not use, and says "denied" for it whether or not it exists). The
+ * table this layout would have (the 2026 layout, with mdm_config_assets.renew_at, has activity_past;
+ * the older one activities) is probed, so that a denial goes through the translator with its GRANT. */
+static int no_activity_table(struct fca_store *s, struct sql_op *op, const char *type, char *what, size_t n)
 {
-	/* the 2026 layout (mdm_config_assets.renew_at) has activity_past, the older one activities */
 	const char *table = s->schema.has_renew_at ? "activity_past" : "activities";
-	char sql[64], who[200];
+	char sqlbuf[64];
+	struct fca_buf sql;
 	MYSQL_RES *res;
+	int r;
 
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 0", table);
-	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 && denied(mysql_errno(s->db))) {
-		grantee(s, who, sizeof(who));
-		return fca_error_set(FCA_EAUTH,
-				     "recording activity %s: this database user may not use %s.%s, so MySQL hides it; "
-				     "nothing was changed. Grant it: GRANT INSERT ON `%s`.`%s` TO %s; (or choose "
-				     "'activities: {sink: none}' to record no activities)",
-				     type, s->database, table, s->database, table, who);
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	fca_buf_printf(&sql, "SELECT 1 FROM %s LIMIT 0", table);
+	if ((r = fca_buf_error(&sql, "the SQL probing the activity table")) != 0)
+		return r;
+	if (mysql_real_query(s->db, sql.ptr, (unsigned long)sql.len) != 0 &&
+	    classify(s, mysql_errno(s->db)) == SQL_DENIED) {
+		op->table = table;
+		op->what = describe(what, n, "recording an activity", "recording activity %s in %s", type, table);
+		return db_error(s, op);
 	}
 	if ((res = mysql_store_result(s->db)))
 		mysql_free_result(res);
@@ -967,46 +1105,36 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	static const char cols[] = "(fleet_initiated, user_id, user_name, activity_type, details, created_at, "
 				   "host_only, streamed, user_email) "
 				   "VALUES (0, NULL, '" FCA_STORE_ACTIVITY_USER "', ?, ?, FROM_UNIXTIME(?), 0, 0, '')";
-	const char *table;
-	char sql[sizeof(cols) + 64], who[200];
+	struct sql_op op = { .privilege = "INSERT",
+			     .advice = " (nothing was changed; or choose 'activities: {sink: none}' to record no "
+				       "activities)" };
+	char sqlbuf[sizeof(cols) + 80], what[300];
+	struct fca_buf sql;
 	MYSQL_STMT *st;
 	MYSQL_BIND b[3];
 	unsigned long tl = (unsigned long)strlen(type), dl = (unsigned long)strlen(details_json);
 	long long at = created_at;
-	unsigned int e;
 	int r = FCA_OK;
 
 	if ((r = ensure_schema(s)) != 0)
 		return r;
-	if (!(table = s->schema.activity_table))
-		return no_activity_table(s, type);
-	snprintf(sql, sizeof(sql), "INSERT INTO %s %s", table, cols);
+	if (!(op.table = s->schema.activity_table))
+		return no_activity_table(s, &op, type, what, sizeof(what));
+	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
+	fca_buf_printf(&sql, "INSERT INTO %s %s", op.table, cols);
+	if ((r = fca_buf_error(&sql, "the SQL recording an activity")) != 0)
+		return r;
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, type, &tl);
 	bind(&b[1], MYSQL_TYPE_STRING, details_json, &dl);
 	bind(&b[2], MYSQL_TYPE_LONGLONG, &at, NULL);
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
-	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
+	if (mysql_stmt_prepare(st, sql.ptr, (unsigned long)sql.len) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
 	    mysql_stmt_execute(st) != 0) {
-		char what[300];
-		e = mysql_stmt_errno(st);
-		snprintf(what, sizeof(what), "recording activity %s in %s", type, table);
-		if ((r = server_state_error(s, e, mysql_stmt_error(st), what)) != FCA_OK)
-			;
-		else if (e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR ||
-		    e == ER_DBACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR) {
-			grantee(s, who, sizeof(who));
-			r = fca_error_set(
-			    FCA_EAUTH,
-			    "recording activity %s in %s.%s: this database user may not insert there (%s); "
-			    "nothing was changed. Grant it: GRANT INSERT ON `%s`.`%s` TO %s; (or choose "
-			    "'activities: {sink: none}' to record no activities)",
-			    type, s->database, table, mysql_stmt_error(st), s->database, table, who);
-		} else {
-			r = fca_error_set(FCA_ERROR, "recording activity %s in %s: MySQL error %u: %s", type, table, e,
-					  mysql_stmt_error(st));
-		}
+		op.what = describe(what, sizeof(what), "recording an activity", "recording activity %s in %s", type,
+				   op.table);
+		r = stmt_error(s, &op, st);
 	}
 	mysql_stmt_close(st);
 	return r;

@@ -54,7 +54,8 @@ const struct fca_ca_def *fca_catalog_find(const char *name)
 	return NULL;
 }
 
-const char *fca_slot_suffix(enum fca_slot slot)
+/* "", "_next", "_previous" */
+static const char *slot_suffix(enum fca_slot slot)
 {
 	switch (slot) {
 	case FCA_SLOT_NEXT: return "_next";
@@ -65,7 +66,7 @@ const char *fca_slot_suffix(enum fca_slot slot)
 
 void fca_catalog_asset(char *buf, size_t n, const struct fca_ca_def *ca, int key, enum fca_slot slot)
 {
-	snprintf(buf, n, "%s%s", key ? ca->key_asset : ca->cert_asset, fca_slot_suffix(slot));
+	snprintf(buf, n, "%s%s", key ? ca->key_asset : ca->cert_asset, slot_suffix(slot));
 }
 
 size_t fca_catalog_all_assets(const char *out[], size_t max)

@@ -1,5 +1,5 @@
 /*
- * The consequences of steps outside fleetca's rows (FLEET-FACTS §14.1). Fleet's
+ * The consequences of steps outside fleetca's rows (docs/architecture.md, section 7). Fleet's
  * readers take the first certificate of a cert row, so only a change of the signing certificate
  * (ca_cert and its kin: activate, rollback, renew) reaches devices and other systems:
  *   apple_scep: Fleet's profile cron rebuilds com.fleetdm.caroot from the first block of ca_cert and

@@ -316,19 +316,6 @@ static int write_text(FILE *f, char *text, int r)
 	return r;
 }
 
-int fca_render_change_json(FILE *f, const struct fca_change *ch)
-{
-	json_t *root = json_object();
-	char *text = NULL;
-	int fail = !root, r;
-
-	if (root)
-		put(root, "change", build_change(ch, &fail), &fail);
-	r = dump(&text, root, fail);
-	json_decref(root);
-	return write_text(f, text, r);
-}
-
 /* A saved plan's "desired": the desired state it was made from (include/fleetca/pin.h). */
 static json_t *build_pin(const struct fca_pin *pin, int *fail)
 {

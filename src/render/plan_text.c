@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/catalog.h"
 #include "fleetca/consequence.h"
 #include "fleetca/render.h"
@@ -93,7 +94,8 @@ enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan
 	}
 }
 
-char fca_render__mark(enum fca_step_kind k)
+/* '+' adopt/stage, '~' activate/rollback/renew, '-' retire/abandon. */
+static char mark(enum fca_step_kind k)
 {
 	switch (k) {
 	case FCA_STEP_ADOPT:
@@ -171,40 +173,33 @@ void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct
 const char fca_render__asserted[] = "fleet_server_trusts_previous: true — your statement that this Fleet trusts "
 				    "ca_cert_previous; no released Fleet does";
 
+/* A sentence for a person: a buffer too short for it ends with "..." (fca_text_append). */
 void fca_render__disruption(char *buf, size_t n, const struct fca_disruption *d)
 {
-	size_t off = 0;
-
 	if (n == 0)
 		return;
 	buf[0] = '\0';
 	if (d->devices_known)
-		off += (size_t)snprintf(buf + off, n - off,
-					"%" PRIu64 " enrolled Apple device%s would fail check-in on a "
-					"Fleet that trusts one root and would have to re-enroll",
-					d->devices, d->devices == 1 ? "" : "s");
+		fca_text_append(buf, n, "",
+				"%" PRIu64 " enrolled Apple device%s would fail check-in on a Fleet that trusts one "
+				"root and would have to re-enroll",
+				d->devices, d->devices == 1 ? "" : "s");
 	else
-		off += (size_t)snprintf(buf + off, n - off,
-					"enrolled Apple devices that would fail check-in on a Fleet "
-					"that trusts one root and would have to re-enroll: not counted (%.*s)",
-					(int)sizeof(d->devices_why), d->devices_why);
-	if (off >= n)
-		return;
+		fca_text_append(buf, n, "",
+				"enrolled Apple devices that would fail check-in on a Fleet that trusts one root and "
+				"would have to re-enroll: not counted (%.*s)",
+				(int)sizeof(d->devices_why), d->devices_why);
 	if (d->escrows_known)
-		off += (size_t)snprintf(buf + off, n - off,
-					", and %" PRIu64 " FileVault escrow%s could no longer be decrypted", d->escrows,
-					d->escrows == 1 ? "" : "s");
+		fca_text_append(buf, n, "", ", and %" PRIu64 " FileVault escrow%s could no longer be decrypted",
+				d->escrows, d->escrows == 1 ? "" : "s");
 	else
-		off += (size_t)snprintf(buf + off, n - off,
-					", and FileVault escrows that could no longer be decrypted: "
-					"not counted (%.*s)",
-					(int)sizeof(d->escrows_why), d->escrows_why);
-	if (off >= n)
-		return;
-	snprintf(buf + off, n - off, " (%s)",
-		 d->new_key && d->new_subject ? "new key and subject"
-		 : d->new_key		      ? "new key, same subject"
-					      : "new subject, same key");
+		fca_text_append(buf, n, "",
+				", and FileVault escrows that could no longer be decrypted: not counted (%.*s)",
+				(int)sizeof(d->escrows_why), d->escrows_why);
+	fca_text_append(buf, n, "", " (%s)",
+			d->new_key && d->new_subject ? "new key and subject"
+			: d->new_key		     ? "new key, same subject"
+						     : "new subject, same key");
 }
 
 static const char *const warning_names[FCA_RENDER_WARN_COUNT] = {
@@ -401,7 +396,7 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 		if (s->ca != ca)
 			continue;
 		tone = fca_render__gate(gate, sizeof(gate), p, i);
-		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", fca_render__mark(s->kind), id_width,
+		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", mark(s->kind), id_width,
 			(int)sizeof(s->step_id), s->step_id, color ? tone_color(tone) : "", gate, color ? C_RESET : "");
 		for (size_t w = 0; w < s->nwrites && w < FCA_STEP_MAX_WRITES; w++) {
 			int len = (int)strnlen(s->writes[w].asset, sizeof(s->writes[w].asset));

@@ -33,8 +33,6 @@ enum fca_render_tone { FCA_TONE_READY, FCA_TONE_WAIT, FCA_TONE_BAD };
 /* "ready", "waiting: …, opens 2026-12-04 10:00 UTC", "after <step>", "blocked: …", "needs a human: …" */
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i);
 
-/* '+' adopt/stage, '~' activate/rollback/renew, '-' retire/abandon. */
-char fca_render__mark(enum fca_step_kind k);
 
 /* "gen 2 active", "none", "corrupt", "unmanaged (complete)" */
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage);

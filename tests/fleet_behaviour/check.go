@@ -1,6 +1,6 @@
 package main
 
-// check: each released-Fleet reader replayed against the live database (FLEET-FACTS §14.1).
+// check: each released-Fleet reader replayed against the live database (docs/architecture.md, section 7).
 
 import (
 	"context"
@@ -30,7 +30,7 @@ import (
 	"github.com/fullsailor/pkcs7"
 )
 
-// The asset names the readers use (FLEET-FACTS §3).
+// The asset names the readers use (Fleet's fleet.MDMAssetName).
 const (
 	assetCACert       = "ca_cert"
 	assetCAKey        = "ca_key"

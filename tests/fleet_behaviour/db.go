@@ -20,7 +20,7 @@ type store struct {
 	schema schemaInfo
 }
 
-// schemaInfo is what Fleet's schema version decides (detected at run time; FLEET-FACTS §7, §14.3).
+// schemaInfo is what Fleet's schema version decides (detected at run time: the 2026 table renames).
 type schemaInfo struct {
 	IdentityCerts   string `json:"identity_certificates"` // identity_certificates or scep_certificates
 	IdentitySerials string `json:"identity_serials"`

@@ -1,6 +1,6 @@
 package main
 
-// The cryptography Fleet applies to its rows, written from FLEET-FACTS §0, §2, §4, §14.1.
+// The cryptography Fleet applies to its rows, as Fleet's Go code does it (docs/architecture.md, section 7).
 
 import (
 	"crypto"
@@ -54,7 +54,7 @@ func encryptAsset(key, plain []byte) ([]byte, error) {
 }
 
 // firstCert is what every Fleet reader takes from a cert row: the first PEM block, which must be
-// a CERTIFICATE, parsed (assets.X509Cert; FLEET-FACTS §14.1).
+// a CERTIFICATE, parsed (assets.X509Cert).
 func firstCert(pemBytes []byte) (*x509.Certificate, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
@@ -66,7 +66,7 @@ func firstCert(pemBytes []byte) (*x509.Certificate, error) {
 	return x509.ParseCertificate(block.Bytes)
 }
 
-// subjectKeyID is Fleet's cryptoutil.GenerateSubjectKeyID as it behaves (FLEET-FACTS §0): the
+// subjectKeyID is Fleet's cryptoutil.GenerateSubjectKeyID as it behaves (not as its comment says): the
 // first 20 bytes of SHA-256 over the subjectPublicKey bits (for RSA, the PKCS#1 RSAPublicKey DER).
 func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -115,7 +115,7 @@ type deviceRequest struct {
 	pub     crypto.PublicKey
 }
 
-// signDevice issues a device certificate the way Fleet's SCEP depot signer does (FLEET-FACTS §0):
+// signDevice issues a device certificate the way Fleet's SCEP depot signer does:
 // NotBefore = issue - 600 s, NotAfter = issue + days, keyUsage digitalSignature, EKU clientAuth,
 // AKI = the CA's SKI, SKI of the device key, subject and SANs from the request.
 func signDevice(ca *x509.Certificate, caKey crypto.Signer, req deviceRequest, serial int64, issue time.Time,

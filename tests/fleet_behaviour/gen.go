@@ -1,7 +1,8 @@
 package main
 
 // gen: SQL for a test database of our own, made with crypto/x509 the way Fleet makes its rows
-// (FLEET-FACTS §0, §4, §5, §7, §13.1), with other numbers than the fleet-dev fixture.
+// (subjects, SKI, serials, issued-certificate tables, FileVault escrows), with other numbers than
+// the fleet-dev fixture.
 
 import (
 	"bufio"

@@ -1,5 +1,5 @@
 // Command fleet-behaviour replays, against a real Fleet database, what each released Fleet reader
-// does with the rows fleetca writes (FLEET-FACTS §14.1), with the Go standard-library calls Fleet
+// does with the rows fleetca writes (docs/architecture.md, section 7), with the Go standard-library calls Fleet
 // makes. It is a test tool: it never writes to the database.
 //
 //	fleet-behaviour check [--json] [--now RFC3339]
@@ -132,7 +132,7 @@ func secretFromEnv(env, pathEnv string) (val []byte, found bool, err error) {
 }
 
 // serverKey is Fleet's AES-256-GCM key: the first 32 bytes of the server private key
-// (FLEET-FACTS §2); a shorter key is refused, as Fleet refuses it.
+// (Fleet truncates it so); a shorter key is refused, as Fleet refuses it.
 func serverKey(raw []byte) ([]byte, error) {
 	if len(raw) < 32 {
 		return nil, fmt.Errorf("the server private key must be at least 32 bytes long (it is %d)", len(raw))

@@ -1,4 +1,4 @@
-"""What an Apple SCEP CA step would break (issue 7 §2.3, §2.6): the activation of a
+"""What an Apple SCEP CA step would break: the activation of a
 new subject or key names, on its own line, the enrolled devices that would fail check-in on a Fleet
 that trusts one root and the FileVault escrows that could no longer be decrypted, in every format;
 without policy.fleet_server_trusts_previous it is held with no row changed; a count that cannot be
@@ -100,7 +100,7 @@ def expected_devices(db, table, ca_pem, now):
 
 def expected_escrows(db, key_pem):
     """Darwin escrows that `openssl cms -decrypt` opens with the key, trying every ca_cert row whose key it is
-    (as Fleet decrypts: FLEET-FACTS §13.1)."""
+    (as Fleet decrypts: docs/architecture.md, section 7)."""
     pub = subprocess.run(["openssl", "pkey", "-pubout"], input=key_pem, capture_output=True, check=True).stdout
     certs = []
     for (value,) in mariadb(db, "SELECT HEX(value) FROM mdm_config_assets WHERE name = 'ca_cert'"):
@@ -148,7 +148,7 @@ def step(doc, step_id):
     return s[0]
 
 
-# ---- §2.3: the activation says what it breaks -----------------------------------------------------
+# ---- the activation says what it breaks ----------------------------------------------------------
 
 def country_fix_is_counted(schema, fixture, table):
     db = new_db("disr", schema=schema, fixtures=(fixture, "filevault-dev.sql"))
@@ -268,7 +268,7 @@ def a_count_not_made_holds_even_with_the_statement():
            str(d))
 
 
-# ---- §2.6: drain by what is in use --------------------------------------------------------------
+# ---- drain by what is in use -------------------------------------------------------------------
 
 def sign_device_cert(ca_pem, ca_key, serial, cn):
     """A device identity certificate as Fleet's SCEP signer makes one (AKI = the CA's SKI, clientAuth)."""
@@ -340,7 +340,7 @@ for _schema, _fixture, _table, _serials in SCHEMAS:
     T.case(_case)
 
 
-# ---- §2.7: key: keep ------------------------------------------------------------------------------
+# ---- key: keep -----------------------------------------------------------------------------------
 
 def openssl_x509(pem, *args):
     return subprocess.run(["openssl", "x509", "-noout"] + list(args), input=pem, capture_output=True,
