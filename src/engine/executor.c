@@ -125,14 +125,14 @@ static int check_saved_basis(const struct fca_observed *saved, const struct fca_
 
 /* Observes and plans (fca_engine_plan), and refuses a plan no step may run from. */
 static int observe_and_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store *s,
-			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, int check_keys)
+			    const struct fca_secret *aes_key, const struct fca_apply_opts *opts, unsigned check_keys_of)
 {
 	struct fca_plan_opts po = FCA_PLAN_OPTS_INIT;
 	int r;
 
 	po.desired = opts->desired;
 	po.now = opts->now;
-	po.check_keys = check_keys;
+	po.check_keys_of = check_keys_of;
 	if ((r = fca_engine_plan(o, p, s, aes_key, &po)) != 0)
 		return r;
 	if (fca_plan_uncounted(p) >= 0) {
@@ -153,6 +153,7 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 {
 	struct fca_observed *o = NULL;
 	struct fca_plan *p = NULL;
+	unsigned keys = 0; /* the CAs whose keys the observations under the lock check */
 	int r, locked = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -163,9 +164,10 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 	for (int iter = 0;; iter++) {
 		size_t next = SIZE_MAX;
 		/* Keys are checked against their certificates (a decryption and a key parse each) once
-		 * there is something to do: every step then runs on rows observed under the lock with
-		 * the check, so a key that does not match makes its CA corrupt before any step. */
-		if ((r = observe_and_plan(o, p, s, aes_key, opts, locked)) != 0)
+		 * there is something to do, for the CAs a step changes: every step then runs on rows
+		 * observed under the lock with its CA's keys checked, so a key that does not match makes
+		 * its CA corrupt before any step on it. */
+		if ((r = observe_and_plan(o, p, s, aes_key, opts, keys)) != 0)
 			goto out;
 		if (iter == 0 && opts->saved_basis && (r = check_saved_basis(opts->saved_basis, o)) != 0)
 			goto out;
@@ -181,6 +183,13 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 			if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
 				goto out;
 			locked = 1;
+			keys = 1u << p->steps[next].ca;
+			continue;
+		}
+		if (!(keys >> p->steps[next].ca & 1u)) {
+			/* A step on a CA whose keys this observation did not check: look again with them.
+			 * The set only grows, so this ends. */
+			keys |= 1u << p->steps[next].ca;
 			continue;
 		}
 		if (res->ndone >= FCA_APPLY_MAX_DONE) {
@@ -190,6 +199,7 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 		if ((r = execute_step(s, aes_key, o, &p->steps[next], opts)) != 0)
 			goto out;
 		snprintf(res->done[res->ndone++], FCA_STEP_ID_MAX, "%s", p->steps[next].step_id);
+		keys = 0; /* the next observation checks the keys of the next step's CA, if there is one */
 		if (opts->progress) {
 			fprintf(opts->progress, "applied %s\n", p->steps[next].step_id);
 			fflush(opts->progress);

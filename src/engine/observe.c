@@ -168,7 +168,7 @@ static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, c
 	else
 		fca_error_clear(); /* reported as corrupt by fca_observed_derive */
 	/* Key material is decrypted only when asked (--check-keys) or to sign. */
-	if (key && opts->check_keys && g->cert_ok) {
+	if (key && (opts->check_keys || (opts->check_keys_of >> def->id & 1u)) && g->cert_ok) {
 		if ((r = decrypt_row(&kpem, g, key, aes_key, t)) != 0 || !kpem.data)
 			goto out;
 		g->key_check = fca_crypto_key_matches(&kpem, (const char *)pem.data, pem.len, g->key_asset) == FCA_OK;
@@ -492,7 +492,10 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 	int apple = id == FCA_CA_APPLE_SCEP, r = FCA_OK;
 	int issued = opts->scan_issued && !o->cas[id].issued_scanned;
 	int devices = apple && opts->scan_devices && !o->cas[id].devices_counted;
+	int escrows = opts->scan_escrows && fca_catalog_get(id)->has_escrows && !o->cas[id].escrows_scanned;
 
+	if (!issued && !devices && !escrows)
+		return FCA_OK; /* no scan: nothing to decrypt (a converged run) */
 	memset(&c, 0, sizeof(c));
 	fca_assoc_map_init(&assocs);
 	c.ca = &o->cas[id];
@@ -510,7 +513,7 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 		goto out;
 	if (devices && (r = count_devices(&c, s)) != 0)
 		goto out;
-	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows && !c.ca->escrows_scanned) {
+	if (escrows) {
 		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 			c.ca->gens[sl].escrows = 0;
 		c.ca->escrows_unparsed = 0;
