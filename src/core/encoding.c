@@ -89,3 +89,50 @@ int fca_base64_decode(unsigned char *out, size_t cap, size_t *n, const char *in,
 	*n = o;
 	return FCA_OK;
 }
+
+int fca_base64_decode_groups(unsigned char *out, const char *in, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	uint32_t bad = 0;
+
+	/* b64_table holds value + 1: a digit becomes 0..63, anything else 0x7f or more, and only the
+	 * OR of all the values is tested, once, after the loop. */
+	for (size_t i = 0; i + 4 <= len; i += 4, out += 3) {
+		uint32_t a = (uint32_t)b64_table[s[i]] - 1, b = (uint32_t)b64_table[s[i + 1]] - 1;
+		uint32_t c = (uint32_t)b64_table[s[i + 2]] - 1, d = (uint32_t)b64_table[s[i + 3]] - 1;
+		uint32_t v = a << 18 | b << 12 | c << 6 | d;
+		bad |= a | b | c | d;
+		out[0] = (unsigned char)(v >> 16);
+		out[1] = (unsigned char)(v >> 8);
+		out[2] = (unsigned char)v;
+	}
+	return (bad & ~(uint32_t)63) || len % 4 ? FCA_EINVALID : FCA_OK;
+}
+
+size_t fca_base64_encode(char *out, const unsigned char *p, size_t n)
+{
+	static const char d[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0, i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		out[o++] = d[v >> 18];
+		out[o++] = d[v >> 12 & 63];
+		out[o++] = d[v >> 6 & 63];
+		out[o++] = d[v & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = d[p[i] >> 2];
+		out[o++] = d[(p[i] & 3) << 4];
+		out[o++] = '=';
+		out[o++] = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)p[i] << 8 | p[i + 1];
+		out[o++] = d[v >> 10];
+		out[o++] = d[v >> 4 & 63];
+		out[o++] = d[(v & 15) << 2];
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return o;
+}
