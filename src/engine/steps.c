@@ -85,6 +85,35 @@ static int add_new_cert(struct fca_step_ctx *c, struct fca_state_gen *ng, const 
 	return fca_state_add_gen(&c->state, ng);
 }
 
+/* The certificate row a step inserted: its facts go into row_facts with the document. */
+static void new_cert_row(struct fca_step_ctx *c, const unsigned char *ct, size_t ct_len, const struct fca_cert_info *info)
+{
+	fca_crypto_md5_hex(c->new_md5, ct, ct_len);
+	c->new_info = *info;
+}
+
+/*
+ * row_facts: the facts of every intact certificate row the step observed under the lock, and of the
+ * one it wrote. A row the step soft-deleted keeps its line until the next write: a line only ever
+ * describes the ciphertext whose MD5 it names, so it cannot become wrong.
+ */
+static void record_facts(struct fca_step_ctx *c)
+{
+	struct fca_state *s = &c->state;
+
+	s->nrow_facts = 0;
+	for (int a = 0; a < FCA_CA_COUNT; a++)
+		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
+			const struct fca_obs_gen *g = &c->o->cas[a].gens[sl];
+			if (g->present && g->cert_ok && !g->damage[0] && s->nrow_facts < FCA_STATE_MAX_FACTS &&
+			    fca_cert_facts_encode(s->row_facts[s->nrow_facts], g->cert_md5, &g->cert) == 0)
+				s->nrow_facts++;
+		}
+	if (c->new_md5[0] && s->nrow_facts < FCA_STATE_MAX_FACTS &&
+	    fca_cert_facts_encode(s->row_facts[s->nrow_facts], c->new_md5, &c->new_info) == 0)
+		s->nrow_facts++;
+}
+
 int fca_engine__step_adopt(struct fca_step_ctx *c)
 {
 	const struct fca_obs_gen *g = &c->ca->gens[FCA_SLOT_CURRENT];
@@ -166,6 +195,7 @@ int fca_engine__step_stage(struct fca_step_ctx *c)
 	if ((r = insert(c, slot_name(c, 0, FCA_SLOT_NEXT), cct, cct_len, info.not_after)) != 0 ||
 	    (r = insert(c, slot_name(c, 1, FCA_SLOT_NEXT), kct, kct_len, 0)) != 0)
 		goto out;
+	new_cert_row(c, cct, cct_len, &info);
 	memset(&ng, 0, sizeof(ng));
 	ng.staged_at = c->opts->now;
 	r = add_new_cert(c, &ng, &info);
@@ -264,6 +294,7 @@ int fca_engine__step_renew(struct fca_step_ctx *c)
 	del[0] = slot_name(c, 0, FCA_SLOT_CURRENT);
 	if ((r = soft_delete(c, del, 1)) != 0 || (r = insert(c, del[0], ct, ct_len, info.not_after)) != 0)
 		goto out;
+	new_cert_row(c, ct, ct_len, &info);
 	memset(&ng, 0, sizeof(ng));
 	if (old) /* the renewed certificate keeps its generation's stage times */
 		ng = *old;
@@ -322,5 +353,6 @@ int fca_engine__step_write_state(struct fca_step_ctx *c)
 		return r;
 	}
 	c->state.updated_at = c->opts->now;
+	record_facts(c);
 	return fca_engine_save_state(c->s, c->aes, &c->state, fca_asset_rows_find(&c->rows, FCA_STATE_ASSET) != NULL);
 }

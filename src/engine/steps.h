@@ -35,6 +35,9 @@ struct fca_step_ctx {
 	/* what the activity reports */
 	char sha256[65], subject[512];
 	int64_t not_after;
+	/* the certificate row the step wrote (stage, renew): its md5_checksum and facts, for row_facts */
+	char new_md5[33];
+	struct fca_cert_info new_info;
 };
 
 int fca_engine__step_adopt(struct fca_step_ctx *c) FCA_MUST_USE;
