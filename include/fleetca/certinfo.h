@@ -49,4 +49,19 @@ struct fca_cert_info {
 	unsigned defects; /* enum fca_defect bits */
 };
 
+/*
+ * A certificate row's facts, kept in the state document so that a run whose rows have not changed
+ * need not decrypt and parse them again: one line of text, tied to the row's md5_checksum (the
+ * value's MD5: a different ciphertext is a different line). It holds what planning and rendering
+ * read (fingerprint, subject and its DER, serial, validity, SKI, key type and size, SPKI digest,
+ * the defects but expiry); issuer, AKI, is_ca and self_signed are not kept (read as 0).
+ */
+#define FCA_CERT_FACTS_MAX 2560
+/* Writes the line for a certificate row (md5_hex: its md5_checksum, 32 hex digits): 0, or -1 when
+ * it would not fit (the row is then simply not cached). */
+int fca_cert_facts_encode(char out[FCA_CERT_FACTS_MAX], const char *md5_hex, const struct fca_cert_info *info);
+/* 1 and *info filled (expiry defects computed for now) when line is well-formed and names md5_hex;
+ * 0 when it names another row; -1 when it is not a line fca_cert_facts_encode writes. */
+int fca_cert_facts_decode(struct fca_cert_info *info, const char *line, const char *md5_hex, int64_t now);
+
 #endif

@@ -22,4 +22,19 @@ int fca_hex_decode(unsigned char *out, size_t n, const char *hex) FCA_MUST_USE;
  */
 int fca_base64_decode(unsigned char *out, size_t cap, size_t *n, const char *in, size_t len) FCA_MUST_USE;
 
+/*
+ * The hot loop of a base64 reader that has already cut its input into lines: len characters (a
+ * multiple of 4: no padding, no line ends) into len / 4 * 3 bytes of out, one table lookup per
+ * character and no branch on its value. FCA_OK, or FCA_EINVALID when a character is not a base64
+ * digit ('=' included) or len is not a multiple of 4 (out then holds garbage).
+ */
+int fca_base64_decode_groups(unsigned char *out, const char *in, size_t len) FCA_MUST_USE;
+
+/* The characters fca_base64_encode writes for n bytes, its NUL not counted. */
+#define FCA_BASE64_ENCODED_LEN(n) (((n) + 2) / 3 * 4)
+
+/* Standard base64 with padding, NUL-terminated: out needs FCA_BASE64_ENCODED_LEN(n) + 1. Returns the
+ * characters written. */
+size_t fca_base64_encode(char *out, const unsigned char *p, size_t n);
+
 #endif

@@ -20,8 +20,9 @@ struct fca_observe_opts {
 	 * only when one is planned: */
 	int scan_devices;	/* apple_scep's enrolled devices per generation (every identity row) */
 	int scan_escrows_today; /* escrows Fleet decrypts today with the signing ca_key */
+	unsigned check_keys_of; /* as check_keys, for the CAs whose bit (1u << enum fca_ca_id) is set */
 };
-#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL, 0, 0 }
+#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL, 0, 0, 0 }
 
 /*
  * Reads every CA row and the state document, decrypts and inspects the certificates, counts
@@ -30,7 +31,7 @@ struct fca_observe_opts {
  * while other rows do, or a cert row of more than one PEM block is that row's damage, and makes its
  * CA corrupt (the others are read on). Only when no row decrypts is it an error (the server key is
  * wrong); a damaged fleetca_state row is an error too (it labels every CA). Key rows are decrypted
- * only with check_keys.
+ * only with check_keys (or check_keys_of, for their CA).
  */
 int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct fca_secret *aes_key,
 		       const struct fca_observe_opts *opts) FCA_MUST_USE;
@@ -51,10 +52,11 @@ struct fca_plan_opts {
 	int check_keys;	  /* decrypt each key and check it matches its certificate */
 	int scan_issued;  /* count issued certificates whether or not the plan needs them (plan, metrics) */
 	int scan_escrows; /* count FileVault escrows per generation the same way */
+	unsigned check_keys_of; /* as check_keys, for the CAs whose bit (1u << enum fca_ca_id) is set */
 };
 #define FCA_PLAN_OPTS_INIT                                                                                             \
 	{                                                                                                              \
-		NULL, 0, 0, 0, 0                                                                                       \
+		NULL, 0, 0, 0, 0, 0                                                                                    \
 	}
 
 /*

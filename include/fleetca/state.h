@@ -6,12 +6,15 @@
 #include <stdint.h>
 
 #include "fleetca/catalog.h"
+#include "fleetca/certinfo.h"
 #include "fleetca/error.h"
 
 #define FCA_STATE_FORMAT_VERSION 1
 #define FCA_STATE_MAX_GENS 256
 #define FCA_STATE_MAX_TRANSITIONS 1024
 #define FCA_STATE_MAX_OUTBOX 256
+/* Certificate rows whose facts the document keeps: every live one (FCA_CA_COUNT * FCA_SLOT_COUNT) and a new one. */
+#define FCA_STATE_MAX_FACTS (FCA_CA_COUNT * FCA_SLOT_COUNT + 4)
 /*
  * The one size limit of the serialized document, for the whole read path: fca_state_parse refuses a
  * longer one, fca_engine_decrypt_state a longer row, and fca_state_serialize refuses to produce one,
@@ -81,6 +84,12 @@ struct fca_state {
 	struct fca_state_outbox *outbox;
 	size_t noutbox;
 	struct fca_state_history history[FCA_CA_COUNT]; /* indexed by enum fca_ca_id */
+	/* Optional "row_facts": the facts of the certificate rows live when the document was written
+	 * (fca_cert_facts_encode), each tied to its row's md5_checksum; a run whose row has the same
+	 * checksum takes them instead of decrypting and parsing it. A cache: a line the reader cannot
+	 * use is only ignored. */
+	char row_facts[FCA_STATE_MAX_FACTS][FCA_CERT_FACTS_MAX];
+	size_t nrow_facts;
 };
 
 /* What delivering the outbox after the steps did (fca_engine_apply_and_deliver); apply reports it. */

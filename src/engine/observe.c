@@ -72,6 +72,8 @@ struct decrypt_tally {
 	size_t ok, failed;
 	int first_code;
 	char first[320];
+	int doc_eauth;	    /* the state document did not decrypt: judged once the slots are read */
+	char doc_msg[320];
 };
 
 /* Appends one more reason to the slot's damage. */
@@ -125,14 +127,38 @@ static int decrypt_row(struct fca_secret *out, struct fca_obs_gen *g, const stru
 	return FCA_OK;
 }
 
+/*
+ * The certificate's facts as the state document recorded them for a row with this md5_checksum,
+ * when the row is intact (its checksum is the MD5 of its value: the same ciphertext, hence the same
+ * certificate) and nothing asks for its plaintext (a key check). 1 when taken, else 0: the row is
+ * then decrypted and parsed.
+ */
+static int recorded_facts(struct fca_obs_gen *g, const struct fca_asset_row *cert, const struct fca_observed *o,
+			  const struct fca_observe_opts *opts, int check_key)
+{
+	if (!o->has_document || check_key || g->damage[0])
+		return 0;
+	for (size_t i = 0; i < o->state.nrow_facts; i++) {
+		int r = fca_cert_facts_decode(&g->cert, o->state.row_facts[i], cert->md5_hex, opts->now);
+		if (r == 1) {
+			g->cert_ok = 1;
+			return 1;
+		}
+		if (r < 0)
+			break; /* a line this fleetca cannot read: decrypt (the next write rewrites it) */
+	}
+	memset(&g->cert, 0, sizeof(g->cert));
+	return 0;
+}
+
 static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, const struct fca_ca_def *def,
 		     enum fca_slot slot, const struct fca_secret *aes_key, const struct fca_observe_opts *opts,
-		     struct decrypt_tally *t)
+		     const struct fca_observed *o, struct decrypt_tally *t)
 {
 	const struct fca_asset_row *cert, *key;
 	struct fca_secret pem = FCA_SECRET_INIT, kpem = FCA_SECRET_INIT;
 	size_t blocks;
-	int r = FCA_OK;
+	int r = FCA_OK, check_key;
 
 	fca_catalog_asset(g->cert_asset, sizeof(g->cert_asset), def, 0, slot);
 	fca_catalog_asset(g->key_asset, sizeof(g->key_asset), def, 1, slot);
@@ -155,6 +181,9 @@ static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, c
 	check_md5(g, cert);
 	if (key)
 		check_md5(g, key);
+	check_key = key && (opts->check_keys || (opts->check_keys_of >> def->id & 1u));
+	if (recorded_facts(g, cert, o, opts, check_key))
+		return FCA_OK;
 	if ((r = decrypt_row(&pem, g, cert, aes_key, t)) != 0 || !pem.data)
 		goto out;
 	/* Every Fleet reader takes the first block only: the rest would be invisible to Fleet. */
@@ -168,7 +197,7 @@ static int load_slot(struct fca_obs_gen *g, const struct fca_asset_rows *rows, c
 	else
 		fca_error_clear(); /* reported as corrupt by fca_observed_derive */
 	/* Key material is decrypted only when asked (--check-keys) or to sign. */
-	if (key && opts->check_keys && g->cert_ok) {
+	if (check_key && g->cert_ok) {
 		if ((r = decrypt_row(&kpem, g, key, aes_key, t)) != 0 || !kpem.data)
 			goto out;
 		g->key_check = fca_crypto_key_matches(&kpem, (const char *)pem.data, pem.len, g->key_asset) == FCA_OK;
@@ -180,7 +209,8 @@ out:
 	return r;
 }
 
-/* The state document's row: it labels every CA, so a damaged one stops the run. */
+/* The state document's row: it labels every CA, so a damaged one stops the run. Read before the
+ * slots (its row_facts spare them a decryption); a GCM failure is judged after them (judge_document). */
 static int load_document(struct fca_observed *o, const struct fca_asset_row *st, const struct fca_secret *aes_key,
 			 struct decrypt_tally *t)
 {
@@ -189,21 +219,11 @@ static int load_document(struct fca_observed *o, const struct fca_asset_row *st,
 	int r;
 
 	r = fca_engine_decrypt_state(&doc, aes_key, st->value, st->value_len);
-	if (r == FCA_EAUTH && !t->ok) { /* nothing decrypts so far: the caller blames the key */
-		if (!t->failed++) {
-			t->first_code = r;
-			snprintf(t->first, sizeof(t->first), "%s", fca_error_message());
-		}
+	if (r == FCA_EAUTH) {
+		t->doc_eauth = 1;
+		snprintf(t->doc_msg, sizeof(t->doc_msg), "%s", fca_error_message());
 		fca_error_clear();
 		r = FCA_OK;
-		goto out;
-	}
-	if (r == FCA_EAUTH) {
-		r = fca_error_set(FCA_EINVALID,
-				  "%s: cannot decrypt (GCM tag mismatch) although other rows decrypt with this "
-				  "server key: the row is damaged; restore it from its history row (deletion_uuid "
-				  "<> '') by hand",
-				  FCA_STATE_ASSET);
 		goto out;
 	}
 	if (r != FCA_OK)
@@ -223,6 +243,25 @@ static int load_document(struct fca_observed *o, const struct fca_asset_row *st,
 out:
 	fca_secret_dispose(&doc);
 	return r;
+}
+
+/* A document that did not decrypt: when nothing else did either, the caller blames the key; else the
+ * row is damaged. */
+static int judge_document(struct decrypt_tally *t)
+{
+	if (!t->doc_eauth)
+		return FCA_OK;
+	if (!t->ok) {
+		if (!t->failed++) {
+			t->first_code = FCA_EAUTH;
+			snprintf(t->first, sizeof(t->first), "%s", t->doc_msg);
+		}
+		return FCA_OK;
+	}
+	return fca_error_set(FCA_EINVALID,
+			     "%s: cannot decrypt (GCM tag mismatch) although other rows decrypt with this server "
+			     "key: the row is damaged; restore it from its history row (deletion_uuid <> '') by hand",
+			     FCA_STATE_ASSET);
 }
 
 /* Decrypted PEM of each present generation of the CA being scanned, for signature fallback. */
@@ -492,7 +531,10 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 	int apple = id == FCA_CA_APPLE_SCEP, r = FCA_OK;
 	int issued = opts->scan_issued && !o->cas[id].issued_scanned;
 	int devices = apple && opts->scan_devices && !o->cas[id].devices_counted;
+	int escrows = opts->scan_escrows && fca_catalog_get(id)->has_escrows && !o->cas[id].escrows_scanned;
 
+	if (!issued && !devices && !escrows)
+		return FCA_OK; /* no scan: nothing to decrypt (a converged run) */
 	memset(&c, 0, sizeof(c));
 	fca_assoc_map_init(&assocs);
 	c.ca = &o->cas[id];
@@ -510,7 +552,7 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 		goto out;
 	if (devices && (r = count_devices(&c, s)) != 0)
 		goto out;
-	if (opts->scan_escrows && fca_catalog_get(id)->has_escrows && !c.ca->escrows_scanned) {
+	if (escrows) {
 		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 			c.ca->gens[sl].escrows = 0;
 		c.ca->escrows_unparsed = 0;
@@ -584,12 +626,14 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 	for (size_t i = 0; i < rows.n; i++)
 		if ((r = add_basis(o, &rows.v[i])) != 0)
 			goto out;
+	if ((st = fca_asset_rows_find(&rows, FCA_STATE_ASSET)) && (r = load_document(o, st, aes_key, &tally)) != 0)
+		goto out;
 	for (int c = 0; c < FCA_CA_COUNT; c++)
 		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 			if ((r = load_slot(&o->cas[c].gens[sl], &rows, fca_catalog_get((enum fca_ca_id)c),
-					   (enum fca_slot)sl, aes_key, opts, &tally)) != 0)
+					   (enum fca_slot)sl, aes_key, opts, o, &tally)) != 0)
 				goto out;
-	if ((st = fca_asset_rows_find(&rows, FCA_STATE_ASSET)) && (r = load_document(o, st, aes_key, &tally)) != 0)
+	if ((r = judge_document(&tally)) != 0)
 		goto out;
 	/* No row decrypts: the key is wrong, not the rows (the first failure says so). */
 	if (tally.failed && !tally.ok) {

@@ -30,6 +30,7 @@ int fca_engine_plan(struct fca_observed *o, struct fca_plan *p, struct fca_store
 	oo.now = opts->now;
 	oo.clock_skew = opts->desired->policy.clock_skew;
 	oo.check_keys = opts->check_keys;
+	oo.check_keys_of = opts->check_keys_of;
 	oo.scan_issued = opts->scan_issued;
 	oo.scan_escrows = opts->scan_escrows;
 	/* A converged or early-stage plan needs no scan; a drain gate needs the issued certificates

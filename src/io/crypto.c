@@ -405,7 +405,7 @@ out:
 }
 
 /* The fast path of fca_crypto_cert_ids: base64-decode one plain PEM certificate into a stack buffer
- * and walk its DER to the issuer Name and the authorityKeyIdentifier's keyIdentifier (and hash the
+ * (a line at a time, through a table: no branch per character) and walk its DER to the issuer Name and the authorityKeyIdentifier's keyIdentifier (and hash the
  * DER when asked). It only handles the strict,
  * canonical shape (one "CERTIFICATE" block, no PEM headers, minimal DER lengths, a well-formed
  * Certificate/TBSCertificate/Extensions structure, at most one AKI extension that decodes); on
@@ -539,13 +539,50 @@ static int ids_from_der(const unsigned char *der, size_t len, struct fca_issued_
 	return found.p ? aki_from_ext_value(&found, ids->aki, &ids->aki_len) : 1;
 }
 
+/* The base64 lines between the BEGIN and END lines, cut with memchr and decoded a line at a time by
+ * the table (fca_base64_decode_groups): only the canonical shape, lines of 4 to 76 characters, a
+ * multiple of 4 each, ending in LF or CRLF, the padding in the last group of the last one. Leaves
+ * *p at the END line. The byte count, or -1 for anything else (OpenSSL's PEM reader then decides). */
+static long pem_body_decode(unsigned char *der, size_t cap, const char **p, const char *e)
+{
+	const char *q = *p, *nl, *le;
+	size_t n = 0, l, k;
+
+	while (q < e && *q != '-') {
+		if (!(nl = memchr(q, '\n', (size_t)(e - q))))
+			return -1;
+		le = nl > q && nl[-1] == '\r' ? nl - 1 : nl;
+		l = (size_t)(le - q);
+		if (l == 0 || l > 76 || l % 4 || cap - n < l / 4 * 3)
+			return -1; /* blank or long lines, partial groups: leave them to OpenSSL */
+		if (le[-1] != '=') {
+			if (fca_base64_decode_groups(der + n, q, l) != FCA_OK)
+				return -1;
+			n += l / 4 * 3;
+			q = nl + 1;
+			continue;
+		}
+		/* the padded group ends the body: the END line must follow */
+		if (fca_base64_decode_groups(der + n, q, l - 4) != FCA_OK)
+			return -1;
+		n += (l - 4) / 4 * 3;
+		if (fca_base64_decode(der + n, cap - n, &k, le - 4, 4) != FCA_OK)
+			return -1;
+		n += k;
+		q = nl + 1;
+		if (q >= e || *q != '-')
+			return -1;
+	}
+	*p = q;
+	return (long)n;
+}
+
 static int ids_fast(struct fca_issued_ids *ids, const char *pem, size_t len, int want_sha256)
 {
 	static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
-	unsigned char b64[AKI_PEM_MAX + 4], der[AKI_DER_MAX + 4];
+	unsigned char der[AKI_DER_MAX + 4];
 	const char *p = pem, *e = pem + len;
-	size_t n = 0, pad = 0, line = 0;
-	int dl;
+	long n;
 
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
 		p++;
@@ -556,36 +593,13 @@ static int ids_fast(struct fca_issued_ids *ids, const char *pem, size_t len, int
 		p++;
 	if (p >= e || *p++ != '\n')
 		return -1;
-	for (;; p++) {
-		if (p >= e)
-			return -1;
-		if (*p == '-')
-			break;
-		if (*p == '\n' || *p == '\r') {
-			line = 0;
-			continue;
-		}
-		if (++line > 76) /* long lines: leave them to OpenSSL's PEM reader */
-			return -1;
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		      *p == '+' || *p == '/' || *p == '='))
-			return -1; /* headers, spaces, anything unusual: leave it to OpenSSL */
-		if (*p == '=')
-			pad++;
-		else if (pad)
-			return -1;
-		if (n >= AKI_PEM_MAX)
-			return -1;
-		b64[n++] = (unsigned char)*p;
-	}
-	if ((size_t)(e - p) < sizeof(end) - 1 || memcmp(p, end, sizeof(end) - 1) || n == 0 || n % 4 || pad > 2)
+	if ((n = pem_body_decode(der, AKI_DER_MAX, &p, e)) <= 0)
 		return -1;
-	b64[n] = '\0';
-	if ((dl = EVP_DecodeBlock(der, b64, (int)n)) < 0 || (size_t)dl < pad)
+	if ((size_t)(e - p) < sizeof(end) - 1 || memcmp(p, end, sizeof(end) - 1))
 		return -1;
-	if (ids_from_der(der, (size_t)dl - pad, ids) != 1)
+	if (ids_from_der(der, (size_t)n, ids) != 1)
 		return -1;
-	if (want_sha256 && !EVP_Digest(der, (size_t)dl - pad, ids->sha256, NULL, EVP_sha256(), NULL))
+	if (want_sha256 && !EVP_Digest(der, (size_t)n, ids->sha256, NULL, EVP_sha256(), NULL))
 		return -1;
 	return 1;
 }
@@ -607,7 +621,8 @@ static int ids_full(struct fca_issued_ids *ids, const char *pem, size_t len, int
 	p = data;
 	if (!(x = d2i_X509(NULL, &p, dlen)))
 		goto out;
-	if (want_sha256 && !EVP_Digest(data, (size_t)dlen, ids->sha256, NULL, EVP_sha256(), NULL))
+	/* the certificate's bytes: what d2i read, not what the PEM block may hold after them */
+	if (want_sha256 && !EVP_Digest(data, (size_t)(p - data), ids->sha256, NULL, EVP_sha256(), NULL))
 		goto out;
 	if ((a = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(a) <= sizeof(ids->aki)) {
 		ids->aki_len = (size_t)ASN1_STRING_length(a);

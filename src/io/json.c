@@ -419,7 +419,7 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	/* "profiles": the trust profiles of fleetca versions that uploaded them (since removed: Fleet
 	 * distributes its root CA itself). Accepted and ignored, so that a database in the
 	 * field keeps working; the next write leaves it out. */
-	static const char *const optional[] = { "profiles", "history", NULL };
+	static const char *const optional[] = { "profiles", "history", "row_facts", NULL };
 	int r = FCA_EINVALID;
 	json_t *root = NULL, *a, *v;
 	json_error_t jerr;
@@ -499,6 +499,19 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 		json_array_foreach(a, i, v)
 			if ((r = parse_history(&s, v, i)) != FCA_OK)
 				goto out;
+	}
+
+	/* Optional: documents written before it existed do not have it (include/fleetca/state.h). */
+	if ((a = json_object_get(root, "row_facts"))) {
+		if ((r = get_array(&n, a, "row_facts", FCA_STATE_MAX_FACTS)) != FCA_OK)
+			goto out;
+		json_array_foreach(a, i, v) {
+			char f[32];
+			snprintf(f, sizeof(f), "row_facts[%zu]", i);
+			if ((r = get_str(s.row_facts[i], sizeof(s.row_facts[i]), v, f, 0)) != FCA_OK)
+				goto out;
+		}
+		s.nrow_facts = n;
 	}
 
 	if ((r = check_unique(&s)) != FCA_OK)
@@ -741,7 +754,7 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	if (len)
 		*len = 0;
 	if (s->ngens > FCA_STATE_MAX_GENS || s->ntransitions > FCA_STATE_MAX_TRANSITIONS ||
-	    s->noutbox > FCA_STATE_MAX_OUTBOX) {
+	    s->noutbox > FCA_STATE_MAX_OUTBOX || s->nrow_facts > FCA_STATE_MAX_FACTS) {
 		r = fca_error_set(FCA_EINVALID, PFX "too many entries (%zu generations, %zu transitions, %zu outbox)",
 				  s->ngens, s->ntransitions, s->noutbox);
 		goto out;
@@ -776,6 +789,13 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	if (hist) /* left out when nothing was folded: such a document keeps its bytes */
 		put(root, "history", hist, &fail);
 	hist = NULL;
+	if (s->nrow_facts) { /* left out when none: such a document keeps its bytes */
+		json_t *facts = json_array();
+		for (size_t i = 0; facts && i < s->nrow_facts; i++)
+			if (json_array_append_new(facts, json_string(s->row_facts[i])) != 0)
+				fail = 1;
+		put(root, "row_facts", facts, &fail);
+	}
 	if (fail || !(text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS))) {
 		r = fca_error_set(FCA_ENOMEM, PFX "out of memory");
 		goto out;

@@ -50,6 +50,8 @@ int fca_state_copy(struct fca_state *dst, const struct fca_state *src)
 	t.format_version = src->format_version;
 	t.updated_at = src->updated_at;
 	memcpy(t.history, src->history, sizeof(t.history));
+	memcpy(t.row_facts, src->row_facts, src->nrow_facts * sizeof(t.row_facts[0]));
+	t.nrow_facts = src->nrow_facts;
 	if (src->ngens) {
 		if (!(t.gens = malloc(src->ngens * sizeof(*t.gens))))
 			goto nomem;

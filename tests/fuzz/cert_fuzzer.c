@@ -2,9 +2,9 @@
  * libFuzzer target for the certificate parsers: fca_crypto_cert_inspect (full parse, defects) and
  * fca_crypto_cert_aki / fca_crypto_cert_ids (the drain scan's fast path). Whenever the full parse
  * accepts an input whose extensions all decode, the fast path must report the same Authority Key
- * Identifier and the same issuer Name bytes: abort() if not. (With an undecodable extension
- * OpenSSL reports no AKI at all, while the fast path still reads it: that certificate then counts
- * as live for its CA, which only delays a retirement.)
+ * Identifier, the same issuer Name bytes and the same SHA-256: abort() if not. (With an
+ * undecodable extension OpenSSL reports no AKI at all, while the fast path still reads it: that
+ * certificate then counts as live for its CA, which only delays a retirement.)
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fca_issued_ids ids;
 		if (fca_crypto_cert_ids(&ids, buf, size, 1) != FCA_OK || ids.aki_len != info.aki_len ||
 		    memcmp(ids.aki, info.aki, ids.aki_len) != 0 || ids.issuer_len != info.issuer_der_len ||
-		    memcmp(ids.issuer, info.issuer_der, ids.issuer_len) != 0)
+		    memcmp(ids.issuer, info.issuer_der, ids.issuer_len) != 0 || memcmp(ids.sha256, info.sha256, 32) != 0)
 			abort();
 	}
 	free(buf);

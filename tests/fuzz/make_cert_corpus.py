@@ -25,6 +25,26 @@ samples["one-line-body.pem"] = p.split("\n")[0] + "\n" + "".join(p.split("\n")[1
 samples["flipped-char.pem"] = p[:100] + ("A" if p[100] != "A" else "B") + p[101:]
 samples["garbage.pem"] = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
 samples["empty.pem"] = ""
+# the fast path's line-at-a-time decoder: widths it takes and widths it leaves to OpenSSL, line ends,
+# stray whitespace, blank lines, padding before the end, no newline after END, cuts inside a line
+lines = p.split("\n")
+body = "".join(lines[1:-2])
+
+
+def wrap(width, eol="\n", tail="\n"):
+    rows = [body[i:i + width] for i in range(0, len(body), width)]
+    return lines[0] + eol + "".join(r + eol for r in rows) + lines[-2] + tail
+
+
+for w in (4, 48, 76, 65, 77):
+    samples["wrap-%d.pem" % w] = wrap(w)
+samples["mixed-eol.pem"] = "".join(l + ("\r\n" if i % 2 else "\n") for i, l in enumerate(lines[:-1]))
+samples["blank-line-in-body.pem"] = "\n".join(lines[:5] + [""] + lines[5:])
+samples["space-at-line-end.pem"] = "\n".join(lines[:3] + [lines[3] + " "] + lines[4:])
+samples["cr-cr-lf.pem"] = "\n".join(lines[:3] + [lines[3] + "\r\r"] + lines[4:])
+samples["padding-then-more.pem"] = "\n".join(lines[:4] + ["AA=="] + lines[4:])
+samples["no-newline-after-end.pem"] = p.rstrip("\n")
+samples["cut-mid-line.pem"] = p[: len(lines[0]) + 1 + 3 * 65 + 10]
 key = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                       "-keyout", "/dev/null", "-subj", "/CN=no-aki", "-days", "1", "-addext",
                       "authorityKeyIdentifier=none", "-addext", "subjectKeyIdentifier=none"],

@@ -49,6 +49,12 @@ docs = {
         "ca": "apple_scep", "profile_uuid": "0c6f1f2e-7d7a-4b1e-9a55-2b4d7c1e9f00", "sha256s": [A, B],
         "uploaded_at": "2026-11-27T10:00:02Z"}]), sort_keys=True, separators=(",", ":")),
     "valid-old-profiles-odd.json": json.dumps(dict(EMPTY, profiles={"ca": "apple"})),
+    # The facts of each certificate row (issue 11 item 3): one line per row, by its md5_checksum.
+    "valid-row-facts.json": json.dumps(dict(FULL, row_facts=[
+        "f1 0123456789ABCDEF0123456789ABCDEF " + A + " 1700000000 2016000000 RSA 2048 1 " + B + " 01d2 "
+        + "c8c7c6c5c4c3c2c1c0bfbebdbcbbbab9b8b7b6b5 MBMxETAPBgNVBAMTCEZsZWV0IENB Q049RmxlZXQgQ0E=",
+        "f1 FEDCBA9876543210FEDCBA9876543210 " + B + " 1 2 EC 256 0 - - - - -"]), sort_keys=True,
+        separators=(",", ":")),
     "invalid-truncated.json": json.dumps(FULL)[:200],
     "invalid-not-object.json": "[1,2,3]",
     "invalid-duplicate-key.json": '{"format_version":1,"format_version":1}',
@@ -64,6 +70,8 @@ invalid = {
     "bad-time": dict(EMPTY, updated_at="yesterday"),
     "unknown-field-profile": dict(EMPTY, profile=[]),
     "duplicate-gen": dict(EMPTY, generations=[gen("apple_scep", 1, A), gen("apple_scep", 2, A)]),
+    "row-facts-number": dict(EMPTY, row_facts=[7]),
+    "row-facts-too-many": dict(EMPTY, row_facts=["x"] * 17),
 }
 for name, doc in invalid.items():
     docs["invalid-" + name + ".json"] = json.dumps(doc)

@@ -297,4 +297,70 @@ def same_certificate_in_two_slots(db):
     contradicted_is_corrupt(db, ["host_identity_ca_cert and host_identity_ca_cert_next hold the same certificate"])
 
 
+# ---- issue 11 item 3: the facts the state document keeps of each certificate row ---------------
+
+ALL_GEN1 = ("  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n  conditional_access: {generation: 1}\n"
+            "  conditional_access_idp: {generation: 1}\n")
+
+
+def state_doc(db):
+    return json.loads(reference_decrypt(live_rows(db)["fleetca_state"][1]))
+
+
+def set_state_doc(db, doc):
+    set_value(db, "fleetca_state", encrypt(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()))
+
+
+def adopted_with_facts(db):
+    """Adopts the four CAs: the document then keeps one line per live certificate row, by its checksum."""
+    run(["apply", "-f", yaml(ALL_GEN1)], env_for(db, now=T0), check_rc=0)
+    rows = live_rows(db)
+    want = sorted(rows[n][2] for n in ("ca_cert", "host_identity_ca_cert", "conditional_access_ca_cert",
+                                      "conditional_access_idp_cert"))
+    got = sorted(line.split(" ")[1] for line in state_doc(db).get("row_facts", []))
+    expect(len(want) == 4 and got == want, "row_facts name the four cert rows' checksums: %s vs %s" % (got, want))
+
+
+def status_without_facts_agrees(db, now):
+    """status with the recorded facts shows what status shows once they are gone (rows decrypted)."""
+    with_facts = run(["status", "--format", "json"], env_for(db, now=now))
+    doc = state_doc(db)
+    del doc["row_facts"]
+    set_state_doc(db, doc)
+    without = run(["status", "--format", "json"], env_for(db, now=now))
+    expect(with_facts[:2] == without[:2], "the facts answer as decrypting does:\n%s\n%s" % (with_facts, without))
+    return with_facts
+
+
+@on_both_schemas
+def recorded_facts_answer_as_decrypting_does(db):
+    adopted_with_facts(db)
+    rc, out, err = status_without_facts_agrees(db, T16)  # expiry is judged at the reader's now
+    expect(all(c["stage"] == "complete" for c in json.loads(out)["cas"]), "status: %d %s" % (rc, err))
+
+
+@on_both_schemas
+def a_row_copied_from_another_ca_answers_as_decrypting_does(db):
+    # the copy has the other row's checksum, hence the other row's facts: the certificate is the other
+    # CA's, which the document does not know for this one (drift), as decrypting finds
+    adopted_with_facts(db)
+    other = live_rows(db)["conditional_access_ca_cert"][1]
+    set_value(db, "host_identity_ca_cert", other)
+    status_without_facts_agrees(db, T0)
+
+
+@on_both_schemas
+def a_damaged_row_is_found_although_facts_are_recorded(db):
+    adopted_with_facts(db)
+    for consistent, words in ((True, "host_identity_ca_cert: cannot decrypt (GCM tag mismatch)"),
+                              (False, "host_identity_ca_cert: md5_checksum is not the MD5 of its value")):
+        before = live_rows(db)["host_identity_ca_cert"][1]
+        flip_a_byte(db, "host_identity_ca_cert", md5_consistent=consistent)
+        cas, err = status_json(db)
+        expect(cas["host_identity"]["stage"] == "corrupt" and words in (cas["host_identity"]["problem"] or ""),
+               "host_identity: %s %s" % (cas["host_identity"], err))
+        expect(all(cas[c]["stage"] == "complete" for c in cas if c != "host_identity"), "the others: %s" % cas)
+        set_value(db, "host_identity_ca_cert", before)
+
+
 T.done()

@@ -200,6 +200,68 @@ static void fixture_variants_match_full_parse(void **state)
 	}
 }
 
+/* The body of certificate c re-wrapped in lines of `width` characters, each ended by `eol`, with
+ * `extra` inserted after line `at` (when extra is not NULL) and `tail` after the END line. */
+static size_t rewrap(char *v, const char *c, size_t width, const char *eol, size_t at, const char *extra,
+		     const char *tail)
+{
+	const char *b = strchr(c, '\n') + 1, *e = strstr(c, "-----END CERTIFICATE-----");
+	size_t o = (size_t)sprintf(v, "-----BEGIN CERTIFICATE-----%s", eol), col = 0, line = 0;
+
+	for (const char *q = b; q < e; q++) {
+		if (*q == '\n' || *q == '\r')
+			continue;
+		v[o++] = *q;
+		if (++col == width) {
+			o += (size_t)sprintf(v + o, "%s", eol);
+			col = 0;
+			if (++line == at && extra)
+				o += (size_t)sprintf(v + o, "%s", extra);
+		}
+	}
+	if (col)
+		o += (size_t)sprintf(v + o, "%s", eol);
+	o += (size_t)sprintf(v + o, "-----END CERTIFICATE-----%s", tail);
+	return o;
+}
+
+/* The line-at-a-time decoder: every line width (those it takes, a multiple of 4 up to 76, and those
+ * it leaves to OpenSSL), LF and CRLF, stray whitespace, blank lines, text after the padding, no
+ * newline after END, and truncations inside a line: always the full parse's answer. */
+static void line_shapes_match_full_parse(void **state)
+{
+	static const size_t widths[] = { 4, 8, 12, 48, 60, 64, 72, 76, 1, 3, 5, 63, 65, 77, 80, 100, 4096 };
+	static const char *const extras[] = { "\n", "\r\n", " \n", "\t", "====\n", "-----END CERTIFICATE-----\n",
+					      "AAAA\r\r\n", "AA==\n", "QUJD\n" };
+
+	(void)state;
+	for (size_t i = 0; i < ncerts; i += 7) {
+		size_t len = strlen(certs[i]), o;
+		char *v = malloc(4 * len + 256);
+
+		for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++)
+			for (int crlf = 0; crlf <= 1; crlf++) {
+				o = rewrap(v, certs[i], widths[w], crlf ? "\r\n" : "\n", 0, NULL, crlf ? "\r\n" : "\n");
+				assert_same_as_full_parse(v, o);
+				o = rewrap(v, certs[i], widths[w], crlf ? "\r\n" : "\n", 0, NULL, "");
+				assert_same_as_full_parse(v, o);
+				for (size_t cut = o > 40 ? o - 40 : 0; cut < o; cut += 3) /* inside the last lines */
+					assert_same_as_full_parse(v, cut);
+			}
+		for (size_t x = 0; x < sizeof(extras) / sizeof(extras[0]); x++)
+			for (size_t at = 1; at <= 20; at += 6) {
+				o = rewrap(v, certs[i], 64, "\n", at, extras[x], "\n");
+				assert_same_as_full_parse(v, o);
+			}
+		o = rewrap(v, certs[i], 64, "\n", 0, NULL, "\n"); /* a space at the end of one line */
+		memmove(v + 28 + 64 + 2, v + 28 + 64 + 1, o - (28 + 64 + 1));
+		v[28 + 64] = ' ';
+		v[28 + 64 + 1] = '\n';
+		assert_same_as_full_parse(v, o + 1);
+		free(v);
+	}
+}
+
 static char *make_cert_pem(int with_aki, int keyid_form, int with_other_ext)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -303,6 +365,7 @@ int main(void)
 		cmocka_unit_test(every_fixture_device_cert_matches_full_parse),
 		cmocka_unit_test(identity_cert_digests_are_the_associations),
 		cmocka_unit_test(fixture_variants_match_full_parse),
+		cmocka_unit_test(line_shapes_match_full_parse),
 		cmocka_unit_test(cert_without_aki_gives_empty_aki),
 		cmocka_unit_test(generated_aki_forms_match_full_parse),
 		cmocka_unit_test(garbage_is_rejected),

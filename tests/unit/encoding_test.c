@@ -92,6 +92,42 @@ static void base64_respects_the_cap(void **state)
 	assert_true(FCA_BASE64_DECODED_MAX(8) >= 6);
 }
 
+/* The groups decoder (the PEM fast path's hot loop) answers what fca_base64_decode answers for every
+ * unpadded quantum, and refuses every byte that is not a digit, wherever it sits. */
+static void base64_groups_agree_with_the_decoder(void **state)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char in[64 + 1];
+	unsigned char want[48], got[48 + 1];
+	size_t n = 0;
+
+	(void)state;
+	for (int round = 0; round < 64; round++) {
+		for (int i = 0; i < 64; i++)
+			in[i] = digits[(i * 7 + round * 13 + i / 5) % 64];
+		in[64] = '\0';
+		for (size_t len = 0; len <= 64; len += 4) {
+			assert_int_equal(fca_base64_decode(want, sizeof(want), &n, in, len), FCA_OK);
+			assert_int_equal(n, len / 4 * 3);
+			memset(got, 0xee, sizeof(got));
+			assert_int_equal(fca_base64_decode_groups(got, in, len), FCA_OK);
+			assert_memory_equal(got, want, n);
+			assert_int_equal(got[n], 0xee); /* nothing written past len / 4 * 3 */
+		}
+	}
+	for (int c = 0; c < 256; c++) {
+		if (c && strchr(digits, c))
+			continue;
+		for (size_t at = 0; at < 8; at++) {
+			memcpy(in, "QUJDREVGR0hJ", 12);
+			in[at] = (char)c;
+			assert_int_equal(fca_base64_decode_groups(got, in, 8), FCA_EINVALID);
+		}
+	}
+	assert_int_equal(fca_base64_decode_groups(got, "QUJD", 3), FCA_EINVALID); /* a partial group */
+	assert_int_equal(fca_base64_decode_groups(got, "QUJDRA==", 8), FCA_EINVALID); /* padding */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -100,6 +136,7 @@ int main(void)
 		cmocka_unit_test(base64_rfc4648_vectors),
 		cmocka_unit_test(base64_refuses_what_go_refuses),
 		cmocka_unit_test(base64_respects_the_cap),
+		cmocka_unit_test(base64_groups_agree_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -554,11 +554,54 @@ static void test_serialize_rejects_bad_struct(void **st)
 	assert_null(out);
 }
 
+/* "row_facts" (issue 11 item 3): optional, kept as written, bounded; a document without it writes none. */
+static void test_row_facts(void **st)
+{
+	static const char doc[] =
+		"{\"format_version\":1,\"generations\":[],\"outbox\":[],\"row_facts\":[\"f1 a b\",\"another line\"],"
+		"\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
+	struct fca_state s;
+	char *out = NULL, *many;
+	size_t len, o;
+
+	(void)st;
+	assert_int_equal(fca_state_parse(&s, doc, strlen(doc)), FCA_OK);
+	assert_int_equal(s.nrow_facts, 2);
+	assert_string_equal(s.row_facts[1], "another line");
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_string_equal(out, doc);
+	free(out);
+	state_free(&s);
+
+	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
+	assert_int_equal(s.nrow_facts, 0);
+	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
+	assert_null(strstr(out, "row_facts"));
+	free(out);
+	state_free(&s);
+
+	/* more lines than the document keeps, or not strings: refused */
+	many = malloc(64 * (FCA_STATE_MAX_FACTS + 2) + 256);
+	o = (size_t)sprintf(many, "{\"format_version\":1,\"generations\":[],\"outbox\":[],\"row_facts\":[");
+	for (int i = 0; i <= FCA_STATE_MAX_FACTS; i++)
+		o += (size_t)sprintf(many + o, "%s\"x\"", i ? "," : "");
+	sprintf(many + o, "],\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}");
+	assert_int_equal(fca_state_parse(&s, many, strlen(many)), FCA_EINVALID);
+	assert_non_null(strstr(fca_error_message(), "row_facts"));
+	fca_error_clear();
+	sprintf(many, "{\"format_version\":1,\"generations\":[],\"outbox\":[],\"row_facts\":[7],"
+		      "\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}");
+	assert_int_equal(fca_state_parse(&s, many, strlen(many)), FCA_EINVALID);
+	fca_error_clear();
+	free(many);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_fields),
 		cmocka_unit_test(test_signed_at),
+		cmocka_unit_test(test_row_facts),
 		cmocka_unit_test(test_times_past_2038),
 		cmocka_unit_test(test_old_profiles_ignored),
 		cmocka_unit_test(test_other_unknown_member_rejected),
