@@ -497,7 +497,7 @@ static int count_devices(struct scan_ctx *c, struct fca_store *s)
 		fca_error_clear();
 		return FCA_OK;
 	}
-	for (size_t i = 0; i < nt; i++) /* where Fleet keeps Apple device identities (FLEET-FACTS §7) */
+	for (size_t i = 0; i < nt; i++) /* Apple device identities: identity_certificates, or scep_certificates before 2026 */
 		if (!strcmp(tables[i], "identity_certificates") || !strcmp(tables[i], "scep_certificates"))
 			t = tables[i];
 	if (!t) {

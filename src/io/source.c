@@ -3,7 +3,7 @@
  * repository through libgit2. The only file that includes <git2.h>; no git_* object leaves it.
  *
  * Owner validation: libgit2 1.5.1 refuses a repository owned by another uid, and does not honour
- * `safe.directory = *` (MARIADB.md, gotcha 10). The check protects the git CLI from running
+ * `safe.directory = *` as the git CLI does. The check protects the git CLI from running
  * commands that a stranger's .git/config names (core.fsmonitor, hooks). fleetca only reads objects
  * (revparse, trees, blobs): it runs no hook, no filter and no command from the repository's
  * configuration, and a CI job or a reconcile timer typically reads a checkout owned by another
