@@ -21,6 +21,7 @@
 
 #include "cli/cmd.h"
 #include "fleetca/config.h"
+#include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/store.h"
 #include "fleetca/fleet_api.h"
@@ -150,5 +151,6 @@ int cli_open(struct fca_config *cfg, int64_t lock_timeout, struct fca_secret *ae
 	if ((r = cli_config_load(cfg, lock_timeout)) != 0 ||
 	    (r = fca_engine_load_server_key(aes_key, &cfg->server_key)) != 0)
 		return r;
+	fca_crypto_warm_up(); /* the first decrypt's algorithm fetch runs while the store connects */
 	return s ? fca_store_open(s, &cfg->mysql) : FCA_OK;
 }
