@@ -33,7 +33,7 @@ static int copy_env(char *buf, size_t n, const char *name, const char *dflt)
 		v = dflt;
 	if (strlen(v) >= n)
 		return fca_error_set(FCA_EINVALID, "%s is too long (at most %zu characters)", name, n - 1);
-	snprintf(buf, n, "%s", v);
+	memcpy(buf, v, strlen(v) + 1); /* checked above */
 	return FCA_OK;
 }
 

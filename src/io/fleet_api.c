@@ -184,12 +184,13 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 	while (plen > 0 && path[plen - 1] == '/')
 		path[--plen] = '\0';
 	{
-		size_t n = strlen(a->origin) + plen + 1;
-		if (!(a->base = malloc(n))) {
+		size_t olen = strlen(a->origin);
+		if (!(a->base = malloc(olen + plen + 1))) {
 			r = fca_error_set(FCA_ENOMEM, "out of memory");
 			goto out;
 		}
-		snprintf(a->base, n, "%s%s", a->origin, path);
+		memcpy(a->base, a->origin, olen); /* sized for both: cannot be cut */
+		memcpy(a->base + olen, path, plen + 1);
 	}
 	r = FCA_OK;
 out:
@@ -470,18 +471,19 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char *url = NULL, errbuf[CURL_ERROR_SIZE];
-	size_t n = strlen(a->base) + strlen(path) + 1;
+	size_t blen = strlen(a->base), plen = strlen(path);
 	CURLcode c;
 	int r;
 
 	*status = 0;
 	errbuf[0] = '\0';
-	if (!(url = malloc(n)) || !(h = curl.curl_slist_append(hdrs, (const char *)a->auth.data))) {
+	if (!(url = malloc(blen + plen + 1)) || !(h = curl.curl_slist_append(hdrs, (const char *)a->auth.data))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
 	hdrs = h;
-	snprintf(url, n, "%s%s", a->base, path);
+	memcpy(url, a->base, blen); /* sized for both: cannot be cut */
+	memcpy(url + blen, path, plen + 1);
 	if (!(h = curl.curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
 	    !(h = curl.curl_slist_append(hdrs, "Expect:")) || !(hdrs = h) ||
 	    (json && (!(h = curl.curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h))) ||

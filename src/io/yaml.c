@@ -22,6 +22,7 @@
 
 #include <yaml.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/desired.h"
 #include "fleetca/source.h"
 #include "fleetca/timeutil.h"
@@ -168,15 +169,9 @@ static void path_pop(struct yp *ps, size_t saved)
 /* "staged, active, complete" */
 static void join_names(char *buf, size_t n, const char *const *names, size_t count)
 {
-	size_t off = 0;
-
 	buf[0] = '\0';
-	for (size_t i = 0; i < count && off < n; i++) {
-		int w = snprintf(buf + off, n - off, "%s%s", i ? ", " : "", names[i]);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	for (size_t i = 0; i < count; i++) /* for a message: a long list ends in "..." */
+		fca_text_append(buf, n, ", ", "%s", names[i]);
 }
 
 /* A value shown in a message: quoted, escaped, cut (visibly) at FOUND_SHOW_MAX bytes. */

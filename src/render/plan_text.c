@@ -40,19 +40,17 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p)
 
 size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
 {
-	size_t count = 0, len = 0;
+	size_t count = 0;
 
 	if (n)
 		buf[0] = '\0';
 	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
 		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)ca))
 			continue;
-		if (len < n) {
-			int k = snprintf(buf + len, n - len, "%s%s %s", count ? ", " : "",
-					 p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
-					 fca_catalog_get((enum fca_ca_id)ca)->name);
-			len += k > 0 ? (size_t)k : 0;
-		}
+		if (n) /* a headline: "..." marks a cut */
+			fca_text_append(buf, n, ", ", "%s %s",
+					p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
+					fca_catalog_get((enum fca_ca_id)ca)->name);
 		count++;
 	}
 	return count;
@@ -145,7 +143,7 @@ void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const st
 	/* renew reissues the signing certificate as it is: its subject does not change */
 	if (s->kind == FCA_STEP_RENEW && o && (unsigned)s->ca < FCA_CA_COUNT &&
 	    o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert_ok) {
-		snprintf(buf, n, "%s", o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert.subject);
+		fca_text_append(buf, n, "", "%s", o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert.subject);
 		return;
 	}
 	off = rdn(buf, n, off, "CN", s->subject.cn[0] || !def ? s->subject.cn : def->cn);
