@@ -48,7 +48,7 @@ const char *cli_nearest(const char *word, const char *const *names, size_t n)
 
 void cli_help(FILE *f, const struct cli_cmd *c)
 {
-	char left[128];
+	char left[128]; /* help text: the longest option line is far shorter */
 
 	fputs(c->usage, f);
 	for (const struct cli_opt *o = c->opts; o->name || o->label; o++) {
@@ -128,7 +128,7 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv)
 			return cli_usage_error(c->name, "unknown option '%s'", a);
 		}
 		if (o->shortname && a[1] == o->shortname)
-			snprintf(flag, sizeof(flag), "-%c", o->shortname);
+			snprintf(flag, sizeof(flag), "-%c", o->shortname); /* option names are short: never cut */
 		else
 			snprintf(flag, sizeof(flag), "--%s", o->name);
 		if (!o->arg) {

@@ -45,6 +45,7 @@ int fca_duration_parse(int64_t *out, const char *s)
 	return FCA_OK;
 }
 
+/* Fewer than 24 bytes ("-106751991167300d 23h"): callers give 32, and the pin relies on it never being cut. */
 void fca_duration_format(char *buf, size_t n, int64_t secs)
 {
 	static const struct { int64_t s; const char *u; } units[] = {

@@ -142,14 +142,15 @@ static void diag_add(struct yp *ps, int line, int column, const char *fmt, ...)
 	g = &d->v[d->n++];
 	g->line = line;
 	g->column = column;
-	snprintf(g->key, sizeof(g->key), "%s", ps->path);
+	snprintf(g->key, sizeof(g->key), "%s", ps->path); /* both 128 bytes: never cut */
 	va_start(ap, fmt);
-	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
+	vsnprintf(g->msg, sizeof(g->msg), fmt, ap); /* a message for a person: a cut is harmless */
 	va_end(ap);
 }
 
 #define diag_at(ps, mark, ...) diag_add((ps), (int)(mark).line + 1, (int)(mark).column + 1, __VA_ARGS__)
 
+/* Only for messages: a path cut at 127 bytes (unknown keys nested deep) still says where it starts. */
 static size_t path_push(struct yp *ps, const char *seg)
 {
 	size_t saved = ps->pathlen;
@@ -191,7 +192,7 @@ static void quote_value(char *buf, size_t n, const char *s, size_t len)
 			buf[off++] = '\\';
 			buf[off++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			off += (size_t)snprintf(buf + off, n - off, "\\x%02x", c);
+			off += (size_t)snprintf(buf + off, n - off, "\\x%02x", c); /* 4 bytes: the loop keeps 6 free */
 		} else {
 			buf[off++] = (char)c;
 		}
@@ -278,6 +279,7 @@ static void describe_found(char *buf, size_t n, const yaml_event_t *ev)
 	size_t len = 0;
 
 	switch (ev->type) {
+	/* what was found, for a message: the callers' FOUND_SHOW_MAX * 4 + 16 bytes hold q and the words */
 	case YAML_MAPPING_START_EVENT: snprintf(buf, n, "a mapping"); return;
 	case YAML_SEQUENCE_START_EVENT: snprintf(buf, n, "a sequence"); return;
 	case YAML_ALIAS_EVENT: snprintf(buf, n, "an alias"); return;
@@ -462,7 +464,7 @@ static int take_enum(struct yp *ps, const char *const *names, size_t count, size
 	enum skind k = SK_NULL;
 
 	join_names(list, sizeof(list), names, count);
-	snprintf(expected, sizeof(expected), "one of %s", list);
+	snprintf(expected, sizeof(expected), "one of %s", list); /* list[160] and 7 bytes: never cut */
 	if (take_scalar(ps, expected, &s, &len, &k))
 		return 1;
 	if (k == SK_STR && len < sizeof(buf) && !memchr(s, '\0', len)) {
@@ -596,7 +598,7 @@ static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *k
 				if (!strcmp(key, keys[i]))
 					idx = i;
 		} else {
-			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s);
+			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s); /* an unknown key, shown cut */
 		}
 		saved = path_push(ps, key);
 		if (idx == nkeys && (why = removed_why(keys, key))) {

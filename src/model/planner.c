@@ -54,6 +54,7 @@ static struct fca_step *step_new(struct walk *w, enum fca_step_kind kind, int ge
 	s->from_generation = w->sign;
 	s->from_stage = w->stage;
 	s->to_stage = to;
+	/* a catalog name (at most 22 bytes), an int and a kind name (at most 26): FCA_STEP_ID_MAX never cuts it */
 	snprintf(s->step_id, sizeof(s->step_id), "%s:%d:%s", w->def->name, generation, fca_step_kind_name(kind));
 	s->gate = FCA_GATE_OPEN;
 	return s;
@@ -213,7 +214,7 @@ static void disruption_compute(struct fca_disruption *d, const struct fca_obs_ca
 	d->applies = d->new_key || d->new_subject;
 	if (!d->applies)
 		return;
-	if (!from) {
+	if (!from) { /* the *_why below are for a person: a cut would be harmless */
 		snprintf(d->devices_why, sizeof(d->devices_why), "counted once gen %d signs", from_gen);
 	} else if (!oc->devices_counted) {
 		snprintf(d->devices_why, sizeof(d->devices_why), "%s",
@@ -352,7 +353,7 @@ static int drain_uncounted(struct walk *w, struct fca_step *s, int old)
 		why = oc->escrows_scan_note[0] ? oc->escrows_scan_note : "the FileVault escrows were not scanned";
 	if (!why)
 		return 0;
-	snprintf(s->drain_not_counted, sizeof(s->drain_not_counted), "%s", why);
+	snprintf(s->drain_not_counted, sizeof(s->drain_not_counted), "%s", why); /* for a person */
 	gate_close(s, FCA_GATE_CLOSED, 0, "what still depends on gen %d is not counted: %s", old, why);
 	return 1;
 }
@@ -483,6 +484,7 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
 	if (g->drain_live == 0 && stranded == 0)
 		return;
+	/* a sentence for a person, at most about 200 bytes of discards[320]: a cut would be harmless */
 	len = (size_t)snprintf(s->discards, sizeof(s->discards), "abandoning gen %d discards a CA that signed", n);
 	if (g->drain_live > 0 && len < sizeof(s->discards))
 		len += (size_t)snprintf(s->discards + len, sizeof(s->discards) - len,
@@ -528,7 +530,7 @@ static void ca_error(struct walk *w, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(w->pc->error, sizeof(w->pc->error), fmt, ap);
+	vsnprintf(w->pc->error, sizeof(w->pc->error), fmt, ap); /* a message for a person */
 	va_end(ap);
 	w->p->nsteps = w->first; /* an impossible target plans nothing for the CA */
 	w->p->has_error = 1;
@@ -621,6 +623,7 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 	w.sign_observed = 1;
 	w.pc->considered = 1;
 
+	/* the notes below are for a person: a cut would be harmless */
 	if (w.dca->suspend) {
 		w.pc->suspended = 1;
 		snprintf(w.pc->note, sizeof(w.pc->note), "suspended");

@@ -11,7 +11,8 @@
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
 
-/* "gen 2 staged", "gen 1 complete, suspended", or "not named" */
+/* "gen 2 staged", "gen 1 complete, suspended", or "not named": at most 40 bytes of the callers' 96. The
+ * sentences in this file are for a person (a pull-request comment); what[256] holds the longest. */
 static void side(char *buf, size_t n, int present, int generation, enum fca_stage stage, int suspended)
 {
 	if (!present)
@@ -50,7 +51,7 @@ static void describe(char *from, char *to, char *what, size_t n, const struct fc
 
 static const char *base_name(const struct fca_change *ch, char *buf, size_t n)
 {
-	snprintf(buf, n, "%.12s", ch->base_commit[0] ? ch->base_commit : "?");
+	snprintf(buf, n, "%.12s", ch->base_commit[0] ? ch->base_commit : "?"); /* the callers' id[16] */
 	return buf;
 }
 
@@ -73,7 +74,7 @@ int fca_render_change_text(FILE *f, const struct fca_change *ch, const char *pat
 		char name[48];
 		if (!c->considered)
 			continue;
-		snprintf(name, sizeof(name), "%s:", fca_catalog_get((enum fca_ca_id)ca)->name);
+		snprintf(name, sizeof(name), "%s:", fca_catalog_get((enum fca_ca_id)ca)->name); /* names are at most 22 bytes */
 		describe(from, to, what, sizeof(from), c);
 		if (!c->fields)
 			fprintf(f, "  %-*s unchanged (%s)\n", w, name, to);

@@ -56,6 +56,7 @@ size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
 	return count;
 }
 
+/* Text for a person (a cut would be harmless): the callers' 600 bytes hold "waiting: ", a gate_reason[384] and a time. */
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i)
 {
 	const struct fca_step *s = &p->steps[i];
@@ -104,6 +105,7 @@ static char mark(enum fca_step_kind k)
 	}
 }
 
+/* "unmanaged (complete)" is the longest, 21 bytes: the callers' 64 never cut it. */
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage)
 {
 	if (stage == FCA_STAGE_NONE || stage == FCA_STAGE_CORRUPT)
@@ -114,7 +116,7 @@ void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage st
 		snprintf(buf, n, "gen %d %s", generation, fca_stage_name(stage));
 }
 
-/* Appends "KEY=value" with RFC 4514 escaping. */
+/* Appends "KEY=value" with RFC 4514 escaping; stops at the buffer's end (sized so it never does: render_int.h). */
 static size_t rdn(char *buf, size_t n, size_t off, const char *key, const char *v)
 {
 	size_t len = strlen(v);
@@ -152,6 +154,7 @@ void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const st
 	(void)rdn(buf, n, off, "C", s->subject.c[0] || !def ? s->subject.c : def->c);
 }
 
+/* At most key_type[16] and an int, 27 bytes: the callers' 600 never cut it. */
 void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o)
 {
 	const struct fca_obs_gen *g;
@@ -214,6 +217,7 @@ static const struct fca_step *find_step(const struct fca_plan *p, enum fca_ca_id
 	return NULL;
 }
 
+/* Sentences for a person: a cut is harmless (the callers' 600 bytes hold the longest, with problem[384]). */
 void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fca_plan *p,
 			      const struct fca_observed *o, enum fca_ca_id ca)
 {
@@ -372,7 +376,7 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 		if (b->not_valid_after > 0)
 			fca_time_human(when, sizeof(when), b->not_valid_after);
 		else
-			snprintf(when, sizeof(when), "unknown");
+			snprintf(when, sizeof(when), "unknown"); /* a constant that fits */
 		fprintf(f, "%*s%-10s%-*.*s  %-*.*s  %-*.*s  %s\n", indent, "", "", wt, (int)sizeof(b->table), b->table,
 			ws, (int)sizeof(b->serial), b->serial, ww, (int)sizeof(b->who), b->who, when);
 	}
