@@ -989,6 +989,17 @@ int fca_json_fleet_error_names(const char *body, size_t len, const char *field)
 	return ok;
 }
 
+/* As much of src as fits in dst[cap] ("" for NULL). */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap ? cap - 1 : 0) : 0;
+
+	if (!cap)
+		return;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 int fca_json_fleet_error(const char *body, size_t len, char *msg, size_t msg_cap, char *reason, size_t reason_cap)
 {
 	json_t *root = json_loadb(body, len, 0, NULL), *errs, *e0;
@@ -1002,8 +1013,8 @@ int fca_json_fleet_error(const char *body, size_t len, char *msg, size_t msg_cap
 			why = json_string_value(json_object_get(e0, "reason"));
 	}
 	/* cut, not refused: these are for a person, and escape_text shortens them further */
-	snprintf(msg, msg_cap, "%.*s", (int)(msg_cap ? msg_cap - 1 : 0), m ? m : "");
-	snprintf(reason, reason_cap, "%.*s", (int)(reason_cap ? reason_cap - 1 : 0), why ? why : "");
+	copy_cut(msg, msg_cap, m);
+	copy_cut(reason, reason_cap, why);
 	json_decref(root);
 	return ok;
 }

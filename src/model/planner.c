@@ -475,7 +475,6 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 {
 	const struct fca_obs_gen *g = observed_gen(w, n), *sg = observed_gen(w, w->sign);
 	uint64_t stranded;
-	size_t len;
 
 	if (!g || !g->ever_signed)
 		return; /* never signed: nothing depends on it */
@@ -484,16 +483,17 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
 	if (g->drain_live == 0 && stranded == 0)
 		return;
-	/* a sentence for a person, at most about 200 bytes of discards[320]: a cut would be harmless */
-	len = (size_t)snprintf(s->discards, sizeof(s->discards), "abandoning gen %d discards a CA that signed", n);
-	if (g->drain_live > 0 && len < sizeof(s->discards))
-		len += (size_t)snprintf(s->discards + len, sizeof(s->discards) - len,
-					" %llu live certificate%s: those devices would have to re-enroll",
-					(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
-	if (stranded > 0 && len < sizeof(s->discards))
-		snprintf(s->discards + len, sizeof(s->discards) - len,
-			 "%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
-			 g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
+	/* a sentence for a person, at most about 200 bytes of discards[320]: a cut would show "..." */
+	s->discards[0] = '\0';
+	fca_text_append(s->discards, sizeof(s->discards), "", "abandoning gen %d discards a CA that signed", n);
+	if (g->drain_live > 0)
+		fca_text_append(s->discards, sizeof(s->discards), "",
+				" %llu live certificate%s: those devices would have to re-enroll",
+				(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
+	if (stranded > 0)
+		fca_text_append(s->discards, sizeof(s->discards), "",
+				"%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
+				g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
 }
 
 static int step_abandon(struct walk *w)
