@@ -17,7 +17,8 @@ void fca_fault_point(const char *name, const char *detail, uint64_t connection_i
 
 	if (!spec || !*spec)
 		return;
-	snprintf(full, sizeof(full), "%s:%s", name, detail ? detail : ""); /* short identifiers: never cut */
+	/* a step id, an idempotency key (under 240 bytes) or a table name, with a short name: never cut */
+	snprintf(full, sizeof(full), "%s:%s", name, detail ? detail : "");
 	if (strcmp(spec, name) != 0 && strcmp(spec, full) != 0)
 		return;
 	fprintf(stderr, "fleetca: test fault point %s reached\n", full);
