@@ -28,10 +28,11 @@ struct fca_pin {
  * Everything a saved plan's steps and gates depend on besides Fleet's rows: the source (path and
  * commit; "" for a working-tree file), the policy, the activity sink, and per CA whether it is named
  * and its generation, stage, subject (with the catalog's defaults), key, validity, renew_before,
- * adopt and suspend.
+ * adopt and suspend. FCA_EINVALID, naming the entry, when a value (the source path, say) is
+ * longer than FCA_PIN_VALUE_MAX - 1 bytes: a pin is never cut short.
  */
-void fca_pin_build(struct fca_pin *out, const struct fca_desired *d, const char *source_path,
-		   const char *source_commit);
+int fca_pin_build(struct fca_pin *out, const struct fca_desired *d, const char *source_path,
+		  const char *source_commit) FCA_MUST_USE;
 
 /* Adds or replaces one entry (for reading a saved plan). Returns FCA_EINVALID when full or too long. */
 int fca_pin_set(struct fca_pin *p, const char *key, const char *value) FCA_MUST_USE;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "fleetca/buf.h"
 
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -47,7 +48,7 @@ const char *cli_nearest(const char *word, const char *const *names, size_t n)
 
 void cli_help(FILE *f, const struct cli_cmd *c)
 {
-	char left[128];
+	char left[128]; /* help text: the longest option line is far shorter */
 
 	fputs(c->usage, f);
 	for (const struct cli_opt *o = c->opts; o->name || o->label; o++) {
@@ -116,16 +117,18 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv)
 		}
 		if (!o->name) {
 			char word[64];
-			const char *near;
+			const char *near = NULL;
+			struct fca_buf w;
 			if (a[0] != '-')
 				return cli_usage_error(c->name, "unexpected argument '%s'", a);
-			snprintf(word, sizeof(word), "%.*s", (int)strcspn(a + strspn(a, "-"), "="), a + strspn(a, "-"));
-			if ((near = cli_nearest(word, names, nnames)))
+			fca_buf_init_fixed(&w, word, sizeof(word));
+			fca_buf_put(&w, a + strspn(a, "-"), strcspn(a + strspn(a, "-"), "="));
+			if (!w.err && (near = cli_nearest(word, names, nnames))) /* a word longer than any option is near none */
 				return cli_usage_error(c->name, "unknown option '%s'; did you mean '--%s'?", a, near);
 			return cli_usage_error(c->name, "unknown option '%s'", a);
 		}
 		if (o->shortname && a[1] == o->shortname)
-			snprintf(flag, sizeof(flag), "-%c", o->shortname);
+			snprintf(flag, sizeof(flag), "-%c", o->shortname); /* option names are short: never cut */
 		else
 			snprintf(flag, sizeof(flag), "--%s", o->name);
 		if (!o->arg) {

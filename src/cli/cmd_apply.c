@@ -89,7 +89,8 @@ static int load_saved_plan(struct saved_plan *sp, const char *plan_path, const s
 	if (fca_planfile_load(plan_path, &sp->basis, sp->steps, FCA_PLAN_MAX_STEPS, &sp->nsteps, &sp->planned) != 0)
 		return cli_fail();
 	/* pinned: no row is read yet */
-	fca_pin_build(&sp->pin, d, src->path, src->from_git ? src->commit : "");
+	if (fca_pin_build(&sp->pin, d, src->path, src->from_git ? src->commit : "") != FCA_OK)
+		return cli_fail();
 	if (fca_pin_compare(&sp->planned, &sp->pin, why, sizeof(why)) > 0) {
 		fprintf(stderr,
 			"fleetca: error: %s was made from another desired state than %s: %s; nothing was "

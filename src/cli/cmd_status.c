@@ -74,6 +74,7 @@ int cmd_status(int argc, char **argv)
 			goto out;
 		}
 	} else {
+		/* constants that fit */
 		snprintf(o->cas[FCA_CA_APPLE_SCEP].devices_note, sizeof(o->cas[0].devices_note), "--no-scan");
 		snprintf(o->cas[FCA_CA_APPLE_SCEP].escrows_note, sizeof(o->cas[0].escrows_note), "--no-scan");
 		for (int i = 0; i < FCA_CA_COUNT; i++) { /* not counted, and said so: never a 0 */

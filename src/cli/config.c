@@ -34,7 +34,7 @@ static int copy_env(char *buf, size_t n, const char *name, const char *dflt)
 		v = dflt;
 	if (strlen(v) >= n)
 		return fca_error_set(FCA_EINVALID, "%s is too long (at most %zu characters)", name, n - 1);
-	snprintf(buf, n, "%s", v);
+	memcpy(buf, v, strlen(v) + 1); /* checked above */
 	return FCA_OK;
 }
 
@@ -134,7 +134,7 @@ int cli_config_load(struct fca_config *cfg, int64_t lock_timeout)
 		goto out;
 	a->token_code = secret_env(&a->token, "FLEET_API_TOKEN", "FLEETCA_API_TOKEN_PATH", "the Fleet API token");
 	if (a->token_code != FCA_OK) {
-		snprintf(a->token_error, sizeof(a->token_error), "%s", fca_error_message());
+		snprintf(a->token_error, sizeof(a->token_error), "%s", fca_error_message()); /* for a person */
 		fca_error_clear();
 	}
 	r = FCA_OK;

@@ -97,7 +97,7 @@ int fca_buf_vprintf(struct fca_buf *b, const char *fmt, va_list ap)
 		return fail(b, FCA_EINVALID);
 	if (reserve(b, (size_t)n) != FCA_OK)
 		return b->err;
-	vsnprintf(b->ptr + b->len, b->asize - b->len, fmt, ap);
+	vsnprintf(b->ptr + b->len, b->asize - b->len, fmt, ap); /* reserve made room for all n: never cut */
 	b->len += (size_t)n;
 	return FCA_OK;
 }

@@ -15,7 +15,7 @@ int fca_error_set(int code, const char *fmt, ...)
 
 	fca_last.code = code;
 	va_start(ap, fmt);
-	vsnprintf(fca_last.msg, sizeof(fca_last.msg), fmt, ap);
+	vsnprintf(fca_last.msg, sizeof(fca_last.msg), fmt, ap); /* for a person: cut, on purpose (see below) */
 	va_end(ap);
 	return code;
 }
@@ -40,7 +40,7 @@ int fca_error_prefix(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	vsnprintf(ctx, sizeof(ctx), fmt, ap); /* for a person, as below */
 	va_end(ap);
 	tmp[0] = '\0';
 	append_cut(tmp, sizeof(tmp), &len, ctx);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/encoding.h"
 #include "fleetca/file.h"
 
@@ -103,13 +104,15 @@ static int create_temp(const char *path, char *tmp, size_t cap, const char *what
 	for (int attempt = 0; attempt < 16; attempt++) {
 		unsigned char rnd[8];
 		char hex[17];
+		struct fca_buf b;
 		int fd;
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return fca_error_set(FCA_ERROR, "%s %s: no random bytes for a temp name: %s", what, path,
 					     strerror(errno));
 		fca_hex_encode(hex, rnd, sizeof(rnd), 0);
-		if ((size_t)snprintf(tmp, cap, "%.*s.%s.%s.tmp", dirlen, path, base, hex) >= cap)
+		fca_buf_init_fixed(&b, tmp, cap);
+		if (fca_buf_printf(&b, "%.*s.%s.%s.tmp", dirlen, path, base, hex) != FCA_OK)
 			return fca_error_set(FCA_EINVALID, "%s %s: path too long", what, path);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 		if (fd >= 0)
@@ -126,12 +129,15 @@ static void sync_dir(const char *path)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
+	struct fca_buf b;
 	int fd;
 
+	fca_buf_init_fixed(&b, dir, sizeof(dir));
 	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path) >=
-		 sizeof(dir))
+		fca_buf_puts(&b, ".");
+	else
+		fca_buf_put(&b, path, slash == path ? 1 : (size_t)(slash - path));
+	if (b.err) /* longer than PATH_MAX: nothing to sync */
 		return;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		(void)fsync(fd);

@@ -45,6 +45,7 @@ int fca_duration_parse(int64_t *out, const char *s)
 	return FCA_OK;
 }
 
+/* Fewer than 24 bytes ("-106751991167300d 23h"): callers give 32, and the pin relies on it never being cut. */
 void fca_duration_format(char *buf, size_t n, int64_t secs)
 {
 	static const struct { int64_t s; const char *u; } units[] = {
@@ -102,12 +103,17 @@ static void format_utc(char *buf, size_t n, int64_t t, int human)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
+	static const char marker[] = "invalid-time";
 
 	if (n == 0)
 		return;
 	if ((int64_t)tt != t || !gmtime_r(&tt, &tm) ||
-	    (human ? strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm) : strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm)) == 0)
-		snprintf(buf, n, "%s", "invalid-time");
+	    (human ? strftime(buf, n, "%Y-%m-%d %H:%M UTC", &tm) : strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm)) == 0) {
+		/* the marker, cut to the buffer when it must be ("invalid"): still visibly not a time */
+		size_t k = sizeof(marker) - 1 < n - 1 ? sizeof(marker) - 1 : n - 1;
+		memcpy(buf, marker, k);
+		buf[k] = '\0';
+	}
 }
 
 void fca_time_rfc3339(char *buf, size_t n, int64_t t)

@@ -22,6 +22,7 @@
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/config.h"
 #include "fleetca/fleet_api.h"
 #include "fleetca/json.h"
@@ -65,7 +66,7 @@ static struct {
 } curl;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static char curl_load_error[512]; /* set when libcurl could not be loaded */
+static char curl_load_error[512]; /* set when libcurl could not be loaded; for a person */
 
 /* dlopen + dlsym, once per process; the handle is never closed. */
 static void curl_load(void)
@@ -101,7 +102,7 @@ static int ensure_loaded(void)
 struct fca_fleet_api {
 	CURL *curl;
 	char *base;		/* {FLEET_URL} without a trailing '/' */
-	char origin[320];	/* scheme://host:port, for messages */
+	char origin[320];	/* scheme://host:port, for messages and the start of base */
 	char ca_file[1024];	/* "" = the system's CAs */
 	char proxy[1024];	/* FLEETCA_API_PROXY; "" = none (the proxy environment variables are ignored) */
 	struct fca_secret auth; /* "Authorization: Bearer <token>" */
@@ -145,6 +146,7 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 {
 	CURLU *u = curl.curl_url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *path = NULL, *query = NULL;
+	struct fca_buf ob;
 	size_t plen;
 	int r;
 
@@ -168,7 +170,10 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 		r = fca_error_set(FCA_EINVALID, "FLEET_URL '%s' must not have a query string", fleet_url);
 		goto out;
 	}
-	snprintf(a->origin, sizeof(a->origin), "%s://%s:%s", scheme, host, port ? port : "?");
+	fca_buf_init_fixed(&ob, a->origin, sizeof(a->origin)); /* the base of every URL: never cut */
+	fca_buf_printf(&ob, "%s://%s:%s", scheme, host, port ? port : "?");
+	if ((r = fca_buf_error(&ob, "FLEET_URL's scheme, host and port")) != FCA_OK)
+		goto out;
 	if (strcmp(scheme, "https") != 0) {
 		r = fca_error_set(FCA_EINVALID,
 				  "FLEET_URL '%s': fleetca talks to the Fleet API over https only, for every host: "
@@ -184,12 +189,13 @@ static int set_url(struct fca_fleet_api *a, const char *fleet_url)
 	while (plen > 0 && path[plen - 1] == '/')
 		path[--plen] = '\0';
 	{
-		size_t n = strlen(a->origin) + plen + 1;
-		if (!(a->base = malloc(n))) {
+		size_t olen = strlen(a->origin);
+		if (!(a->base = malloc(olen + plen + 1))) {
 			r = fca_error_set(FCA_ENOMEM, "out of memory");
 			goto out;
 		}
-		snprintf(a->base, n, "%s%s", a->origin, path);
+		memcpy(a->base, a->origin, olen); /* sized for both: cannot be cut */
+		memcpy(a->base + olen, path, plen + 1);
 	}
 	r = FCA_OK;
 out:
@@ -246,6 +252,8 @@ int fca_fleet_api_open(struct fca_fleet_api **out, const struct fca_api_config *
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	a->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 1;
 	a->connect_timeout_ms = a->timeout_ms < CONNECT_TIMEOUT_MS ? a->timeout_ms : CONNECT_TIMEOUT_MS;
+	_Static_assert(sizeof(a->ca_file) >= sizeof(cfg->ca_file) && sizeof(a->proxy) >= sizeof(cfg->proxy),
+		       "the copies below are never cut");
 	snprintf(a->ca_file, sizeof(a->ca_file), "%s", cfg->ca_file);
 	snprintf(a->proxy, sizeof(a->proxy), "%s", cfg->proxy);
 	if (curl.curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -304,7 +312,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 static void escape_text(char *out, size_t n, size_t *j, const char *text, size_t max_in)
 {
 	const unsigned char *p = (const unsigned char *)text;
-	char tmp[16];
+	char tmp[16]; /* "\\u{10FFFF}" or 4 UTF-8 bytes at most: never cut */
 
 	for (size_t i = 0; p[i] && i < max_in;) {
 		unsigned cp = 0;
@@ -366,7 +374,7 @@ static void fleet_message(char *out, size_t n, const struct body *b)
 			escape_text(out, n, &j, ")", 1);
 		}
 	} else {
-		snprintf(out, n, "no JSON message in the response");
+		snprintf(out, n, "no JSON message in the response"); /* for a person */
 	}
 }
 
@@ -470,18 +478,19 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 {
 	struct curl_slist *hdrs = NULL, *h;
 	char *url = NULL, errbuf[CURL_ERROR_SIZE];
-	size_t n = strlen(a->base) + strlen(path) + 1;
+	size_t blen = strlen(a->base), plen = strlen(path);
 	CURLcode c;
 	int r;
 
 	*status = 0;
 	errbuf[0] = '\0';
-	if (!(url = malloc(n)) || !(h = curl.curl_slist_append(hdrs, (const char *)a->auth.data))) {
+	if (!(url = malloc(blen + plen + 1)) || !(h = curl.curl_slist_append(hdrs, (const char *)a->auth.data))) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
 	hdrs = h;
-	snprintf(url, n, "%s%s", a->base, path);
+	memcpy(url, a->base, blen); /* sized for both: cannot be cut */
+	memcpy(url + blen, path, plen + 1);
 	if (!(h = curl.curl_slist_append(hdrs, "Accept: application/json")) || !(hdrs = h) ||
 	    !(h = curl.curl_slist_append(hdrs, "Expect:")) || !(hdrs = h) ||
 	    (json && (!(h = curl.curl_slist_append(hdrs, "Content-Type: application/json")) || !(hdrs = h))) ||

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/catalog.h"
 #include "fleetca/json.h"
 #include "fleetca/plan.h"
@@ -58,7 +59,7 @@ static int check_keys_opt(const json_t *obj, const char *field, const char *cons
 {
 	const char *k;
 	json_t *v;
-	char where[160];
+	char where[160]; /* a field name (f[96] below) and a key: never cut */
 
 	json_object_foreach((json_t *)obj, k, v) {
 		size_t i;
@@ -196,7 +197,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 	static const char *const keys[] = { "ca", "generation", "sha256", "created_at", "staged_at",
 					    "activated_at", "retired_at", "commit", NULL };
 	static const char *const optional[] = { "signed_at", NULL };
-	char f[96], name[64];
+	char f[96], name[64]; /* f: "generations[<20 digits>].activated_at" is at most 47 bytes: never cut */
 	const struct fca_ca_def *def;
 	int64_t n = 0;
 	int r;
@@ -258,7 +259,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 static int parse_transition(struct fca_state_transition *t, const json_t *o, size_t i)
 {
 	static const char *const keys[] = { "step_id", "count", "last_at", NULL };
-	char f[96];
+	char f[96]; /* "transitions[<20 digits>].step_id" is at most 42 bytes: never cut */
 	int64_t n;
 	int r;
 
@@ -290,7 +291,7 @@ static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 {
 	static const char *const keys[] = { "idempotency_key", "type", "details", "created_at", "attempts", NULL };
 	static const char *const optional[] = { "delivery_id", "last_attempt_at", NULL };
-	char f[96];
+	char f[96]; /* "outbox[<20 digits>].last_attempt_at" is at most 44 bytes: never cut */
 	const json_t *d;
 	int64_t n;
 	int r;
@@ -345,7 +346,7 @@ static int parse_history(struct fca_state *s, const json_t *o, size_t i)
 					    "newest_at", NULL };
 	struct fca_state_history h;
 	const struct fca_ca_def *def;
-	char f[96], name[64];
+	char f[96], name[64]; /* f: "history[<20 digits>].max_generation" is at most 45 bytes: never cut */
 	int64_t n;
 	int r;
 
@@ -844,8 +845,12 @@ int fca_json_activity_details(char **out, const struct fca_activity *a)
 	/* Fleet's UI shows "<actor> staged ca certificate <ca_name>". */
 	if (a->ca_title) {
 		char name[160];
-		snprintf(name, sizeof(name), "%s, generation %d", a->ca_title,
-			 a->named_generation > 0 ? a->named_generation : a->generation);
+		struct fca_buf b;
+		fca_buf_init_fixed(&b, name, sizeof(name));
+		fca_buf_printf(&b, "%s, generation %d", a->ca_title,
+			       a->named_generation > 0 ? a->named_generation : a->generation);
+		if ((r = fca_buf_error(&b, "the activity's ca_name")) != FCA_OK)
+			goto out;
 		json_object_set_new(d, "ca_name", json_string(name));
 	}
 	json_object_set(d, "assets", assets);
@@ -932,7 +937,7 @@ int fca_json_planfile_parse(const char *path, const char *text, size_t len, stru
 			fca_error_set(FCA_EINVALID, "%s: basis[%zu] is malformed", path, i);
 			goto out;
 		}
-		snprintf(basis->basis[basis->nbasis].name, FCA_ASSET_NAME_MAX, "%s", a);
+		snprintf(basis->basis[basis->nbasis].name, FCA_ASSET_NAME_MAX, "%s", a); /* lengths checked above */
 		snprintf(basis->basis[basis->nbasis].md5, 33, "%s", m);
 		basis->nbasis++;
 	}
@@ -947,7 +952,7 @@ int fca_json_planfile_parse(const char *path, const char *text, size_t len, stru
 			fca_error_set(FCA_EINVALID, "%s: steps[%zu] has no step_id", path, i);
 			goto out;
 		}
-		snprintf(steps[(*nsteps)++], FCA_STEP_ID_MAX, "%s", id);
+		snprintf(steps[(*nsteps)++], FCA_STEP_ID_MAX, "%s", id); /* length checked above */
 	}
 	r = FCA_OK;
 out:
@@ -1004,6 +1009,17 @@ int fca_json_fleet_error_names(const char *body, size_t len, const char *field)
 	return ok;
 }
 
+/* As much of src as fits in dst[cap] ("" for NULL). */
+static void copy_cut(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap ? cap - 1 : 0) : 0;
+
+	if (!cap)
+		return;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
 int fca_json_fleet_error(const char *body, size_t len, char *msg, size_t msg_cap, char *reason, size_t reason_cap)
 {
 	json_t *root = json_loadb(body, len, 0, NULL), *errs, *e0;
@@ -1017,8 +1033,8 @@ int fca_json_fleet_error(const char *body, size_t len, char *msg, size_t msg_cap
 			why = json_string_value(json_object_get(e0, "reason"));
 	}
 	/* cut, not refused: these are for a person, and escape_text shortens them further */
-	snprintf(msg, msg_cap, "%.*s", (int)(msg_cap ? msg_cap - 1 : 0), m ? m : "");
-	snprintf(reason, reason_cap, "%.*s", (int)(reason_cap ? reason_cap - 1 : 0), why ? why : "");
+	copy_cut(msg, msg_cap, m);
+	copy_cut(reason, reason_cap, why);
 	json_decref(root);
 	return ok;
 }

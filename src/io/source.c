@@ -73,7 +73,7 @@ static struct {
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static int git_init_rc;
-static char git_load_error[512]; /* set when libgit2 could not be loaded */
+static char git_load_error[512]; /* set when libgit2 could not be loaded; for a person */
 
 static void git_shutdown(void)
 {
@@ -148,6 +148,8 @@ void fca_source_dispose(struct fca_source *s)
 	s->len = 0;
 }
 
+/* Never cuts: each caller checked src's length against dst (path, ref), or sized dst for it (a commit id,
+ * realpath's PATH_MAX); a repository directory given longer than PATH_MAX only ever names it in a message. */
 static void set_str(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");
@@ -356,7 +358,7 @@ int fca_source_read_git(struct fca_source *out, const char *repo_dir, const char
 	git2.git_oid_tostr(out->commit, sizeof(out->commit), git2.git_commit_id(c));
 	set_str(out->ref, sizeof(out->ref), ref);
 	set_str(out->path, sizeof(out->path), tp);
-	snprintf(out->label, sizeof(out->label), "%s:%s", ref, tp);
+	snprintf(out->label, sizeof(out->label), "%s:%s", ref, tp); /* FCA_SOURCE_LABEL_MAX holds both */
 out:
 	if (r != FCA_OK)
 		fca_source_dispose(out);
@@ -467,7 +469,7 @@ int fca_source_read_base(struct fca_source *out, const char *repo_dir, const cha
 	set_str(out->commit, sizeof(out->commit), id);
 	set_str(out->ref, sizeof(out->ref), base_ref);
 	set_str(out->path, sizeof(out->path), tp);
-	snprintf(out->label, sizeof(out->label), "%.12s:%s", id, tp);
+	snprintf(out->label, sizeof(out->label), "%.12s:%s", id, tp); /* FCA_SOURCE_LABEL_MAX holds both */
 out:
 	if (r != FCA_OK)
 		fca_source_dispose(out);
@@ -480,7 +482,7 @@ out:
 
 const char *fca_source_library_version(void)
 {
-	static char v[64];
+	static char v[64]; /* three ints, or the soname: never cut */
 	int major = 0, minor = 0, rev = 0;
 
 	/* --version loads it: the version printed is the one a git source would use */

@@ -22,6 +22,7 @@
 
 #include <yaml.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/desired.h"
 #include "fleetca/source.h"
 #include "fleetca/timeutil.h"
@@ -141,14 +142,15 @@ static void diag_add(struct yp *ps, int line, int column, const char *fmt, ...)
 	g = &d->v[d->n++];
 	g->line = line;
 	g->column = column;
-	snprintf(g->key, sizeof(g->key), "%s", ps->path);
+	snprintf(g->key, sizeof(g->key), "%s", ps->path); /* both 128 bytes: never cut */
 	va_start(ap, fmt);
-	vsnprintf(g->msg, sizeof(g->msg), fmt, ap);
+	vsnprintf(g->msg, sizeof(g->msg), fmt, ap); /* a message for a person: a cut is harmless */
 	va_end(ap);
 }
 
 #define diag_at(ps, mark, ...) diag_add((ps), (int)(mark).line + 1, (int)(mark).column + 1, __VA_ARGS__)
 
+/* Only for messages: a path cut at 127 bytes (unknown keys nested deep) still says where it starts. */
 static size_t path_push(struct yp *ps, const char *seg)
 {
 	size_t saved = ps->pathlen;
@@ -168,15 +170,9 @@ static void path_pop(struct yp *ps, size_t saved)
 /* "staged, active, complete" */
 static void join_names(char *buf, size_t n, const char *const *names, size_t count)
 {
-	size_t off = 0;
-
 	buf[0] = '\0';
-	for (size_t i = 0; i < count && off < n; i++) {
-		int w = snprintf(buf + off, n - off, "%s%s", i ? ", " : "", names[i]);
-		if (w < 0)
-			break;
-		off += (size_t)w;
-	}
+	for (size_t i = 0; i < count; i++) /* for a message: a long list ends in "..." */
+		fca_text_append(buf, n, ", ", "%s", names[i]);
 }
 
 /* A value shown in a message: quoted, escaped, cut (visibly) at FOUND_SHOW_MAX bytes. */
@@ -196,7 +192,7 @@ static void quote_value(char *buf, size_t n, const char *s, size_t len)
 			buf[off++] = '\\';
 			buf[off++] = (char)c;
 		} else if (c < 0x20 || c == 0x7f) {
-			off += (size_t)snprintf(buf + off, n - off, "\\x%02x", c);
+			off += (size_t)snprintf(buf + off, n - off, "\\x%02x", c); /* 4 bytes: the loop keeps 6 free */
 		} else {
 			buf[off++] = (char)c;
 		}
@@ -283,6 +279,7 @@ static void describe_found(char *buf, size_t n, const yaml_event_t *ev)
 	size_t len = 0;
 
 	switch (ev->type) {
+	/* what was found, for a message: the callers' FOUND_SHOW_MAX * 4 + 16 bytes hold q and the words */
 	case YAML_MAPPING_START_EVENT: snprintf(buf, n, "a mapping"); return;
 	case YAML_SEQUENCE_START_EVENT: snprintf(buf, n, "a sequence"); return;
 	case YAML_ALIAS_EVENT: snprintf(buf, n, "an alias"); return;
@@ -467,7 +464,7 @@ static int take_enum(struct yp *ps, const char *const *names, size_t count, size
 	enum skind k = SK_NULL;
 
 	join_names(list, sizeof(list), names, count);
-	snprintf(expected, sizeof(expected), "one of %s", list);
+	snprintf(expected, sizeof(expected), "one of %s", list); /* list[160] and 7 bytes: never cut */
 	if (take_scalar(ps, expected, &s, &len, &k))
 		return 1;
 	if (k == SK_STR && len < sizeof(buf) && !memchr(s, '\0', len)) {
@@ -601,7 +598,7 @@ static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *k
 				if (!strcmp(key, keys[i]))
 					idx = i;
 		} else {
-			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s);
+			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s); /* an unknown key, shown cut */
 		}
 		saved = path_push(ps, key);
 		if (idx == nkeys && (why = removed_why(keys, key))) {

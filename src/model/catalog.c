@@ -66,6 +66,7 @@ static const char *slot_suffix(enum fca_slot slot)
 
 void fca_catalog_asset(char *buf, size_t n, const struct fca_ca_def *ca, int key, enum fca_slot slot)
 {
+	/* at most 27 + 9 bytes: the callers' FCA_ASSET_NAME_MAX never cuts it */
 	snprintf(buf, n, "%s%s", key ? ca->key_asset : ca->cert_asset, slot_suffix(slot));
 }
 

@@ -48,6 +48,7 @@ void fca_change_compute(struct fca_change *out, const struct fca_desired *base, 
 
 	memset(out, 0, sizeof(*out));
 	out->base_absent = base == NULL;
+	/* a commit id and a ref from struct fca_source, of the same sizes; shown to a person only */
 	snprintf(out->base_commit, sizeof(out->base_commit), "%s", base_commit ? base_commit : "");
 	snprintf(out->base_ref, sizeof(out->base_ref), "%s", base_ref ? base_ref : "");
 	if (base) {

@@ -34,12 +34,14 @@ void fca_desired_init(struct fca_desired *d)
 
 void fca_desired_subject(struct fca_subject *out, const struct fca_desired_ca *dca, const struct fca_ca_def *def)
 {
+	/* same-sized fields, or the catalog's short defaults: never cut */
 	snprintf(out->cn, sizeof(out->cn), "%s", dca && dca->subject.cn[0] ? dca->subject.cn : def->cn);
 	snprintf(out->o, sizeof(out->o), "%s", dca && dca->subject.o[0] ? dca->subject.o : def->o);
 	snprintf(out->ou, sizeof(out->ou), "%s", dca && dca->subject.ou[0] ? dca->subject.ou : def->ou);
 	snprintf(out->c, sizeof(out->c), "%s", dca && dca->subject.c[0] ? dca->subject.c : def->c);
 }
 
+/* A line for a person: a cut is harmless. */
 void fca_diag_format(char *buf, size_t n, const char *file, const struct fca_diag *d)
 {
 	if (d->line > 0)

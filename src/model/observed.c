@@ -50,7 +50,8 @@ size_t fca_pem_block_count(const char *text, size_t len)
 	return n;
 }
 
-/* Writes into msg why the first slot whose rows are unusable is; returns 1 when there was one. */
+/* Writes into msg why the first slot whose rows are unusable is; returns 1 when there was one.
+ * The problem, drift and detail sentences in this file are for a person: a cut is harmless. */
 static int slot_problem_into(char *msg, size_t n, const struct fca_obs_ca *c)
 {
 	for (int s = 0; s < FCA_SLOT_COUNT; s++) {

@@ -11,8 +11,9 @@
 int fca_pin_set(struct fca_pin *p, const char *key, const char *value)
 {
 	struct fca_pin_entry *e = NULL;
+	size_t klen = strlen(key), vlen = strlen(value);
 
-	if (strlen(key) >= FCA_PIN_KEY_MAX || strlen(value) >= FCA_PIN_VALUE_MAX)
+	if (klen >= FCA_PIN_KEY_MAX || vlen >= FCA_PIN_VALUE_MAX)
 		return fca_error_set(FCA_EINVALID, "desired-state entry %.64s is too long", key);
 	for (size_t i = 0; i < p->n; i++)
 		if (!strcmp(p->e[i].key, key))
@@ -22,29 +23,59 @@ int fca_pin_set(struct fca_pin *p, const char *key, const char *value)
 			return fca_error_set(FCA_EINVALID, "too many desired-state entries (at most %d)", FCA_PIN_MAX);
 		e = &p->e[p->n++];
 	}
-	snprintf(e->key, sizeof(e->key), "%s", key);
-	snprintf(e->value, sizeof(e->value), "%s", value);
+	memcpy(e->key, key, klen + 1); /* both lengths checked above */
+	memcpy(e->value, value, vlen + 1);
 	return FCA_OK;
 }
 
-static void FCA_PRINTF(3, 4) put(struct fca_pin *p, const char *key, const char *fmt, ...)
+/* Sets key to the formatted value; a value longer than FCA_PIN_VALUE_MAX - 1 is an error naming the key. */
+static int FCA_PRINTF(3, 0) vput(struct fca_pin *p, const char *key, const char *fmt, va_list ap)
 {
 	char v[FCA_PIN_VALUE_MAX];
-	va_list ap;
+	struct fca_buf b;
 
-	va_start(ap, fmt);
-	vsnprintf(v, sizeof(v), fmt, ap);
-	va_end(ap);
-	if (fca_pin_set(p, key, v) != FCA_OK) /* the keys below are bounded: cannot happen */
-		fca_error_clear();
+	fca_buf_init_fixed(&b, v, sizeof(v));
+	if (fca_buf_vprintf(&b, fmt, ap) != FCA_OK)
+		return fca_error_set(FCA_EINVALID, "desired-state entry %.64s: its value is longer than %d bytes",
+				     key, FCA_PIN_VALUE_MAX - 1);
+	return fca_pin_set(p, key, v);
 }
 
-static void put_duration(struct fca_pin *p, const char *key, int64_t secs)
+static int FCA_PRINTF(3, 4) put(struct fca_pin *p, const char *key, const char *fmt, ...)
 {
-	char buf[32];
+	va_list ap;
+	int r;
 
-	fca_duration_format(buf, sizeof(buf), secs);
-	put(p, key, "%s", buf);
+	va_start(ap, fmt);
+	r = vput(p, key, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* put() for "cas.<name>.<field>". */
+static int FCA_PRINTF(4, 5) put_ca(struct fca_pin *p, const struct fca_ca_def *def, const char *field,
+				   const char *fmt, ...)
+{
+	char k[FCA_PIN_KEY_MAX];
+	struct fca_buf kb;
+	va_list ap;
+	int r;
+
+	fca_buf_init_fixed(&kb, k, sizeof(k));
+	if (fca_buf_printf(&kb, "cas.%s.%s", def->name, field) != FCA_OK)
+		return fca_error_set(FCA_EINVALID, "desired-state entry cas.%.32s.%s: the key is longer than %d bytes",
+				     def->name, field, FCA_PIN_KEY_MAX - 1);
+	va_start(ap, fmt);
+	r = vput(p, k, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* A duration as the YAML file spells it ("10y"): fca_duration_format's longest fits in 32 bytes. */
+static const char *duration(char buf[32], int64_t secs)
+{
+	fca_duration_format(buf, 32, secs);
+	return buf;
 }
 
 static const char *drain_name(enum fca_drain d) { return d == FCA_DRAIN_FORCE ? "force" : "wait"; }
@@ -58,49 +89,43 @@ static const char *sink_name(enum fca_sink s)
 	}
 }
 
-void fca_pin_build(struct fca_pin *out, const struct fca_desired *d, const char *source_path, const char *source_commit)
+int fca_pin_build(struct fca_pin *out, const struct fca_desired *d, const char *source_path, const char *source_commit)
 {
-	char k[FCA_PIN_KEY_MAX];
+	char dur[32];
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	put(out, "source.path", "%s", source_path ? source_path : "");
-	put(out, "source.commit", "%s", source_commit ? source_commit : "");
-	put_duration(out, "policy.min_overlap", d->policy.min_overlap);
-	put_duration(out, "policy.clock_skew", d->policy.clock_skew);
-	put(out, "policy.drain", "%s", drain_name(d->policy.drain));
-	put(out, "policy.reason", "%s", d->policy.reason);
-	put(out, "policy.fleet_server_trusts_previous", "%s", d->policy.fleet_server_trusts_previous ? "true" : "false");
-	put(out, "activities.sink", "%s", sink_name(d->sink));
+	if ((r = put(out, "source.path", "%s", source_path ? source_path : "")) != 0 ||
+	    (r = put(out, "source.commit", "%s", source_commit ? source_commit : "")) != 0 ||
+	    (r = put(out, "policy.min_overlap", "%s", duration(dur, d->policy.min_overlap))) != 0 ||
+	    (r = put(out, "policy.clock_skew", "%s", duration(dur, d->policy.clock_skew))) != 0 ||
+	    (r = put(out, "policy.drain", "%s", drain_name(d->policy.drain))) != 0 ||
+	    (r = put(out, "policy.reason", "%s", d->policy.reason)) != 0 ||
+	    (r = put(out, "policy.fleet_server_trusts_previous", "%s",
+		     d->policy.fleet_server_trusts_previous ? "true" : "false")) != 0 ||
+	    (r = put(out, "activities.sink", "%s", sink_name(d->sink))) != 0)
+		return r;
 	for (int i = 0; i < FCA_CA_COUNT; i++) {
 		const struct fca_ca_def *def = fca_catalog_get((enum fca_ca_id)i);
 		const struct fca_desired_ca *c = &d->cas[i];
 		struct fca_subject sub;
 
-		snprintf(k, sizeof(k), "cas.%s.named", def->name);
-		put(out, k, "%s", c->present ? "true" : "false");
+		if ((r = put_ca(out, def, "named", "%s", c->present ? "true" : "false")) != 0)
+			return r;
 		if (!c->present)
 			continue;
-		snprintf(k, sizeof(k), "cas.%s.generation", def->name);
-		put(out, k, "%d", c->generation);
-		snprintf(k, sizeof(k), "cas.%s.stage", def->name);
-		put(out, k, "%s", fca_stage_name(c->stage));
 		fca_desired_subject(&sub, c, def);
-		snprintf(k, sizeof(k), "cas.%s.subject", def->name);
-		put(out, k, "CN=%s,OU=%s,O=%s,C=%s", sub.cn, sub.ou, sub.o, sub.c);
-		snprintf(k, sizeof(k), "cas.%s.key", def->name);
-		if (c->key_keep)
-			put(out, k, "keep");
-		else
-			put(out, k, "rsa-%d", c->key_bits);
-		snprintf(k, sizeof(k), "cas.%s.validity", def->name);
-		put_duration(out, k, c->validity);
-		snprintf(k, sizeof(k), "cas.%s.renew_before", def->name);
-		put_duration(out, k, c->renew_before);
-		snprintf(k, sizeof(k), "cas.%s.adopt", def->name);
-		put(out, k, "%s", c->adopt ? "true" : "false");
-		snprintf(k, sizeof(k), "cas.%s.suspend", def->name);
-		put(out, k, "%s", c->suspend ? "true" : "false");
+		if ((r = put_ca(out, def, "generation", "%d", c->generation)) != 0 ||
+		    (r = put_ca(out, def, "stage", "%s", fca_stage_name(c->stage))) != 0 ||
+		    (r = put_ca(out, def, "subject", "CN=%s,OU=%s,O=%s,C=%s", sub.cn, sub.ou, sub.o, sub.c)) != 0 ||
+		    (r = c->key_keep ? put_ca(out, def, "key", "keep") : put_ca(out, def, "key", "rsa-%d", c->key_bits)) != 0 ||
+		    (r = put_ca(out, def, "validity", "%s", duration(dur, c->validity))) != 0 ||
+		    (r = put_ca(out, def, "renew_before", "%s", duration(dur, c->renew_before))) != 0 ||
+		    (r = put_ca(out, def, "adopt", "%s", c->adopt ? "true" : "false")) != 0 ||
+		    (r = put_ca(out, def, "suspend", "%s", c->suspend ? "true" : "false")) != 0)
+			return r;
 	}
+	return FCA_OK;
 }
 
 static const char *lookup(const struct fca_pin *p, const char *key)

@@ -54,6 +54,7 @@ static struct fca_step *step_new(struct walk *w, enum fca_step_kind kind, int ge
 	s->from_generation = w->sign;
 	s->from_stage = w->stage;
 	s->to_stage = to;
+	/* a catalog name (at most 22 bytes), an int and a kind name (at most 26): FCA_STEP_ID_MAX never cuts it */
 	snprintf(s->step_id, sizeof(s->step_id), "%s:%d:%s", w->def->name, generation, fca_step_kind_name(kind));
 	s->gate = FCA_GATE_OPEN;
 	return s;
@@ -213,7 +214,7 @@ static void disruption_compute(struct fca_disruption *d, const struct fca_obs_ca
 	d->applies = d->new_key || d->new_subject;
 	if (!d->applies)
 		return;
-	if (!from) {
+	if (!from) { /* the *_why below are for a person: a cut would be harmless */
 		snprintf(d->devices_why, sizeof(d->devices_why), "counted once gen %d signs", from_gen);
 	} else if (!oc->devices_counted) {
 		snprintf(d->devices_why, sizeof(d->devices_why), "%s",
@@ -352,7 +353,7 @@ static int drain_uncounted(struct walk *w, struct fca_step *s, int old)
 		why = oc->escrows_scan_note[0] ? oc->escrows_scan_note : "the FileVault escrows were not scanned";
 	if (!why)
 		return 0;
-	snprintf(s->drain_not_counted, sizeof(s->drain_not_counted), "%s", why);
+	snprintf(s->drain_not_counted, sizeof(s->drain_not_counted), "%s", why); /* for a person */
 	gate_close(s, FCA_GATE_CLOSED, 0, "what still depends on gen %d is not counted: %s", old, why);
 	return 1;
 }
@@ -474,7 +475,6 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 {
 	const struct fca_obs_gen *g = observed_gen(w, n), *sg = observed_gen(w, w->sign);
 	uint64_t stranded;
-	size_t len;
 
 	if (!g || !g->ever_signed)
 		return; /* never signed: nothing depends on it */
@@ -483,15 +483,17 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 	stranded = sg && same_key(g, sg) ? 0 : g->escrows;
 	if (g->drain_live == 0 && stranded == 0)
 		return;
-	len = (size_t)snprintf(s->discards, sizeof(s->discards), "abandoning gen %d discards a CA that signed", n);
-	if (g->drain_live > 0 && len < sizeof(s->discards))
-		len += (size_t)snprintf(s->discards + len, sizeof(s->discards) - len,
-					" %llu live certificate%s: those devices would have to re-enroll",
-					(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
-	if (stranded > 0 && len < sizeof(s->discards))
-		snprintf(s->discards + len, sizeof(s->discards) - len,
-			 "%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
-			 g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
+	/* a sentence for a person, at most about 200 bytes of discards[320]: a cut would show "..." */
+	s->discards[0] = '\0';
+	fca_text_append(s->discards, sizeof(s->discards), "", "abandoning gen %d discards a CA that signed", n);
+	if (g->drain_live > 0)
+		fca_text_append(s->discards, sizeof(s->discards), "",
+				" %llu live certificate%s: those devices would have to re-enroll",
+				(unsigned long long)g->drain_live, g->drain_live == 1 ? "" : "s");
+	if (stranded > 0)
+		fca_text_append(s->discards, sizeof(s->discards), "",
+				"%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
+				g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
 }
 
 static int step_abandon(struct walk *w)
@@ -528,7 +530,7 @@ static void ca_error(struct walk *w, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(w->pc->error, sizeof(w->pc->error), fmt, ap);
+	vsnprintf(w->pc->error, sizeof(w->pc->error), fmt, ap); /* a message for a person */
 	va_end(ap);
 	w->p->nsteps = w->first; /* an impossible target plans nothing for the CA */
 	w->p->has_error = 1;
@@ -621,6 +623,7 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 	w.sign_observed = 1;
 	w.pc->considered = 1;
 
+	/* the notes below are for a person: a cut would be harmless */
 	if (w.dca->suspend) {
 		w.pc->suspended = 1;
 		snprintf(w.pc->note, sizeof(w.pc->note), "suspended");

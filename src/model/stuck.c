@@ -18,6 +18,7 @@ enum fca_stuck_kind fca_plan_stuck(struct fca_stuck *out, const struct fca_plan 
 			continue;
 		if (oc->stage == FCA_STAGE_CORRUPT) {
 			out->ca[i] = FCA_STUCK_CORRUPT;
+			/* why[] is a sentence for a person: a cut is harmless */
 			snprintf(out->why[i], sizeof(out->why[i]), "%s is corrupt, nothing was planned for it: %.*s",
 				 name, (int)sizeof(oc->problem), oc->problem);
 			out->kind = FCA_STUCK_CORRUPT;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/catalog.h"
 #include "fleetca/change.h"
 #include "fleetca/render.h"
@@ -10,7 +11,8 @@
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
 
-/* "gen 2 staged", "gen 1 complete, suspended", or "not named" */
+/* "gen 2 staged", "gen 1 complete, suspended", or "not named": at most 40 bytes of the callers' 96. The
+ * sentences in this file are for a person (a pull-request comment); what[256] holds the longest. */
 static void side(char *buf, size_t n, int present, int generation, enum fca_stage stage, int suspended)
 {
 	if (!present)
@@ -22,27 +24,21 @@ static void side(char *buf, size_t n, int present, int generation, enum fca_stag
 /* "key, validity" : the settings that changed besides generation and stage. */
 static void settings(char *buf, size_t n, unsigned fields)
 {
-	size_t used = 0;
-
 	buf[0] = '\0';
 	for (unsigned b = 0; b < FCA_CHANGE_FIELD_COUNT; b++) {
 		unsigned bit = 1u << b;
 		if (!(fields & bit) || bit == FCA_CHANGE_GENERATION || bit == FCA_CHANGE_STAGE || bit == FCA_CHANGE_NAMED)
 			continue;
-		if (used < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", fca_change_field_name(b));
+		fca_text_append(buf, n, ", ", "%s", fca_change_field_name(b)); /* for a person: "..." marks a cut */
 	}
 }
 
 static void policy(char *buf, size_t n, unsigned fields)
 {
-	size_t used = 0;
-
 	buf[0] = '\0';
 	for (unsigned b = 0; b < FCA_CHANGE_POLICY_FIELD_COUNT; b++)
-		if ((fields & (1u << b)) && used < n)
-			used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
-						 fca_change_policy_field_name(b));
+		if (fields & (1u << b)) /* for a person: "..." marks a cut */
+			fca_text_append(buf, n, ", ", "%s", fca_change_policy_field_name(b));
 }
 
 /* Where the CA is at the base and in the change, and what else changed: "" when unchanged. */
@@ -55,7 +51,7 @@ static void describe(char *from, char *to, char *what, size_t n, const struct fc
 
 static const char *base_name(const struct fca_change *ch, char *buf, size_t n)
 {
-	snprintf(buf, n, "%.12s", ch->base_commit[0] ? ch->base_commit : "?");
+	snprintf(buf, n, "%.12s", ch->base_commit[0] ? ch->base_commit : "?"); /* the callers' id[16] */
 	return buf;
 }
 
@@ -78,7 +74,7 @@ int fca_render_change_text(FILE *f, const struct fca_change *ch, const char *pat
 		char name[48];
 		if (!c->considered)
 			continue;
-		snprintf(name, sizeof(name), "%s:", fca_catalog_get((enum fca_ca_id)ca)->name);
+		snprintf(name, sizeof(name), "%s:", fca_catalog_get((enum fca_ca_id)ca)->name); /* names are at most 22 bytes */
 		describe(from, to, what, sizeof(from), c);
 		if (!c->fields)
 			fprintf(f, "  %-*s unchanged (%s)\n", w, name, to);
@@ -150,7 +146,7 @@ int fca_render_change_markdown(FILE *f, const struct fca_change *ch, const char 
 		else if (!what[0])
 			snprintf(what, sizeof(what), "%s", c->base_present ? "target moves" : "newly named");
 		else
-			snprintf(what + strlen(what), sizeof(what) - strlen(what), " changed");
+			fca_text_append(what, sizeof(what), " ", "changed");
 		cell(f, what);
 		fputc('\n', f);
 	}

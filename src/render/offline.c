@@ -25,7 +25,7 @@ static int offline_table(FILE *f, const struct fca_desired *d, int markdown)
 			continue;
 		fca_duration_format(v, sizeof(v), c->validity);
 		fca_duration_format(rb, sizeof(rb), c->renew_before);
-		if (c->key_keep)
+		if (c->key_keep) /* constants and an int, for a person */
 			snprintf(key, sizeof(key), "the signing key (keep)");
 		else
 			snprintf(key, sizeof(key), "RSA-%d", c->key_bits);

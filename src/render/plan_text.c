@@ -40,24 +40,23 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p)
 
 size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
 {
-	size_t count = 0, len = 0;
+	size_t count = 0;
 
 	if (n)
 		buf[0] = '\0';
 	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
 		if (!fca_plan_ca_stuck(p, (enum fca_ca_id)ca))
 			continue;
-		if (len < n) {
-			int k = snprintf(buf + len, n - len, "%s%s %s", count ? ", " : "",
-					 p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
-					 fca_catalog_get((enum fca_ca_id)ca)->name);
-			len += k > 0 ? (size_t)k : 0;
-		}
+		if (n) /* a headline: "..." marks a cut */
+			fca_text_append(buf, n, ", ", "%s %s",
+					p->cas[ca].now_stage == FCA_STAGE_CORRUPT ? "corrupt" : "drift on",
+					fca_catalog_get((enum fca_ca_id)ca)->name);
 		count++;
 	}
 	return count;
 }
 
+/* Text for a person (a cut would be harmless): the callers' 600 bytes hold "waiting: ", a gate_reason[384] and a time. */
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i)
 {
 	const struct fca_step *s = &p->steps[i];
@@ -106,6 +105,7 @@ static char mark(enum fca_step_kind k)
 	}
 }
 
+/* "unmanaged (complete)" is the longest, 21 bytes: the callers' 64 never cut it. */
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage)
 {
 	if (stage == FCA_STAGE_NONE || stage == FCA_STAGE_CORRUPT)
@@ -116,7 +116,7 @@ void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage st
 		snprintf(buf, n, "gen %d %s", generation, fca_stage_name(stage));
 }
 
-/* Appends "KEY=value" with RFC 4514 escaping. */
+/* Appends "KEY=value" with RFC 4514 escaping; stops at the buffer's end (sized so it never does: render_int.h). */
 static size_t rdn(char *buf, size_t n, size_t off, const char *key, const char *v)
 {
 	size_t len = strlen(v);
@@ -145,7 +145,7 @@ void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const st
 	/* renew reissues the signing certificate as it is: its subject does not change */
 	if (s->kind == FCA_STEP_RENEW && o && (unsigned)s->ca < FCA_CA_COUNT &&
 	    o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert_ok) {
-		snprintf(buf, n, "%s", o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert.subject);
+		fca_text_append(buf, n, "", "%s", o->cas[s->ca].gens[FCA_SLOT_CURRENT].cert.subject);
 		return;
 	}
 	off = rdn(buf, n, off, "CN", s->subject.cn[0] || !def ? s->subject.cn : def->cn);
@@ -154,6 +154,7 @@ void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const st
 	(void)rdn(buf, n, off, "C", s->subject.c[0] || !def ? s->subject.c : def->c);
 }
 
+/* At most key_type[16] and an int, 27 bytes: the callers' 600 never cut it. */
 void fca_render__key(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o)
 {
 	const struct fca_obs_gen *g;
@@ -216,6 +217,7 @@ static const struct fca_step *find_step(const struct fca_plan *p, enum fca_ca_id
 	return NULL;
 }
 
+/* Sentences for a person: a cut is harmless (the callers' 600 bytes hold the longest, with problem[384]). */
 void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fca_plan *p,
 			      const struct fca_observed *o, enum fca_ca_id ca)
 {
@@ -374,7 +376,7 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 		if (b->not_valid_after > 0)
 			fca_time_human(when, sizeof(when), b->not_valid_after);
 		else
-			snprintf(when, sizeof(when), "unknown");
+			snprintf(when, sizeof(when), "unknown"); /* a constant that fits */
 		fprintf(f, "%*s%-10s%-*.*s  %-*.*s  %-*.*s  %s\n", indent, "", "", wt, (int)sizeof(b->table), b->table,
 			ws, (int)sizeof(b->serial), b->serial, ww, (int)sizeof(b->who), b->who, when);
 	}

@@ -38,7 +38,9 @@ enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage);
 
 /* RFC 4514, most specific first: "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US" (catalog defaults fill gaps). */
-/* The subject a stage or renew step's certificate gets (renew: the current one, unchanged). */
+/* The subject a stage or renew step's certificate gets (renew: the current one, unchanged). It goes
+ * into JSON as well: give it 600 bytes, which hold any (a certificate's subject[512], or three 64-byte
+ * fields each escaped to at most 128 bytes, the country and the keys), so it is never cut. */
 void fca_render__subject(char *buf, size_t n, const struct fca_step *s, const struct fca_observed *o);
 
 /* "RSA-2048"; for renew and key: keep, the signing certificate's key; "" when unknown. */

@@ -16,6 +16,7 @@ static const char *c_on(int color, const char *code) { return color ? code : "";
 #define GRN(c) c_on(c, "\033[32m")
 #define OFF(c) c_on(c, "\033[0m")
 
+/* For a person, at most about 40 bytes: a cut is harmless. */
 static void remaining(char *buf, size_t n, int64_t not_after, int64_t now)
 {
 	char d[32];
