@@ -425,7 +425,7 @@ int fca_engine_reconcile(const struct fca_reconcile_opts *opts, const struct fca
 	static volatile sig_atomic_t never;
 	struct fca_reconcile_opts o = *opts;
 	struct metrics m;
-	char every[32], jitter[16] = "";
+	char every[32], jitter[24] = ""; /* " ± " and an int: at most 19 bytes */
 	int64_t round = 0;
 	int r;
 

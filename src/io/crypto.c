@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "fleetca/buf.h"
 #include "fleetca/crypto.h"
 #include "fleetca/encoding.h"
 #include "fleetca/timeutil.h"
@@ -323,8 +324,8 @@ static void name_rfc4514(char *buf, size_t n, const X509_NAME *name)
 		return;
 	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
 		l = BIO_get_mem_data(b, &p);
-		if (l > 0 && p) /* for display only (names are compared by their DER): a long one is cut */
-			snprintf(buf, n, "%.*s", (int)l, p);
+		if (l > 0 && p) /* for display only (names are compared by their DER): a long one ends in "..." */
+			fca_text_append(buf, n, "", "%.*s", (int)l, p);
 	}
 	BIO_free(b);
 }

@@ -823,6 +823,7 @@ void fca_store_lock_name(char *buf, size_t n, const char *database)
 {
 	static const char prefix[] = "fleetca:";
 	size_t dl = strlen(database), keep = 0, chars = 0;
+	struct fca_buf b;
 	char digest[65];
 
 	if (utf8_chars(prefix, sizeof(prefix) - 1) + utf8_chars(database, dl) <= FCA_STORE_LOCK_NAME_MAX) {
@@ -837,7 +838,8 @@ void fca_store_lock_name(char *buf, size_t n, const char *database)
 		chars++;
 	}
 	fca_crypto_sha256_hex(digest, (const unsigned char *)database, dl);
-	snprintf(buf, n, "%s%.*s~%.32s", prefix, (int)keep, database, digest);
+	fca_buf_init_fixed(&b, buf, n); /* at most 8 + 23 * 4 + 1 + 32 bytes */
+	fca_buf_printf(&b, "%s%.*s~%.32s", prefix, (int)keep, database, digest);
 }
 
 /* "SELECT <fn>('<the run lock's name>'[, timeout])": GET_LOCK, IS_USED_LOCK, RELEASE_LOCK. */
