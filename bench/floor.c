@@ -18,21 +18,22 @@
 
 #include <mysql.h>
 
-static const char *const assets[] = { "ca", "host_identity_ca", "conditional_access_ca", "conditional_access_idp" };
+static const char *const assets[] = {"ca", "host_identity_ca", "conditional_access_ca", "conditional_access_idp"};
 
 /* The converged apply's query, as fleetca builds it (src/io/store.c, seen in the general log). */
 static void one_query(char *q, size_t cap)
 {
-	static const char *const kinds[] = { "cert", "key" };
-	static const char *const sufs[] = { "", "_next", "_previous" };
-	size_t n = (size_t)snprintf(q, cap, "SELECT id, name, value, HEX(md5_checksum), UNIX_TIMESTAMP(created_at), "
-					    "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN (");
+	static const char *const kinds[] = {"cert", "key"};
+	static const char *const sufs[] = {"", "_next", "_previous"};
+	size_t n = (size_t)snprintf(q, cap,
+				    "SELECT id, name, value, HEX(md5_checksum), UNIX_TIMESTAMP(created_at), "
+				    "UNIX_TIMESTAMP(deleted_at), deletion_uuid FROM mdm_config_assets WHERE name IN (");
 
 	for (size_t a = 0; a < 4; a++)
 		for (size_t s = 0; s < 3; s++)
 			for (size_t k = 0; k < 2; k++)
-				n += (size_t)snprintf(q + n, cap - n, "'%s_%s%s',",
-						      a == 0 ? "ca" : assets[a], kinds[k], sufs[s]);
+				n += (size_t)snprintf(q + n, cap - n, "'%s_%s%s',", a == 0 ? "ca" : assets[a], kinds[k],
+						      sufs[s]);
 	snprintf(q + n, cap - n, "'fleetca_state') AND deletion_uuid = '' ORDER BY id");
 }
 
@@ -64,8 +65,9 @@ int main(int argc, char **argv)
 	}
 	scan = !strcmp(argv[1], "scan");
 	if (scan)
-		snprintf(q, sizeof(q), "SELECT certificate_pem FROM identity_certificates "
-				       "WHERE revoked = 0 AND not_valid_after > UTC_TIMESTAMP()");
+		snprintf(q, sizeof(q),
+			 "SELECT certificate_pem FROM identity_certificates "
+			 "WHERE revoked = 0 AND not_valid_after > UTC_TIMESTAMP()");
 	else
 		one_query(q, sizeof(q));
 	if (print) {

@@ -14,23 +14,23 @@ enum fca_ca_id {
 
 /* Who must trust a new generation before it may sign. */
 enum fca_trust {
-	FCA_TRUST_NONE = 0,       /* host_identity: nobody external */
-	FCA_TRUST_HUMAN,          /* load balancer / IdP: an admin uploads the bundle */
+	FCA_TRUST_NONE = 0,	  /* host_identity: nobody external */
+	FCA_TRUST_HUMAN,	  /* load balancer / IdP: an admin uploads the bundle */
 	FCA_TRUST_APPLE_VERIFIER, /* the Fleet server's Apple SCEP verifier: one root, by subject bytes and key */
 };
 
 /* The live slots of a CA's rows. */
 enum fca_slot { FCA_SLOT_CURRENT = 0, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS, FCA_SLOT_COUNT };
 
-#define FCA_ASSET_NAME_MAX 64
+#define FCA_ASSET_NAME_MAX    64
 #define FCA_MAX_ISSUED_TABLES 2
 
 struct fca_ca_def {
 	enum fca_ca_id id;
-	const char *name;       /* YAML id: "apple_scep" */
-	const char *title;      /* "Apple SCEP CA" */
+	const char *name;	/* YAML id: "apple_scep" */
+	const char *title;	/* "Apple SCEP CA" */
 	const char *cert_asset; /* "ca_cert" */
-	const char *key_asset;  /* "ca_key" */
+	const char *key_asset;	/* "ca_key" */
 	/* Fleet's default subject for this CA (depot.NewCACert's options); fleetca adds Country "US". */
 	const char *cn, *o, *ou, *c;
 	/* Issued-certificate tables; the first entry may have an older name (pre-2026 schema). */

@@ -7,11 +7,11 @@
 
 enum fca_defect {
 	FCA_DEFECT_EMPTY_COUNTRY = 1u << 0, /* C= with an empty value (Fleet #38699) */
-	FCA_DEFECT_EMPTY_RDN = 1u << 1,     /* another RDN attribute with an empty value */
-	FCA_DEFECT_WEAK_KEY = 1u << 2,      /* RSA under 2048 bits */
-	FCA_DEFECT_NOT_CA = 1u << 3,        /* basicConstraints CA:FALSE or absent */
+	FCA_DEFECT_EMPTY_RDN = 1u << 1,	    /* another RDN attribute with an empty value */
+	FCA_DEFECT_WEAK_KEY = 1u << 2,	    /* RSA under 2048 bits */
+	FCA_DEFECT_NOT_CA = 1u << 3,	    /* basicConstraints CA:FALSE or absent */
 	FCA_DEFECT_EXPIRED = 1u << 4,
-	FCA_DEFECT_EXPIRING = 1u << 5,      /* less than a year left */
+	FCA_DEFECT_EXPIRING = 1u << 5, /* less than a year left */
 };
 #define FCA_DEFECT_COUNT 6
 /* "empty_country", … for bit i */
@@ -46,7 +46,7 @@ struct fca_cert_info {
 	int is_ca;
 	int self_signed;
 	int malformed_extensions; /* OpenSSL could not decode an extension (its AKI/SKI then read as absent) */
-	unsigned defects; /* enum fca_defect bits */
+	unsigned defects;	  /* enum fca_defect bits */
 };
 
 /*

@@ -24,12 +24,12 @@ enum fca_change_field {
 const char *fca_change_field_name(unsigned bit_index);
 
 struct fca_change_ca {
-	int considered;                 /* named at the base, in the change, or both */
+	int considered;			/* named at the base, in the change, or both */
 	int base_present, head_present; /* named in each file */
 	int base_generation, head_generation;
 	enum fca_stage base_stage, head_stage;
 	int base_suspend, head_suspend;
-	unsigned fields;                /* enum fca_change_field bits; 0 = unchanged */
+	unsigned fields; /* enum fca_change_field bits; 0 = unchanged */
 };
 
 /* Policy settings that differ (bits of fca_change.policy_fields). */
@@ -38,9 +38,9 @@ struct fca_change_ca {
 const char *fca_change_policy_field_name(unsigned bit_index);
 
 struct fca_change {
-	int base_absent;        /* the file does not exist at the base: every CA it names is new */
-	char base_commit[41];   /* the merge base */
-	char base_ref[256];     /* the ref given to --git-base */
+	int base_absent;      /* the file does not exist at the base: every CA it names is new */
+	char base_commit[41]; /* the merge base */
+	char base_ref[256];   /* the ref given to --git-base */
 	unsigned policy_fields;
 	struct fca_change_ca cas[FCA_CA_COUNT];
 };

@@ -10,8 +10,8 @@
 #include "fleetca/error.h"
 #include "fleetca/secret.h"
 
-#define FCA_GCM_NONCE 12
-#define FCA_GCM_TAG 16
+#define FCA_GCM_NONCE	     12
+#define FCA_GCM_TAG	     16
 #define FCA_SERVER_KEY_BYTES 32
 
 /*
@@ -26,11 +26,11 @@ void fca_crypto_warm_up(void);
 /* Waits for a warm-up still running: before the process exits (OpenSSL's cleanup must not run under it). */
 void fca_crypto_warm_wait(void);
 /* Decrypts nonce(12) || ciphertext || tag(16) into a secret. asset names the row in errors. */
-int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in,
-		       size_t len, const char *asset) FCA_MUST_USE;
+int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in, size_t len,
+		       const char *asset) FCA_MUST_USE;
 /* Encrypts with a fresh random nonce; *out is malloc'd (ciphertext is not secret). */
-int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key,
-		       const unsigned char *in, size_t len) FCA_MUST_USE;
+int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key, const unsigned char *in,
+		       size_t len) FCA_MUST_USE;
 
 void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n); /* uppercase, as Fleet */
 void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n);
@@ -64,14 +64,14 @@ int fca_crypto_cert_signed_by(const char *cert_pem, size_t cert_len, const char 
 
 struct fca_ca_spec {
 	struct fca_subject subject; /* C, O, OU, CN; an empty field is left out */
-	int key_bits;               /* RSA */
+	int key_bits;		    /* RSA */
 	int64_t not_before, not_after;
 };
 
 /*
  * Generates an RSA key and a self-signed CA certificate in Fleet's shape (RSA, SHA-256,
- * CA:TRUE, Fleet's SKI, and an AKI keyIdentifier equal to it), with a random positive 128-bit serial. The key comes back as PKCS#1 PEM in a secret buffer;
- * the certificate PEM is malloc'd.
+ * CA:TRUE, Fleet's SKI, and an AKI keyIdentifier equal to it), with a random positive 128-bit serial. The key comes
+ * back as PKCS#1 PEM in a secret buffer; the certificate PEM is malloc'd.
  */
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
 			   const struct fca_ca_spec *spec) FCA_MUST_USE;
@@ -85,8 +85,8 @@ int fca_crypto_new_ca_same_key(char **cert_pem, size_t *cert_len, const struct f
  * Reissues old_cert with the same key, subject, SKI, key usage and basic constraints, a fresh
  * serial and the given validity.
  */
-int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
-			const char *old_cert_pem, size_t old_len, int64_t not_before, int64_t not_after) FCA_MUST_USE;
+int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem, const char *old_cert_pem,
+			size_t old_len, int64_t not_before, int64_t not_after) FCA_MUST_USE;
 
 /* Counts FileVault escrows: 1 when the base64 CMS EnvelopedData has a recipient with the
  * certificate's issuer and serial, 0 when not, FCA_EINVALID when it is not CMS. */

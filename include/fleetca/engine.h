@@ -11,18 +11,21 @@
 
 struct fca_observe_opts {
 	int64_t now;
-	int64_t clock_skew;  /* for the drain count: live = not_valid_after > now - clock_skew */
-	int check_keys;      /* decrypt each key and check it matches its certificate */
-	int scan_issued;     /* count issued certificates per generation */
-	int scan_escrows;    /* count FileVault escrows per apple_scep generation */
-	FILE *progress;      /* a line per 250,000 issued certificates scanned, or NULL */
+	int64_t clock_skew; /* for the drain count: live = not_valid_after > now - clock_skew */
+	int check_keys;	    /* decrypt each key and check it matches its certificate */
+	int scan_issued;    /* count issued certificates per generation */
+	int scan_escrows;   /* count FileVault escrows per apple_scep generation */
+	FILE *progress;	    /* a line per 250,000 issued certificates scanned, or NULL */
 	/* What an apple_scep step changing the first certificate would break, counted
 	 * only when one is planned: */
 	int scan_devices;	/* apple_scep's enrolled devices per generation (every identity row) */
 	int scan_escrows_today; /* escrows Fleet decrypts today with the signing ca_key */
 	unsigned check_keys_of; /* as check_keys, for the CAs whose bit (1u << enum fca_ca_id) is set */
 };
-#define FCA_OBSERVE_OPTS_INIT { 0, 72 * 3600, 0, 1, 1, NULL, 0, 0, 0 }
+#define FCA_OBSERVE_OPTS_INIT                                                                                          \
+	{                                                                                                              \
+		0, 72 * 3600, 0, 1, 1, NULL, 0, 0, 0                                                                   \
+	}
 
 /*
  * Reads every CA row and the state document, decrypts and inspects the certificates, counts
@@ -49,9 +52,9 @@ struct fca_plan;
 struct fca_plan_opts {
 	const struct fca_desired *desired;
 	int64_t now;
-	int check_keys;	  /* decrypt each key and check it matches its certificate */
-	int scan_issued;  /* count issued certificates whether or not the plan needs them (plan, metrics) */
-	int scan_escrows; /* count FileVault escrows per generation the same way */
+	int check_keys;		/* decrypt each key and check it matches its certificate */
+	int scan_issued;	/* count issued certificates whether or not the plan needs them (plan, metrics) */
+	int scan_escrows;	/* count FileVault escrows per generation the same way */
 	unsigned check_keys_of; /* as check_keys, for the CAs whose bit (1u << enum fca_ca_id) is set */
 };
 #define FCA_PLAN_OPTS_INIT                                                                                             \

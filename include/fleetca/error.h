@@ -14,7 +14,7 @@ enum fca_err {
 	FCA_ECONNECT = -8,
 };
 
-#define FCA_MUST_USE __attribute__((warn_unused_result))
+#define FCA_MUST_USE	 __attribute__((warn_unused_result))
 #define FCA_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* Records code and message for this thread (a message over 1 KiB is cut); returns code. */

@@ -15,17 +15,17 @@
 struct fca_apply_opts {
 	const struct fca_desired *desired;
 	int64_t now;
-	int lock_timeout;               /* seconds */
+	int lock_timeout; /* seconds */
 	/* A saved plan: only its steps run, and only while the rows match its basis. */
 	const char (*allowed_steps)[FCA_STEP_ID_MAX];
 	size_t nallowed;
 	int use_allowed;
 	const struct fca_observed *saved_basis; /* basis[] of the saved plan, or NULL */
-	const char *source_path;        /* recorded in the activity */
-	const char *source_commit;      /* with source_ref: the file came from git; recorded in the */
-	const char *source_ref;         /* activity and as the commit of the generations a step creates */
-	FILE *progress;                 /* one line per step, or NULL */
-	const struct fca_api_config *api; /* fca_engine_apply_and_deliver, sink api: URL, token, budget */
+	const char *source_path;		/* recorded in the activity */
+	const char *source_commit;		/* with source_ref: the file came from git; recorded in the */
+	const char *source_ref;			/* activity and as the commit of the generations a step creates */
+	FILE *progress;				/* one line per step, or NULL */
+	const struct fca_api_config *api;	/* fca_engine_apply_and_deliver, sink api: URL, token, budget */
 };
 
 #define FCA_APPLY_MAX_DONE 64
@@ -40,11 +40,11 @@ enum fca_outcome {
 struct fca_apply_result {
 	char done[FCA_APPLY_MAX_DONE][FCA_STEP_ID_MAX]; /* step ids executed, in order */
 	size_t ndone;
-	struct fca_plan *final_plan;         /* what remains (malloc'd; free()) */
+	struct fca_plan *final_plan;	     /* what remains (malloc'd; free()) */
 	struct fca_observed *final_observed; /* the rows it was planned from (fca_observed_dispose + free) */
-	int gated;                   /* steps remain: a closed gate, or not in the saved plan */
-	size_t unplanned;            /* ready steps left out because the saved plan does not list them */
-	uint64_t lock_holder;        /* when FCA_ELOCKED */
+	int gated;			     /* steps remain: a closed gate, or not in the saved plan */
+	size_t unplanned;		     /* ready steps left out because the saved plan does not list them */
+	uint64_t lock_holder;		     /* when FCA_ELOCKED */
 	/* filled by fca_engine_apply_and_deliver only */
 	struct fca_stuck stuck; /* fca_plan_stuck of what remains */
 	struct fca_delivery delivery;

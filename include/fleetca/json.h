@@ -27,7 +27,8 @@ int fca_json_activity_details(char **out, const struct fca_activity *a) FCA_MUST
  * and the desired state (pin). path is for messages only.
  */
 int fca_json_planfile_parse(const char *path, const char *text, size_t len, struct fca_observed *basis,
-			    char (*steps)[FCA_STEP_ID_MAX], size_t max, size_t *nsteps, struct fca_pin *pin) FCA_MUST_USE;
+			    char (*steps)[FCA_STEP_ID_MAX], size_t max, size_t *nsteps,
+			    struct fca_pin *pin) FCA_MUST_USE;
 
 /* The body Fleet's activity endpoint takes: {"type": type, "details": <details_json>} (*out: free()). */
 int fca_json_fleet_activity_body(char **out, const char *type, const char *details_json) FCA_MUST_USE;

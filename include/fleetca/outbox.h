@@ -17,19 +17,22 @@
 
 struct fca_outbox_opts {
 	enum fca_sink sink;
-	int lock_timeout;   /* seconds (kept for callers: delivery itself takes no lock) */
-	int64_t now;        /* the document's updated_at when an entry changes */
-	int attempts;       /* api: tries per entry and run (retryable failures only) */
-	FILE *progress;     /* "delivered <key>" per entry, or NULL */
-	size_t known_pending; /* entries the caller just saw in the outbox; SIZE_MAX = unknown */
+	int lock_timeout;		  /* seconds (kept for callers: delivery itself takes no lock) */
+	int64_t now;			  /* the document's updated_at when an entry changes */
+	int attempts;			  /* api: tries per entry and run (retryable failures only) */
+	FILE *progress;			  /* "delivered <key>" per entry, or NULL */
+	size_t known_pending;		  /* entries the caller just saw in the outbox; SIZE_MAX = unknown */
 	const struct fca_api_config *api; /* sink api: URL, token, timeouts, backoff, budget */
 };
-#define FCA_OUTBOX_OPTS_INIT { FCA_SINK_API, 30, 0, 3, NULL, SIZE_MAX, NULL }
+#define FCA_OUTBOX_OPTS_INIT                                                                                           \
+	{                                                                                                              \
+		FCA_SINK_API, 30, 0, 3, NULL, SIZE_MAX, NULL                                                           \
+	}
 
 struct fca_outbox_report {
-	size_t delivered;   /* this run */
-	size_t pending;     /* left in the outbox */
-	int code;           /* FCA_OK, or what stopped delivery (as returned) */
+	size_t delivered;		     /* this run */
+	size_t pending;			     /* left in the outbox */
+	int code;			     /* FCA_OK, or what stopped delivery (as returned) */
 	char last_key[FCA_STEP_ID_MAX + 16]; /* the entry that failed */
 	char last_error[1024];
 	uint64_t lock_holder; /* when FCA_ELOCKED */

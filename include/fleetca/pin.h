@@ -10,8 +10,8 @@
 
 #include "fleetca/desired.h"
 
-#define FCA_PIN_MAX 64
-#define FCA_PIN_KEY_MAX 64
+#define FCA_PIN_MAX	  64
+#define FCA_PIN_KEY_MAX	  64
 #define FCA_PIN_VALUE_MAX (FCA_REASON_MAX + 1)
 
 struct fca_pin_entry {

@@ -17,14 +17,14 @@ enum fca_step_kind {
 	FCA_STEP_ABANDON,
 	FCA_STEP_RENEW,
 };
-const char *fca_step_kind_name(enum fca_step_kind k);     /* "stage" */
+const char *fca_step_kind_name(enum fca_step_kind k);	  /* "stage" */
 const char *fca_step_activity_type(enum fca_step_kind k); /* "staged_ca_certificate" */
 
 enum fca_gate {
 	FCA_GATE_OPEN = 0,
-	FCA_GATE_WAIT,   /* closed; opens by itself at opens_at (overlap, drain with known expiry) */
+	FCA_GATE_WAIT,	 /* closed; opens by itself at opens_at (overlap, drain with known expiry) */
 	FCA_GATE_CLOSED, /* closed; no known date (escrows, drain of certs without expiry) */
-	FCA_GATE_HUMAN,  /* closed until a person changes the YAML or the policy */
+	FCA_GATE_HUMAN,	 /* closed until a person changes the YAML or the policy */
 };
 const char *fca_gate_name(enum fca_gate g); /* "open", "wait", "closed", "human" */
 
@@ -57,7 +57,7 @@ struct fca_disruption {
 struct fca_step {
 	enum fca_ca_id ca;
 	enum fca_step_kind kind;
-	int generation;      /* the generation the step is about (the new one for stage/activate/…) */
+	int generation;	     /* the generation the step is about (the new one for stage/activate/…) */
 	int from_generation; /* the generation signing before the step */
 	enum fca_stage from_stage, to_stage;
 	char step_id[FCA_STEP_ID_MAX]; /* "<ca>:<generation>:<step>" */
@@ -65,8 +65,8 @@ struct fca_step {
 	size_t nwrites;
 	enum fca_gate gate;
 	char gate_reason[384];
-	int64_t opens_at;    /* FCA_GATE_WAIT: when it opens */
-	int forced;          /* drain: force opened the gate */
+	int64_t opens_at; /* FCA_GATE_WAIT: when it opens */
+	int forced;	  /* drain: force opened the gate */
 	/* stage / renew: what the new certificate will be */
 	struct fca_subject subject;
 	int key_bits; /* 0: the signing key (renew; stage with key_keep) */
@@ -94,21 +94,21 @@ enum fca_plan_warning {
 	FCA_WARN_DRIFT = 1u << 0,
 	FCA_WARN_APPLE_VERIFIER = 1u << 1, /* apple_scep activation of a new key or subject */
 	FCA_WARN_FORCED_DRAIN = 1u << 2,
-	FCA_WARN_HUMAN_TRUST = 1u << 3,    /* LB / IdP must trust the new generation first */
+	FCA_WARN_HUMAN_TRUST = 1u << 3, /* LB / IdP must trust the new generation first */
 	FCA_WARN_CORRUPT = 1u << 4,
-	FCA_WARN_ESCROW = 1u << 5,         /* FileVault escrows to an older generation */
+	FCA_WARN_ESCROW = 1u << 5, /* FileVault escrows to an older generation */
 };
 
 struct fca_plan_ca {
-	int considered;           /* named in the YAML */
+	int considered; /* named in the YAML */
 	int suspended;
 	enum fca_stage now_stage; /* observed */
-	int now_generation;       /* observed signing generation (0 unknown) */
+	int now_generation;	  /* observed signing generation (0 unknown) */
 	enum fca_stage target_stage;
 	int target_generation;
 	unsigned warnings;
-	char note[512];           /* why nothing is planned, or what a human must do */
-	char error[384];          /* the YAML asks for something impossible */
+	char note[512];	 /* why nothing is planned, or what a human must do */
+	char error[384]; /* the YAML asks for something impossible */
 };
 
 #define FCA_PLAN_MAX_STEPS 64

@@ -38,7 +38,7 @@ struct fca_reconcile_opts {
 };
 #define FCA_RECONCILE_OPTS_INIT                                                                                        \
 	{                                                                                                              \
-		NULL, NULL, NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL, NULL                                                     \
+		NULL, NULL, NULL, 900, 0, 0, NULL, 30, NULL, NULL, NULL, NULL, NULL                                    \
 	}
 
 /*

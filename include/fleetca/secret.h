@@ -12,7 +12,10 @@ struct fca_secret {
 	size_t cap;
 };
 
-#define FCA_SECRET_INIT { NULL, 0, 0 }
+#define FCA_SECRET_INIT                                                                                                \
+	{                                                                                                              \
+		NULL, 0, 0                                                                                             \
+	}
 #define FCA_SECRET_MAX (1024 * 1024)
 
 /* Allocates cap bytes (+1 for a terminator) of locked, non-dumpable memory. */

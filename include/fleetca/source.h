@@ -11,18 +11,18 @@
 #include "fleetca/error.h"
 
 #define FCA_SOURCE_MAX_BYTES (1024 * 1024) /* as the YAML reader: 1 MiB */
-#define FCA_SOURCE_REF_MAX 256
-#define FCA_SOURCE_PATH_MAX 512
+#define FCA_SOURCE_REF_MAX   256
+#define FCA_SOURCE_PATH_MAX  512
 #define FCA_SOURCE_LABEL_MAX (FCA_SOURCE_REF_MAX + FCA_SOURCE_PATH_MAX)
 
 struct fca_source {
-	char *data;     /* the file's bytes plus a NUL (len excludes it); NULL when absent */
+	char *data; /* the file's bytes plus a NUL (len excludes it); NULL when absent */
 	size_t len;
-	int from_git;   /* 1: read from a commit; commit and ref are set */
-	int absent;     /* fca_source_read_base only: the file does not exist at the base */
-	char commit[41];                /* full commit id, lowercase hex; "" for a working-tree file */
-	char ref[FCA_SOURCE_REF_MAX];   /* the revspec as given ("origin/main", "v1.2", an id); "" for a file */
-	char path[FCA_SOURCE_PATH_MAX]; /* in git: the path inside the tree; otherwise the file as given */
+	int from_git;			  /* 1: read from a commit; commit and ref are set */
+	int absent;			  /* fca_source_read_base only: the file does not exist at the base */
+	char commit[41];		  /* full commit id, lowercase hex; "" for a working-tree file */
+	char ref[FCA_SOURCE_REF_MAX];	  /* the revspec as given ("origin/main", "v1.2", an id); "" for a file */
+	char path[FCA_SOURCE_PATH_MAX];	  /* in git: the path inside the tree; otherwise the file as given */
 	char label[FCA_SOURCE_LABEL_MAX]; /* for messages: "<ref>:<path>", or the file as given */
 };
 

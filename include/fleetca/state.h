@@ -9,10 +9,10 @@
 #include "fleetca/certinfo.h"
 #include "fleetca/error.h"
 
-#define FCA_STATE_FORMAT_VERSION 1
-#define FCA_STATE_MAX_GENS 256
+#define FCA_STATE_FORMAT_VERSION  1
+#define FCA_STATE_MAX_GENS	  256
 #define FCA_STATE_MAX_TRANSITIONS 1024
-#define FCA_STATE_MAX_OUTBOX 256
+#define FCA_STATE_MAX_OUTBOX	  256
 /* Certificate rows whose facts the document keeps: every live one (FCA_CA_COUNT * FCA_SLOT_COUNT) and a new one. */
 #define FCA_STATE_MAX_FACTS (FCA_CA_COUNT * FCA_SLOT_COUNT + 4)
 /*
@@ -26,7 +26,7 @@
 #define FCA_STATE_KEEP_PAST 4
 /* The largest count (transitions, attempts, folded history) the reader accepts. */
 #define FCA_STATE_COUNT_MAX 1000000000
-#define FCA_STEP_ID_MAX 96
+#define FCA_STEP_ID_MAX	    96
 
 /* One certificate fleetca knows: several certificates (renewals) may share a generation. */
 struct fca_state_gen {
@@ -52,14 +52,14 @@ struct fca_state_transition {
 /* An activity committed with its step and not yet delivered. */
 struct fca_state_outbox {
 	char idempotency_key[FCA_STEP_ID_MAX + 16]; /* "<step_id>#<n>" */
-	char type[48];                              /* "staged_ca_certificate" */
-	char *details_json;                         /* owned; the activity's "details" object */
+	char type[48];				    /* "staged_ca_certificate" */
+	char *details_json;			    /* owned; the activity's "details" object */
 	int64_t created_at;
-	int attempts;               /* failed deliveries recorded (written at most once an hour: outbox.c) */
-	int64_t last_attempt_at;    /* when attempts was last written; 0 = never */
-	char delivery_id[37];       /* random UUID made with the entry: the Idempotency-Key sent is
-				     * "<delivery_id>/<idempotency_key>", so a step executed again after a
-				     * database restore is a new key; "" in documents from before it */
+	int attempts;		 /* failed deliveries recorded (written at most once an hour: outbox.c) */
+	int64_t last_attempt_at; /* when attempts was last written; 0 = never */
+	char delivery_id[37];	 /* random UUID made with the entry: the Idempotency-Key sent is
+				  * "<delivery_id>/<idempotency_key>", so a step executed again after a
+				  * database restore is a new key; "" in documents from before it */
 };
 
 /*
@@ -121,8 +121,8 @@ int fca_state_add_gen(struct fca_state *s, const struct fca_state_gen *g) FCA_MU
 /* Records one more transition for step_id; *n_out = earlier transitions with that id. */
 int fca_state_record_transition(struct fca_state *s, const char *step_id, int64_t at, int *n_out) FCA_MUST_USE;
 /* Takes ownership of details_json. */
-int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const char *type,
-			 char *details_json, int64_t at) FCA_MUST_USE;
+int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const char *type, char *details_json,
+			 int64_t at) FCA_MUST_USE;
 /* Removes the entry at index i. */
 void fca_state_outbox_remove(struct fca_state *s, size_t i);
 /*

@@ -44,9 +44,9 @@ struct fca_asset_row {
 	char name[257];
 	unsigned char *value; /* ciphertext, malloc'd */
 	size_t value_len;
-	char md5_hex[33];     /* uppercase */
+	char md5_hex[33]; /* uppercase */
 	int64_t created_at;
-	int64_t deleted_at;   /* 0 = live */
+	int64_t deleted_at; /* 0 = live */
 	char deletion_uuid[128];
 };
 
@@ -107,8 +107,8 @@ unsigned int fca_store_read_timeout(int lock_timeout);
 
 /* Where FLEET_MYSQL_ADDRESS points (with FLEET_MYSQL_PROTOCOL). */
 struct fca_mysql_endpoint {
-	char host[256];	   /* "localhost" for a socket */
-	unsigned int port; /* 3306 unless given */
+	char host[256];	    /* "localhost" for a socket */
+	unsigned int port;  /* 3306 unless given */
 	const char *socket; /* the address itself for a unix socket, else NULL */
 };
 /*

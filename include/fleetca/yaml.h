@@ -11,8 +11,8 @@
  * the first) and returns FCA_EINVALID when there is any, FCA_OK otherwise. path is used in
  * messages only.
  */
-int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, const char *path,
-			   const char *buf, size_t len) FCA_MUST_USE;
+int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, const char *path, const char *buf,
+			   size_t len) FCA_MUST_USE;
 /* Reads the file (at most 1 MiB) and parses it. */
 int fca_yaml_load_desired(struct fca_desired *out, struct fca_diags *diags, const char *path) FCA_MUST_USE;
 

@@ -123,7 +123,8 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv)
 				return cli_usage_error(c->name, "unexpected argument '%s'", a);
 			fca_buf_init_fixed(&w, word, sizeof(word));
 			fca_buf_put(&w, a + strspn(a, "-"), strcspn(a + strspn(a, "-"), "="));
-			if (!w.err && (near = cli_nearest(word, names, nnames))) /* a word longer than any option is near none */
+			if (!w.err &&
+			    (near = cli_nearest(word, names, nnames))) /* a word longer than any option is near none */
 				return cli_usage_error(c->name, "unknown option '%s'; did you mean '--%s'?", a, near);
 			return cli_usage_error(c->name, "unknown option '%s'", a);
 		}

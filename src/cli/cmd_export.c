@@ -78,7 +78,7 @@ int cmd_export(int argc, char **argv)
 	struct fca_export e;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
-	struct fca_config cfg = { .server_key_code = 0 };
+	struct fca_config cfg = {.server_key_code = 0};
 	const struct fca_ca_def *def = NULL;
 	const struct fca_export_cert *one = NULL;
 	const char *ca = NULL, *out_path = NULL;
@@ -136,8 +136,7 @@ int cmd_export(int argc, char **argv)
 	}
 	if (bundle && generation)
 		return cli_usage_error("export", "--generation and --bundle exclude each other");
-	if (cli_open(&cfg, 30, &key, &s) != 0 ||
-	    fca_engine_export(&e, s, &key, def->id, fca_now()) != 0) {
+	if (cli_open(&cfg, 30, &key, &s) != 0 || fca_engine_export(&e, s, &key, def->id, fca_now()) != 0) {
 		rc = cli_fail();
 		goto out;
 	}

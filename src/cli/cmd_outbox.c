@@ -17,7 +17,7 @@ int cmd_outbox(int argc, char **argv)
 	struct fca_desired *d = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
-	struct fca_config cfg = { .server_key_code = 0 };
+	struct fca_config cfg = {.server_key_code = 0};
 	struct fca_state st;
 	const char *file = NULL;
 	int64_t lock_timeout = 30;

@@ -263,7 +263,8 @@ int cmd_plan(int argc, char **argv)
 	if ((rc = cli_load_source(&r->d, &r->src, &a.cs)) != FCA_EXIT_OK ||
 	    (a.git_base && (rc = load_change(&r->ch, &bd, &r->bsrc, &a.cs, a.git_base, &r->d)) != FCA_EXIT_OK))
 		goto out;
-	if (fca_pin_build(&r->pin, &r->d, r->src.path, r->src.from_git ? r->src.commit : "") != FCA_OK) { /* apply --plan checks it */
+	if (fca_pin_build(&r->pin, &r->d, r->src.path, r->src.from_git ? r->src.commit : "") !=
+	    FCA_OK) { /* apply --plan checks it */
 		rc = cli_fail();
 		goto out;
 	}

@@ -58,7 +58,7 @@ int cmd_reconcile(int argc, char **argv)
 {
 	struct fca_reconcile_opts opts = FCA_RECONCILE_OPTS_INIT;
 	struct fca_secret key = FCA_SECRET_INIT;
-	struct fca_config cfg = { .server_key_code = 0 };
+	struct fca_config cfg = {.server_key_code = 0};
 	struct sigaction sa;
 	sigset_t block, wait_mask;
 	enum fca_round last = FCA_ROUND_FAILED;

@@ -16,7 +16,7 @@ int cmd_status(int argc, char **argv)
 	struct fca_observed *o = NULL;
 	struct fca_store *s = NULL;
 	struct fca_secret key = FCA_SECRET_INIT;
-	struct fca_config cfg = { .server_key_code = 0 };
+	struct fca_config cfg = {.server_key_code = 0};
 	int json = 0, rc = FCA_EXIT_ERROR;
 
 	const char *format = NULL;
@@ -57,8 +57,7 @@ int cmd_status(int argc, char **argv)
 		opts.progress = stderr; /* large fleets: say that the scan goes on */
 	if (!(o = calloc(1, sizeof(*o))))
 		return cli_fail();
-	if (cli_open(&cfg, 30, &key, &s) != 0 ||
-	    fca_engine_observe(o, s, &key, &opts) != 0) {
+	if (cli_open(&cfg, 30, &key, &s) != 0 || fca_engine_observe(o, s, &key, &opts) != 0) {
 		rc = cli_fail();
 		goto out;
 	}

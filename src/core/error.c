@@ -50,8 +50,14 @@ int fca_error_prefix(const char *fmt, ...)
 	return fca_last.code;
 }
 
-const char *fca_error_message(void) { return fca_last.msg; }
-int fca_error_code(void) { return fca_last.code; }
+const char *fca_error_message(void)
+{
+	return fca_last.msg;
+}
+int fca_error_code(void)
+{
+	return fca_last.code;
+}
 
 void fca_error_clear(void)
 {

@@ -27,7 +27,7 @@ void fca_fault_point(const char *name, const char *detail, uint64_t connection_i
 		char ready[512];
 		struct fca_buf b;
 		FILE *f;
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		struct timespec ts = {0, 20 * 1000 * 1000};
 		if (!go)
 			return;
 		fca_buf_init_fixed(&b, ready, sizeof(ready));

@@ -131,7 +131,7 @@ int fca_secret_from_value(struct fca_secret *s, const char *value, const char *p
 
 void fca_secret_harden_process(void)
 {
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl = {0, 0};
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);

@@ -25,17 +25,29 @@ int fca_duration_parse(int64_t *out, const char *s)
 		p++;
 	}
 	switch (*p) {
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	case 'w': mult = 7 * 86400; break;
-	case 'y': mult = 365 * 86400; break;
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	case 'w':
+		mult = 7 * 86400;
+		break;
+	case 'y':
+		mult = 365 * 86400;
+		break;
 	case '\0':
 		return fca_error_set(FCA_EINVALID, "duration \"%s\" has no unit: use s, m, h, d, w or y", s);
 	default:
-		return fca_error_set(FCA_EINVALID, "duration \"%s\" has unknown unit '%c': use s, m, h, d, w or y",
-				     s, *p);
+		return fca_error_set(FCA_EINVALID, "duration \"%s\" has unknown unit '%c': use s, m, h, d, w or y", s,
+				     *p);
 	}
 	if (p[1] != '\0')
 		return fca_error_set(FCA_EINVALID, "duration \"%s\" has trailing characters after the unit", s);
@@ -48,8 +60,14 @@ int fca_duration_parse(int64_t *out, const char *s)
 /* Fewer than 24 bytes ("-106751991167300d 23h"): callers give 32, and the pin relies on it never being cut. */
 void fca_duration_format(char *buf, size_t n, int64_t secs)
 {
-	static const struct { int64_t s; const char *u; } units[] = {
-		{ 86400, "d" }, { 3600, "h" }, { 60, "m" }, { 1, "s" },
+	static const struct {
+		int64_t s;
+		const char *u;
+	} units[] = {
+	    {86400, "d"},
+	    {3600, "h"},
+	    {60, "m"},
+	    {1, "s"},
 	};
 	int used = 0;
 	size_t off = 0;
@@ -70,8 +88,8 @@ void fca_duration_format(char *buf, size_t n, int64_t secs)
 			continue;
 		if (used > 0 && q == 0)
 			continue;
-		off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%lld%s", used ? " " : "",
-					(long long)q, units[i].u);
+		off += (size_t)snprintf(buf + off, off < n ? n - off : 0, "%s%lld%s", used ? " " : "", (long long)q,
+					units[i].u);
 		secs -= q * units[i].s;
 		used++;
 		if (secs == 0)
@@ -128,7 +146,7 @@ void fca_time_human(char *buf, size_t n, int64_t t)
 
 static int days_in_month(int y, int m)
 {
-	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : d[m - 1];

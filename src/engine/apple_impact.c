@@ -164,9 +164,9 @@ int fca_engine_count_escrows_today(struct fca_obs_ca *ca, struct fca_store *s, c
 	const struct fca_asset_row *kr_row = fca_asset_rows_find(rows, def->key_asset);
 	const struct fca_asset_row *cr_row = fca_asset_rows_find(rows, def->cert_asset);
 	struct fca_secret pem = FCA_SECRET_INIT;
-	struct fca_asset_rows hist = { NULL, 0 };
+	struct fca_asset_rows hist = {NULL, 0};
 	struct fca_escrow_keyring *kr = NULL;
-	struct escrow_ctx ec = { NULL, aes_key, kr_row, 0 };
+	struct escrow_ctx ec = {NULL, aes_key, kr_row, 0};
 	int r;
 
 	ca->escrows_counted = 0;

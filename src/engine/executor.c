@@ -65,14 +65,29 @@ static int execute_step(struct fca_store *s, const struct fca_secret *aes, const
 	if ((r = fca_store_read_live(s, &c.rows, c.name_ptrs, NAMES_PER_CA, 1)) != 0 || (r = check_unchanged(&c)) != 0)
 		goto out;
 	switch (st->kind) {
-	case FCA_STEP_ADOPT: r = fca_engine__step_adopt(&c); break;
-	case FCA_STEP_STAGE: r = fca_engine__step_stage(&c); break;
-	case FCA_STEP_ACTIVATE: r = fca_engine__step_swap(&c, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS); break;
-	case FCA_STEP_ROLLBACK: r = fca_engine__step_swap(&c, FCA_SLOT_PREVIOUS, FCA_SLOT_NEXT); break;
-	case FCA_STEP_RETIRE: r = fca_engine__step_drop(&c, FCA_SLOT_PREVIOUS); break;
-	case FCA_STEP_ABANDON: r = fca_engine__step_drop(&c, FCA_SLOT_NEXT); break;
-	case FCA_STEP_RENEW: r = fca_engine__step_renew(&c); break;
-	default: r = fca_error_set(FCA_EINVALID, "unknown step kind");
+	case FCA_STEP_ADOPT:
+		r = fca_engine__step_adopt(&c);
+		break;
+	case FCA_STEP_STAGE:
+		r = fca_engine__step_stage(&c);
+		break;
+	case FCA_STEP_ACTIVATE:
+		r = fca_engine__step_swap(&c, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS);
+		break;
+	case FCA_STEP_ROLLBACK:
+		r = fca_engine__step_swap(&c, FCA_SLOT_PREVIOUS, FCA_SLOT_NEXT);
+		break;
+	case FCA_STEP_RETIRE:
+		r = fca_engine__step_drop(&c, FCA_SLOT_PREVIOUS);
+		break;
+	case FCA_STEP_ABANDON:
+		r = fca_engine__step_drop(&c, FCA_SLOT_NEXT);
+		break;
+	case FCA_STEP_RENEW:
+		r = fca_engine__step_renew(&c);
+		break;
+	default:
+		r = fca_error_set(FCA_EINVALID, "unknown step kind");
 	}
 	if (r != FCA_OK)
 		goto out;

@@ -72,7 +72,7 @@ struct decrypt_tally {
 	size_t ok, failed;
 	int first_code;
 	char first[320];
-	int doc_eauth;	    /* the state document did not decrypt: judged once the slots are read */
+	int doc_eauth; /* the state document did not decrypt: judged once the slots are read */
 	char doc_msg[320];
 };
 
@@ -269,7 +269,7 @@ struct scan_ctx {
 	struct fca_obs_ca *ca;
 	const struct fca_observe_opts *opts;
 	struct fca_secret pems[FCA_SLOT_COUNT];
-	uint64_t rows; /* scanned so far in the current table, for progress */
+	uint64_t rows;			    /* scanned so far in the current table, for progress */
 	const struct fca_assoc_map *assocs; /* apple_scep: each enrollment's newest certificate, or NULL */
 	int shared_key[FCA_SLOT_COUNT];	    /* another live generation has this generation's SKI */
 	uint64_t unparsed;		    /* rows whose certificate could not be parsed */
@@ -322,7 +322,8 @@ static struct fca_obs_gen *issuer_gen(struct scan_ctx *c, const struct fca_issue
 		if (ids->aki_len)
 			match = ids->aki_len == g->cert.ski_len && memcmp(ids->aki, g->cert.ski, ids->aki_len) == 0;
 		else
-			match = c->pems[s].data && fca_crypto_cert_signed_by(row->pem, row->pem_len,
+			match =
+			    c->pems[s].data && fca_crypto_cert_signed_by(row->pem, row->pem_len,
 									 (const char *)c->pems[s].data, c->pems[s].len);
 		if (match && c->shared_key[s])
 			match = issuer_is(ids, g);
@@ -497,7 +498,8 @@ static int count_devices(struct scan_ctx *c, struct fca_store *s)
 		fca_error_clear();
 		return FCA_OK;
 	}
-	for (size_t i = 0; i < nt; i++) /* Apple device identities: identity_certificates, or scep_certificates before 2026 */
+	for (size_t i = 0; i < nt;
+	     i++) /* Apple device identities: identity_certificates, or scep_certificates before 2026 */
 		if (!strcmp(tables[i], "identity_certificates") || !strcmp(tables[i], "scep_certificates"))
 			t = tables[i];
 	if (!t) {
@@ -541,8 +543,10 @@ static int scan_ca(struct fca_observed *o, struct fca_store *s, enum fca_ca_id i
 	c.opts = opts;
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
 		const struct fca_obs_gen *g = &c.ca->gens[sl];
-		const struct fca_asset_row *row = g->present && g->cert_ok ? fca_asset_rows_find(rows, g->cert_asset) : NULL;
-		if (row && (r = fca_crypto_decrypt(&c.pems[sl], aes_key, row->value, row->value_len, g->cert_asset)) != 0)
+		const struct fca_asset_row *row =
+		    g->present && g->cert_ok ? fca_asset_rows_find(rows, g->cert_asset) : NULL;
+		if (row &&
+		    (r = fca_crypto_decrypt(&c.pems[sl], aes_key, row->value, row->value_len, g->cert_asset)) != 0)
 			goto out;
 	}
 	mark_shared_keys(&c);
@@ -610,7 +614,7 @@ int fca_engine_observe(struct fca_observed *o, struct fca_store *s, const struct
 		       const struct fca_observe_opts *opts)
 {
 	const char *names[FCA_CA_COUNT * 2 * FCA_SLOT_COUNT + 1];
-	struct fca_asset_rows rows = { NULL, 0 };
+	struct fca_asset_rows rows = {NULL, 0};
 	struct decrypt_tally tally;
 	const struct fca_asset_row *st;
 	size_t n;

@@ -28,7 +28,7 @@ int fca_engine_save_state(struct fca_store *s, const struct fca_secret *aes_key,
 	if ((r = fca_crypto_encrypt(&ct, &ct_len, aes_key, (const unsigned char *)json, json_len)) != 0)
 		goto out;
 	if (replace) {
-		const char *del[1] = { FCA_STATE_ASSET };
+		const char *del[1] = {FCA_STATE_ASSET};
 		uint64_t affected = 0;
 		if ((r = fca_store_soft_delete(s, del, 1, &affected)) != 0)
 			goto out;
@@ -59,8 +59,8 @@ int fca_engine_decrypt_state(struct fca_secret *doc, const struct fca_secret *ae
 int fca_engine_load_state(struct fca_state *out, int *found, struct fca_store *s, const struct fca_secret *aes_key,
 			  int for_update)
 {
-	const char *names[1] = { FCA_STATE_ASSET };
-	struct fca_asset_rows rows = { NULL, 0 };
+	const char *names[1] = {FCA_STATE_ASSET};
+	struct fca_asset_rows rows = {NULL, 0};
 	struct fca_secret doc = FCA_SECRET_INIT;
 	const struct fca_asset_row *row;
 	int r;

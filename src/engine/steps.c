@@ -32,7 +32,8 @@ static int soft_delete(struct fca_step_ctx *c, const char *const *names, size_t 
 	if ((r = fca_store_soft_delete(c->s, names, n, &affected)) != 0)
 		return r;
 	if (affected != n)
-		return fca_error_set(FCA_ECONFLICT, "expected to soft-delete %zu rows (%s, …), found %" PRIu64
+		return fca_error_set(FCA_ECONFLICT,
+				     "expected to soft-delete %zu rows (%s, …), found %" PRIu64
 				     ": the rows changed; nothing was done, run the command again",
 				     n, names[0], affected);
 	for (size_t i = 0; i < n && c->nwritten < FCA_STEP_MAX_WRITES; i++)
@@ -86,7 +87,8 @@ static int add_new_cert(struct fca_step_ctx *c, struct fca_state_gen *ng, const 
 }
 
 /* The certificate row a step inserted: its facts go into row_facts with the document. */
-static void new_cert_row(struct fca_step_ctx *c, const unsigned char *ct, size_t ct_len, const struct fca_cert_info *info)
+static void new_cert_row(struct fca_step_ctx *c, const unsigned char *ct, size_t ct_len,
+			 const struct fca_cert_info *info)
 {
 	fca_crypto_md5_hex(c->new_md5, ct, ct_len);
 	c->new_info = *info;
@@ -188,8 +190,7 @@ int fca_engine__step_stage(struct fca_step_ctx *c)
 			r = fca_crypto_encrypt(&kct, &kct_len, c->aes, key.data, key.len);
 		fca_secret_dispose(&key);
 	}
-	if (r != FCA_OK ||
-	    (r = fca_crypto_encrypt(&cct, &cct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
+	if (r != FCA_OK || (r = fca_crypto_encrypt(&cct, &cct_len, c->aes, (const unsigned char *)pem, pem_len)) != 0 ||
 	    (r = fca_crypto_cert_inspect(&info, pem, pem_len, c->opts->now, slot_name(c, 0, FCA_SLOT_NEXT))) != 0)
 		goto out;
 	if ((r = insert(c, slot_name(c, 0, FCA_SLOT_NEXT), cct, cct_len, info.not_after)) != 0 ||
@@ -232,7 +233,8 @@ int fca_engine__step_swap(struct fca_step_ctx *c, enum fca_slot from, enum fca_s
 	    (r = insert(c, slot_name(c, 1, to), cur_k->value, cur_k->value_len, 0)) != 0)
 		return r;
 	if (!ng || !og)
-		return fca_error_set(FCA_EINVALID, "%s: the state document does not know these generations", c->def->name);
+		return fca_error_set(FCA_EINVALID, "%s: the state document does not know these generations",
+				     c->def->name);
 	if (to == FCA_SLOT_PREVIOUS) { /* activate */
 		ng->activated_at = c->opts->now;
 		if (ng->signed_at <= 0) /* a rollback clears activated_at; this says it signed */
@@ -249,7 +251,7 @@ int fca_engine__step_swap(struct fca_step_ctx *c, enum fca_slot from, enum fca_s
 /* retire and abandon: soft-delete one slot's rows. */
 int fca_engine__step_drop(struct fca_step_ctx *c, enum fca_slot slot)
 {
-	const char *del[2] = { slot_name(c, 0, slot), slot_name(c, 1, slot) };
+	const char *del[2] = {slot_name(c, 0, slot), slot_name(c, 1, slot)};
 	struct fca_state_gen *g = gen_of(c, slot);
 	int r;
 
@@ -329,7 +331,8 @@ int fca_engine__step_write_state(struct fca_step_ctx *c)
 		a.assets[a.nassets++] = c->written[i];
 	a.generation = c->st->generation;
 	/* the generation this step moves away from; none for adopt and renew */
-	a.previous_generation = (c->st->kind == FCA_STEP_ADOPT || c->st->kind == FCA_STEP_RENEW) ? 0 : c->st->generation - 1;
+	a.previous_generation =
+	    (c->st->kind == FCA_STEP_ADOPT || c->st->kind == FCA_STEP_RENEW) ? 0 : c->st->generation - 1;
 	a.sha256 = c->sha256;
 	a.subject = c->subject;
 	a.not_after = c->not_after;

@@ -32,12 +32,12 @@
  * to the function's out label. Every OpenSSL failure that is an error goes through it, so each
  * message names the call that failed (s2n-tls's RESULT_GUARD_OSSL, in this file's goto-out style).
  */
-#define OSSL_GUARD(call, what)                                                                                 \
-	do {                                                                                                   \
-		if (!(call)) {                                                                                 \
-			r = ossl_failed(#call, (what));                                                        \
-			goto out;                                                                              \
-		}                                                                                              \
+#define OSSL_GUARD(call, what)                                                                                         \
+	do {                                                                                                           \
+		if (!(call)) {                                                                                         \
+			r = ossl_failed(#call, (what));                                                                \
+			goto out;                                                                                      \
+		}                                                                                                      \
 	} while (0)
 
 static int ossl_failed(const char *call, const char *what);
@@ -91,7 +91,8 @@ int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *s
  * every cipher of the provider into its method store (about 5.6 M instructions, ~1.5 ms). The
  * algorithms are fetched once per process, into these; fca_crypto_warm_up() starts the fetch on a
  * thread of its own, so that it runs while the caller waits for the database's handshake, and the
- * first use joins it (as does fca_crypto_warm_wait, before the process exits). Without a warm-up, or when the thread cannot start, the first use fetches.
+ * first use joins it (as does fca_crypto_warm_wait, before the process exits). Without a warm-up, or when the thread
+ * cannot start, the first use fetches.
  */
 static struct {
 	EVP_CIPHER *gcm;
@@ -147,9 +148,8 @@ static void algorithms(void)
 	}
 }
 
-
-int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in,
-		       size_t len, const char *asset)
+int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in, size_t len,
+		       const char *asset)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int r = FCA_ERROR, n = 0, fin = 0;
@@ -196,8 +196,8 @@ out:
 	return r;
 }
 
-int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key,
-		       const unsigned char *in, size_t len)
+int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_secret *aes_key, const unsigned char *in,
+		       size_t len)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	unsigned char *buf = NULL;
@@ -368,8 +368,7 @@ static int spki_sha256(unsigned char md[32], X509 *x)
 	return ok;
 }
 
-int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t len, int64_t now,
-			    const char *asset)
+int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t len, int64_t now, const char *asset)
 {
 	X509 *x = NULL;
 	EVP_PKEY *pub;
@@ -415,7 +414,10 @@ int fca_crypto_cert_inspect(struct fca_cert_info *info, const char *pem, size_t 
 	if ((pub = X509_get0_pubkey(x))) {
 		int id = EVP_PKEY_get_base_id(pub);
 		snprintf(info->key_type, sizeof(info->key_type), "%s",
-			 id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : id == EVP_PKEY_ED25519 ? "Ed25519" : "other");
+			 id == EVP_PKEY_RSA	  ? "RSA"
+			 : id == EVP_PKEY_EC	  ? "EC"
+			 : id == EVP_PKEY_ED25519 ? "Ed25519"
+						  : "other");
 		info->key_bits = EVP_PKEY_get_bits(pub);
 		if (id == EVP_PKEY_RSA && info->key_bits < 2048)
 			info->defects |= FCA_DEFECT_WEAK_KEY;
@@ -439,8 +441,7 @@ out:
 	return r;
 }
 
-int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pem, size_t cert_len,
-			   const char *asset)
+int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pem, size_t cert_len, const char *asset)
 {
 	X509 *x = NULL;
 	EVP_PKEY *k = NULL;
@@ -453,8 +454,8 @@ int fca_crypto_key_matches(const struct fca_secret *key_pem, const char *cert_pe
 	}
 	if (!(k = parse_key(key_pem))) {
 		ERR_clear_error();
-		r = fca_error_set(FCA_EINVALID,
-				  "%s: the decrypted value is not a PEM private key: the row is damaged", asset);
+		r = fca_error_set(FCA_EINVALID, "%s: the decrypted value is not a PEM private key: the row is damaged",
+				  asset);
 		goto out;
 	}
 	if (EVP_PKEY_eq(X509_get0_pubkey(x), k) != 1) {
@@ -470,12 +471,12 @@ out:
 }
 
 /* The fast path of fca_crypto_cert_ids: base64-decode one plain PEM certificate into a stack buffer
- * (a line at a time, through a table: no branch per character) and walk its DER to the issuer Name and the authorityKeyIdentifier's keyIdentifier (and hash the
- * DER when asked). It only handles the strict,
- * canonical shape (one "CERTIFICATE" block, no PEM headers, minimal DER lengths, a well-formed
- * Certificate/TBSCertificate/Extensions structure, at most one AKI extension that decodes); on
- * anything else it returns -1 and the caller does the full OpenSSL parse, so its answers are the
- * full parse's answers. Returns 1 with the AKI (aki_len 0 when absent) and the issuer on success. */
+ * (a line at a time, through a table: no branch per character) and walk its DER to the issuer Name and the
+ * authorityKeyIdentifier's keyIdentifier (and hash the DER when asked). It only handles the strict, canonical shape
+ * (one "CERTIFICATE" block, no PEM headers, minimal DER lengths, a well-formed Certificate/TBSCertificate/Extensions
+ * structure, at most one AKI extension that decodes); on anything else it returns -1 and the caller does the full
+ * OpenSSL parse, so its answers are the full parse's answers. Returns 1 with the AKI (aki_len 0 when absent) and the
+ * issuer on success. */
 #define AKI_PEM_MAX 8192
 #define AKI_DER_MAX (AKI_PEM_MAX / 4 * 3)
 
@@ -543,8 +544,8 @@ static int aki_from_ext_value(const struct der *ev, unsigned char aki[64], size_
 
 static int ids_from_der(const unsigned char *der, size_t len, struct fca_issued_ids *ids)
 {
-	static const unsigned char aki_oid[] = { 0x55, 0x1d, 0x23 };
-	struct der all = { der, der + len }, cert, tbs, v, exts, list, ext, oid, ev, found = { NULL, NULL };
+	static const unsigned char aki_oid[] = {0x55, 0x1d, 0x23};
+	struct der all = {der, der + len}, cert, tbs, v, exts, list, ext, oid, ev, found = {NULL, NULL};
 	const unsigned char *issuer = NULL;
 	unsigned char tag;
 
@@ -748,9 +749,9 @@ static int fleet_ski(unsigned char md[32], X509 *x, const char *what)
 	int r = FCA_ERROR;
 
 	OSSL_GUARD(bits = X509_get0_pubkey_bitstr(x), what);
-	OSSL_GUARD(EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &l, EVP_sha256(),
-			      NULL) == 1,
-		   what);
+	OSSL_GUARD(
+	    EVP_Digest(ASN1_STRING_get0_data(bits), (size_t)ASN1_STRING_length(bits), md, &l, EVP_sha256(), NULL) == 1,
+	    what);
 	r = FCA_OK;
 out:
 	return r;
@@ -1053,16 +1054,16 @@ out:
 
 #define REISSUE "renew: reissuing the CA certificate"
 
-int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem,
-			const char *old_cert_pem, size_t old_len, int64_t not_before, int64_t not_after)
+int fca_crypto_renew_ca(char **cert_pem, size_t *cert_len, const struct fca_secret *key_pem, const char *old_cert_pem,
+			size_t old_len, int64_t not_before, int64_t not_after)
 {
 	X509 *old = NULL, *x = NULL;
 	EVP_PKEY *k = NULL;
 	int r = FCA_ERROR;
 
 	*cert_pem = NULL;
-	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "renew", "current certificate",
-			   "private key")) != 0)
+	if ((r = load_pair(&old, &k, old_cert_pem, old_len, key_pem, "renew", "current certificate", "private key")) !=
+	    0)
 		goto out;
 	r = FCA_ERROR;
 	OSSL_GUARD(x = X509_new(), REISSUE);
@@ -1106,7 +1107,7 @@ int fca_crypto_cms_recipient_is(const char *b64, size_t len, const char *cert_pe
 {
 	CMS_ContentInfo *cms = NULL;
 	X509 *x = NULL;
-	STACK_OF(CMS_RecipientInfo) *ris;
+	STACK_OF(CMS_RecipientInfo) * ris;
 	int r = FCA_EINVALID;
 
 	if (!(x = parse_cert(cert_pem, cert_len)))
@@ -1133,9 +1134,9 @@ out:
 #define KEYRING_MAX_CERTS 1024
 
 struct fca_escrow_keyring {
-	EVP_PKEY *pub;                   /* the signing certificate's key */
-	EVP_PKEY *key;                   /* its private half, only once an escrow needs a decryption */
-	X509 *certs[KEYRING_MAX_CERTS];  /* every ca_cert row's first certificate */
+	EVP_PKEY *pub;			 /* the signing certificate's key */
+	EVP_PKEY *key;			 /* its private half, only once an escrow needs a decryption */
+	X509 *certs[KEYRING_MAX_CERTS];	 /* every ca_cert row's first certificate */
 	int same_key[KEYRING_MAX_CERTS]; /* its public key is `pub`: Fleet tries it */
 	size_t n;
 };
@@ -1167,7 +1168,8 @@ int fca_crypto_keyring_set_key(struct fca_escrow_keyring *kr, const struct fca_s
 	if (!k || EVP_PKEY_eq(k, kr->pub) != 1) {
 		ERR_clear_error();
 		EVP_PKEY_free(k);
-		return fca_error_set(FCA_EINVALID, "the Apple CA key does not parse or is not the signing certificate's");
+		return fca_error_set(FCA_EINVALID,
+				     "the Apple CA key does not parse or is not the signing certificate's");
 	}
 	EVP_PKEY_free(kr->key);
 	kr->key = k;

@@ -36,27 +36,27 @@
 #define ACTIVITIES_PATH	   "/api/v1/fleet/activities"
 
 /* libcurl's SONAME on Debian 12 (package libcurl4, the OpenSSL flavour fleetca is built against). */
-#define CURL_SONAME   "libcurl.so.4"
-#define CURL_PACKAGE  "libcurl4"
+#define CURL_SONAME  "libcurl.so.4"
+#define CURL_PACKAGE "libcurl4"
 
 /* Every libcurl function fleet_api.c calls, each reached as curl.<name>(...). */
-#define CURL_FUNCTIONS(X) \
-	X(curl_easy_cleanup) \
-	X(curl_easy_getinfo) \
-	X(curl_easy_init) \
-	X(curl_easy_perform) \
-	X(curl_easy_reset) \
-	X(curl_easy_setopt) \
-	X(curl_easy_strerror) \
-	X(curl_free) \
-	X(curl_global_cleanup) \
-	X(curl_global_init) \
-	X(curl_slist_append) \
-	X(curl_slist_free_all) \
-	X(curl_url) \
-	X(curl_url_cleanup) \
-	X(curl_url_get) \
-	X(curl_url_set) \
+#define CURL_FUNCTIONS(X)                                                                                              \
+	X(curl_easy_cleanup)                                                                                           \
+	X(curl_easy_getinfo)                                                                                           \
+	X(curl_easy_init)                                                                                              \
+	X(curl_easy_perform)                                                                                           \
+	X(curl_easy_reset)                                                                                             \
+	X(curl_easy_setopt)                                                                                            \
+	X(curl_easy_strerror)                                                                                          \
+	X(curl_free)                                                                                                   \
+	X(curl_global_cleanup)                                                                                         \
+	X(curl_global_init)                                                                                            \
+	X(curl_slist_append)                                                                                           \
+	X(curl_slist_free_all)                                                                                         \
+	X(curl_url)                                                                                                    \
+	X(curl_url_cleanup)                                                                                            \
+	X(curl_url_get)                                                                                                \
+	X(curl_url_set)                                                                                                \
 	X(curl_version_info)
 
 static struct {
@@ -75,12 +75,12 @@ static void curl_load(void)
 	const char *missing = NULL;
 
 	if (!h) {
-		snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl (%s): %s; install the %s package",
-			 CURL_SONAME, dlerror(), CURL_PACKAGE);
+		snprintf(curl_load_error, sizeof(curl_load_error),
+			 "cannot load libcurl (%s): %s; install the %s package", CURL_SONAME, dlerror(), CURL_PACKAGE);
 		return;
 	}
-#define X(f)                                                \
-	if (!missing && !(*(void **)&curl.f = dlsym(h, #f))) \
+#define X(f)                                                                                                           \
+	if (!missing && !(*(void **)&curl.f = dlsym(h, #f)))                                                           \
 		missing = #f;
 	CURL_FUNCTIONS(X)
 #undef X
@@ -512,7 +512,7 @@ static int request(struct fca_fleet_api *a, const char *method, const char *path
 	if (a->ca_file[0])
 		curl.curl_easy_setopt(a->curl, CURLOPT_CAINFO, a->ca_file);
 	curl.curl_easy_setopt(a->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(a->connect_timeout_ms < a->request_ms ? a->connect_timeout_ms : a->request_ms));
+			      (long)(a->connect_timeout_ms < a->request_ms ? a->connect_timeout_ms : a->request_ms));
 	curl.curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, (long)a->request_ms);
 	curl.curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, hdrs);
 	if (json) {

@@ -26,21 +26,28 @@
 #define PFX "fleetca_state: "
 
 /* Times outside 1970-01-01 .. 9999-12-31 cannot be written back as RFC 3339. */
-#define TIME_MAX ((int64_t)253402300799)
+#define TIME_MAX       ((int64_t)253402300799)
 #define GENERATION_MAX 1000000
-#define COUNT_MAX FCA_STATE_COUNT_MAX
+#define COUNT_MAX      FCA_STATE_COUNT_MAX
 
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number with a fraction";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number with a fraction";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	default:
+		return "null";
 	}
 }
 
@@ -54,14 +61,14 @@ static int wrong_type(const char *field, const char *expected, const json_t *v)
  * Every key of obj must be one of keys[] (NULL-terminated) or optional[] (NULL or
  * NULL-terminated); every key in keys[] must be present.
  */
-static int check_keys_opt(const json_t *obj, const char *field, const char *const keys[],
-			  const char *const optional[])
+static int check_keys_opt(const json_t *obj, const char *field, const char *const keys[], const char *const optional[])
 {
 	const char *k;
 	json_t *v;
 	char where[160]; /* a field name (f[96] below) and a key: never cut */
 
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		size_t i;
 		for (i = 0; keys[i]; i++)
 			if (strcmp(k, keys[i]) == 0)
@@ -194,9 +201,9 @@ static void free_parts(struct fca_state *s)
 
 static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 {
-	static const char *const keys[] = { "ca", "generation", "sha256", "created_at", "staged_at",
-					    "activated_at", "retired_at", "commit", NULL };
-	static const char *const optional[] = { "signed_at", NULL };
+	static const char *const keys[] = {"ca",	   "generation", "sha256", "created_at", "staged_at",
+					   "activated_at", "retired_at", "commit", NULL};
+	static const char *const optional[] = {"signed_at", NULL};
 	char f[96], name[64]; /* f: "generations[<20 digits>].activated_at" is at most 47 bytes: never cut */
 	const struct fca_ca_def *def;
 	int64_t n = 0;
@@ -227,7 +234,8 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 	if ((r = get_str(g->sha256, sizeof(g->sha256), json_object_get(o, "sha256"), f, 0)) != FCA_OK)
 		return r;
 	if (!is_hex(g->sha256, 64, 64))
-		return fca_error_set(FCA_EINVALID, PFX "%s: expected 64 lowercase hex digits (a SHA-256 fingerprint)", f);
+		return fca_error_set(FCA_EINVALID, PFX "%s: expected 64 lowercase hex digits (a SHA-256 fingerprint)",
+				     f);
 
 	snprintf(f, sizeof(f), "generations[%zu].created_at", i);
 	if ((r = get_time(&g->created_at, json_object_get(o, "created_at"), f, 0)) != FCA_OK)
@@ -258,7 +266,7 @@ static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 
 static int parse_transition(struct fca_state_transition *t, const json_t *o, size_t i)
 {
-	static const char *const keys[] = { "step_id", "count", "last_at", NULL };
+	static const char *const keys[] = {"step_id", "count", "last_at", NULL};
 	char f[96]; /* "transitions[<20 digits>].step_id" is at most 42 bytes: never cut */
 	int64_t n;
 	int r;
@@ -289,8 +297,8 @@ static int known_activity(const char *type)
 
 static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 {
-	static const char *const keys[] = { "idempotency_key", "type", "details", "created_at", "attempts", NULL };
-	static const char *const optional[] = { "delivery_id", "last_attempt_at", NULL };
+	static const char *const keys[] = {"idempotency_key", "type", "details", "created_at", "attempts", NULL};
+	static const char *const optional[] = {"delivery_id", "last_attempt_at", NULL};
 	char f[96]; /* "outbox[<20 digits>].last_attempt_at" is at most 44 bytes: never cut */
 	const json_t *d;
 	int64_t n;
@@ -342,8 +350,8 @@ static int parse_outbox(struct fca_state_outbox *e, const json_t *o, size_t i)
 /* history[i]: what compaction folded for one CA (struct fca_state_history). */
 static int parse_history(struct fca_state *s, const json_t *o, size_t i)
 {
-	static const char *const keys[] = { "ca", "generations", "transitions", "max_generation", "oldest_at",
-					    "newest_at", NULL };
+	static const char *const keys[] = {"ca",	"generations", "transitions", "max_generation",
+					   "oldest_at", "newest_at",   NULL};
 	struct fca_state_history h;
 	const struct fca_ca_def *def;
 	char f[96], name[64]; /* f: "history[<20 digits>].max_generation" is at most 45 bytes: never cut */
@@ -395,9 +403,9 @@ static int check_unique(const struct fca_state *s)
 	for (size_t i = 0; i < s->ngens; i++)
 		for (size_t j = 0; j < i; j++)
 			if (s->gens[i].ca == s->gens[j].ca && strcmp(s->gens[i].sha256, s->gens[j].sha256) == 0)
-				return fca_error_set(FCA_EINVALID,
-						     PFX "generations[%zu].sha256: the same certificate as generations[%zu]",
-						     i, j);
+				return fca_error_set(
+				    FCA_EINVALID,
+				    PFX "generations[%zu].sha256: the same certificate as generations[%zu]", i, j);
 	for (size_t i = 0; i < s->ntransitions; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s->transitions[i].step_id, s->transitions[j].step_id) == 0)
@@ -415,12 +423,12 @@ static int check_unique(const struct fca_state *s)
 
 int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 {
-	static const char *const keys[] = { "format_version", "updated_at", "generations", "transitions", "outbox",
-					    NULL };
+	static const char *const keys[] = {"format_version", "updated_at", "generations",
+					   "transitions",    "outbox",	   NULL};
 	/* "profiles": the trust profiles of fleetca versions that uploaded them (since removed: Fleet
 	 * distributes its root CA itself). Accepted and ignored, so that a database in the
 	 * field keeps working; the next write leaves it out. */
-	static const char *const optional[] = { "profiles", "history", "row_facts", NULL };
+	static const char *const optional[] = {"profiles", "history", "row_facts", NULL};
 	int r = FCA_EINVALID;
 	json_t *root = NULL, *a, *v;
 	json_error_t jerr;
@@ -471,42 +479,35 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	    (r = alloc_array((void **)&s.gens, n, sizeof(*s.gens))) != FCA_OK)
 		goto out;
 	s.ngens = n;
-	json_array_foreach(a, i, v)
-		if ((r = parse_gen(&s.gens[i], v, i)) != FCA_OK)
-			goto out;
+	json_array_foreach(a, i, v) if ((r = parse_gen(&s.gens[i], v, i)) != FCA_OK) goto out;
 
 	a = json_object_get(root, "transitions");
 	if ((r = get_array(&n, a, "transitions", FCA_STATE_MAX_TRANSITIONS)) != FCA_OK ||
 	    (r = alloc_array((void **)&s.transitions, n, sizeof(*s.transitions))) != FCA_OK)
 		goto out;
 	s.ntransitions = n;
-	json_array_foreach(a, i, v)
-		if ((r = parse_transition(&s.transitions[i], v, i)) != FCA_OK)
-			goto out;
+	json_array_foreach(a, i, v) if ((r = parse_transition(&s.transitions[i], v, i)) != FCA_OK) goto out;
 
 	a = json_object_get(root, "outbox");
 	if ((r = get_array(&n, a, "outbox", FCA_STATE_MAX_OUTBOX)) != FCA_OK ||
 	    (r = alloc_array((void **)&s.outbox, n, sizeof(*s.outbox))) != FCA_OK)
 		goto out;
 	s.noutbox = n;
-	json_array_foreach(a, i, v)
-		if ((r = parse_outbox(&s.outbox[i], v, i)) != FCA_OK)
-			goto out;
+	json_array_foreach(a, i, v) if ((r = parse_outbox(&s.outbox[i], v, i)) != FCA_OK) goto out;
 
 	/* Optional: only a document that compaction folded something from has it. */
 	if ((a = json_object_get(root, "history"))) {
 		if ((r = get_array(&n, a, "history", FCA_CA_COUNT)) != FCA_OK)
 			goto out;
-		json_array_foreach(a, i, v)
-			if ((r = parse_history(&s, v, i)) != FCA_OK)
-				goto out;
+		json_array_foreach(a, i, v) if ((r = parse_history(&s, v, i)) != FCA_OK) goto out;
 	}
 
 	/* Optional: documents written before it existed do not have it (include/fleetca/state.h). */
 	if ((a = json_object_get(root, "row_facts"))) {
 		if ((r = get_array(&n, a, "row_facts", FCA_STATE_MAX_FACTS)) != FCA_OK)
 			goto out;
-		json_array_foreach(a, i, v) {
+		json_array_foreach(a, i, v)
+		{
 			char f[32];
 			snprintf(f, sizeof(f), "row_facts[%zu]", i);
 			if ((r = get_str(s.row_facts[i], sizeof(s.row_facts[i]), v, f, 0)) != FCA_OK)
@@ -648,8 +649,7 @@ static int build_outbox(json_t **out, const struct fca_state_outbox *e, size_t i
 	int fail = 0, r;
 
 	*out = NULL;
-	if ((r = check_field(e->idempotency_key, sizeof(e->idempotency_key), "outbox.idempotency_key", i)) !=
-		    FCA_OK ||
+	if ((r = check_field(e->idempotency_key, sizeof(e->idempotency_key), "outbox.idempotency_key", i)) != FCA_OK ||
 	    (r = check_field(e->type, sizeof(e->type), "outbox.type", i)) != FCA_OK ||
 	    (r = check_time(e->created_at, "outbox.created_at", i)) != FCA_OK)
 		return r;
@@ -762,8 +762,7 @@ int fca_state_serialize(char **out, size_t *len, const struct fca_state *s)
 	}
 	if ((r = check_time(s->updated_at, "updated_at", 0)) != FCA_OK)
 		goto out;
-	if (!(root = json_object()) || !(gens = json_array()) || !(trans = json_array()) ||
-	    !(outbox = json_array())) {
+	if (!(root = json_object()) || !(gens = json_array()) || !(trans = json_array()) || !(outbox = json_array())) {
 		r = fca_error_set(FCA_ENOMEM, PFX "out of memory");
 		goto out;
 	}
@@ -826,7 +825,10 @@ out:
 
 /* ---- an activity's details --------------------------------------------------------------- */
 
-static json_t *str_or_null(const char *s) { return s && *s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
 
 int fca_json_activity_details(char **out, const struct fca_activity *a)
 {
@@ -895,7 +897,8 @@ static int load_pin(const char *path, json_t *root, struct fca_pin *pin)
 				     "%s: the plan does not record the desired state it was made from (a plan saved "
 				     "by an older fleetca): make it again with 'fleetca plan --out' and review it",
 				     path);
-	json_object_foreach(obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		if (!json_is_string(v))
 			return fca_error_set(FCA_EINVALID, "%s: desired.%.64s is not a string", path, k);
 		if (fca_pin_set(pin, k, json_string_value(v)) != FCA_OK)
@@ -916,11 +919,12 @@ int fca_json_planfile_parse(const char *path, const char *text, size_t len, stru
 	basis->nbasis = 0;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
 	if (!root)
-		return fca_error_set(FCA_EINVALID, "%s:%d:%d: not a fleetca plan: %s", path, err.line, err.column, err.text);
+		return fca_error_set(FCA_EINVALID, "%s:%d:%d: not a fleetca plan: %s", path, err.line, err.column,
+				     err.text);
 	v = json_object_get(root, "format_version");
 	if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		fca_error_set(FCA_EINVALID, "%s: not a fleetca plan of format_version 1: make it with 'fleetca plan --out'",
-			      path);
+		fca_error_set(FCA_EINVALID,
+			      "%s: not a fleetca plan of format_version 1: make it with 'fleetca plan --out'", path);
 		goto out;
 	}
 	if (load_pin(path, root, pin) != FCA_OK)
@@ -930,7 +934,8 @@ int fca_json_planfile_parse(const char *path, const char *text, size_t len, stru
 		fca_error_set(FCA_EINVALID, "%s: the plan has no valid basis (the rows it was computed from)", path);
 		goto out;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *a = json_string_value(json_object_get(v, "asset"));
 		const char *m = json_string_value(json_object_get(v, "md5"));
 		if (!a || !m || strlen(a) >= FCA_ASSET_NAME_MAX || strlen(m) != 32) {
@@ -946,7 +951,8 @@ int fca_json_planfile_parse(const char *path, const char *text, size_t len, stru
 		fca_error_set(FCA_EINVALID, "%s: the plan has no valid steps list", path);
 		goto out;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		const char *id = json_string_value(json_object_get(v, "step_id"));
 		if (!id || strlen(id) >= FCA_STEP_ID_MAX) {
 			fca_error_set(FCA_EINVALID, "%s: steps[%zu] has no step_id", path, i);
@@ -1000,7 +1006,8 @@ int fca_json_fleet_error_names(const char *body, size_t len, const char *field)
 	int ok = 0;
 
 	if (json_is_array(errs)) {
-		json_array_foreach(errs, i, e) {
+		json_array_foreach(errs, i, e)
+		{
 			const char *name = json_string_value(json_object_get(e, "name"));
 			ok |= name && strcasecmp(name, field) == 0;
 		}

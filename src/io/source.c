@@ -31,38 +31,38 @@
 #include "fleetca/version.h"
 
 /* libgit2's SONAME on Debian 12 (package libgit2-1.5); the header must be that release's. */
-#define GIT2_SONAME   "libgit2.so.1.5"
-#define GIT2_PACKAGE  "libgit2-1.5"
+#define GIT2_SONAME  "libgit2.so.1.5"
+#define GIT2_PACKAGE "libgit2-1.5"
 
 /* Every libgit2 function source.c calls, each reached as git2.<name>(...). */
-#define GIT2_FUNCTIONS(X) \
-	X(git_blob_free) \
-	X(git_blob_is_binary) \
-	X(git_blob_lookup) \
-	X(git_blob_rawcontent) \
-	X(git_blob_rawsize) \
-	X(git_commit_free) \
-	X(git_commit_id) \
-	X(git_commit_lookup) \
-	X(git_commit_tree) \
-	X(git_error_last) \
-	X(git_libgit2_init) \
-	X(git_libgit2_opts) \
-	X(git_libgit2_shutdown) \
-	X(git_libgit2_version) \
-	X(git_merge_base) \
-	X(git_object_free) \
-	X(git_object_peel) \
-	X(git_oid_tostr) \
-	X(git_repository_free) \
-	X(git_repository_open_ext) \
-	X(git_repository_workdir) \
-	X(git_revparse_single) \
-	X(git_tree_entry_bypath) \
-	X(git_tree_entry_filemode) \
-	X(git_tree_entry_free) \
-	X(git_tree_entry_id) \
-	X(git_tree_entry_type) \
+#define GIT2_FUNCTIONS(X)                                                                                              \
+	X(git_blob_free)                                                                                               \
+	X(git_blob_is_binary)                                                                                          \
+	X(git_blob_lookup)                                                                                             \
+	X(git_blob_rawcontent)                                                                                         \
+	X(git_blob_rawsize)                                                                                            \
+	X(git_commit_free)                                                                                             \
+	X(git_commit_id)                                                                                               \
+	X(git_commit_lookup)                                                                                           \
+	X(git_commit_tree)                                                                                             \
+	X(git_error_last)                                                                                              \
+	X(git_libgit2_init)                                                                                            \
+	X(git_libgit2_opts)                                                                                            \
+	X(git_libgit2_shutdown)                                                                                        \
+	X(git_libgit2_version)                                                                                         \
+	X(git_merge_base)                                                                                              \
+	X(git_object_free)                                                                                             \
+	X(git_object_peel)                                                                                             \
+	X(git_oid_tostr)                                                                                               \
+	X(git_repository_free)                                                                                         \
+	X(git_repository_open_ext)                                                                                     \
+	X(git_repository_workdir)                                                                                      \
+	X(git_revparse_single)                                                                                         \
+	X(git_tree_entry_bypath)                                                                                       \
+	X(git_tree_entry_filemode)                                                                                     \
+	X(git_tree_entry_free)                                                                                         \
+	X(git_tree_entry_id)                                                                                           \
+	X(git_tree_entry_type)                                                                                         \
 	X(git_tree_free)
 
 static struct {
@@ -91,8 +91,8 @@ static int git_load(void)
 			 GIT2_SONAME, dlerror(), GIT2_PACKAGE);
 		return -1;
 	}
-#define X(f)                                                \
-	if (!missing && !(*(void **)&git2.f = dlsym(h, #f))) \
+#define X(f)                                                                                                           \
+	if (!missing && !(*(void **)&git2.f = dlsym(h, #f)))                                                           \
 		missing = #f;
 	GIT2_FUNCTIONS(X)
 #undef X
@@ -190,12 +190,13 @@ static int tree_path(char *out, size_t cap, const char *path)
 	if (*p == '/')
 		return fca_error_set(FCA_EINVALID,
 				     "'%s' is an absolute path: with --git-repo, -f is the path inside the repository "
-				     "(e.g. ca-rotation.yml)", path);
+				     "(e.g. ca-rotation.yml)",
+				     path);
 	for (seg = p; *seg;) {
 		size_t n = strcspn(seg, "/");
 		if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return fca_error_set(FCA_EINVALID,
-					     "'%s': a path inside the repository has no empty, '.' or '..' parts", path);
+			return fca_error_set(
+			    FCA_EINVALID, "'%s': a path inside the repository has no empty, '.' or '..' parts", path);
 		seg += n;
 		if (*seg == '/' && !*++seg)
 			return fca_error_set(FCA_EINVALID, "'%s' ends with '/': give the path of the YAML file", path);
@@ -217,7 +218,8 @@ static int open_repo(git_repository **out, const char *dir)
 	if (e == GIT_ENOTFOUND)
 		return fca_error_set(FCA_ENOTFOUND,
 				     "%s is not a git repository: give --git-repo the top directory of a clone "
-				     "(the one that holds .git) or a bare repository", dir);
+				     "(the one that holds .git) or a bare repository",
+				     dir);
 	if (e < 0)
 		return fca_error_set(FCA_ERROR, "cannot open the git repository %s: %s", dir, git_msg());
 	return FCA_OK;
@@ -237,7 +239,8 @@ static int resolve_commit(git_commit **out, git_repository *repo, const char *di
 	if (e == GIT_EAMBIGUOUS)
 		return fca_error_set(FCA_EINVALID,
 				     "'%s' is ambiguous in %s: give more digits of the commit id, or the full ref name "
-				     "(refs/heads/…, refs/tags/…)", ref, dir);
+				     "(refs/heads/…, refs/tags/…)",
+				     ref, dir);
 	if (e == GIT_EINVALIDSPEC)
 		return fca_error_set(FCA_EINVALID, "'%s' is not a valid ref or revision (in %s): %s", ref, dir,
 				     git_msg());
@@ -278,7 +281,8 @@ static int read_at(struct fca_source *out, git_repository *repo, git_commit *c, 
 	if (e == GIT_ENOTFOUND) {
 		r = fca_error_set(FCA_ENOTFOUND,
 				  "%s not found at %s ('%s') in %s: the path is relative to the repository root; "
-				  "is the file committed on that ref?", path, id, ref, dir);
+				  "is the file committed on that ref?",
+				  path, id, ref, dir);
 		goto out;
 	}
 	if (e < 0) {
@@ -350,8 +354,8 @@ int fca_source_read_git(struct fca_source *out, const char *repo_dir, const char
 				     sizeof(out->ref) - 1);
 	if ((r = ensure_init()) != 0) /* before any goto out: the frees below are libgit2's */
 		return r;
-	if ((r = tree_path(tp, sizeof(tp), path)) != 0 ||
-	    (r = open_repo(&repo, repo_dir)) != 0 || (r = resolve_commit(&c, repo, repo_dir, ref)) != 0 ||
+	if ((r = tree_path(tp, sizeof(tp), path)) != 0 || (r = open_repo(&repo, repo_dir)) != 0 ||
+	    (r = resolve_commit(&c, repo, repo_dir, ref)) != 0 ||
 	    (r = read_at(out, repo, c, repo_dir, ref, tp, 0)) != 0)
 		goto out;
 	out->from_git = 1;
@@ -390,7 +394,8 @@ static int discover(git_repository **repo, char *rel, size_t cap, char *where, s
 	if (e == GIT_ENOTFOUND) {
 		r = fca_error_set(FCA_ENOTFOUND,
 				  "%s is not in a git repository: --git-base compares it with a commit; run in a "
-				  "clone, or give --git-repo DIR", path);
+				  "clone, or give --git-repo DIR",
+				  path);
 		goto out;
 	}
 	if (e < 0) {

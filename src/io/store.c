@@ -67,8 +67,8 @@ struct fca_store {
 	char user[128];
 	struct fca_store_schema schema;
 	int schema_loaded; /* read on first need: a converged run never needs it */
-	int tls; /* the connection was asked to use TLS */
-	int mariadb; /* the server is MariaDB (error numbers above 4000 differ from MySQL's) */
+	int tls;	   /* the connection was asked to use TLS */
+	int mariadb;	   /* the server is MariaDB (error numbers above 4000 differ from MySQL's) */
 	struct name_list tables;
 	struct name_list host_id_tables; /* tables with a host_id column */
 };
@@ -98,23 +98,29 @@ enum sql_failure {
 static enum sql_failure classify(const struct fca_store *s, unsigned int e)
 {
 	switch (e) {
-	case ER_DBACCESS_DENIED_ERROR:		/* 1044 */
-	case ER_ACCESS_DENIED_ERROR:		/* 1045 */
-	case ER_TABLEACCESS_DENIED_ERROR:	/* 1142 */
-	case ER_COLUMNACCESS_DENIED_ERROR:	/* 1143 */
+	case ER_DBACCESS_DENIED_ERROR:	      /* 1044 */
+	case ER_ACCESS_DENIED_ERROR:	      /* 1045 */
+	case ER_TABLEACCESS_DENIED_ERROR:     /* 1142 */
+	case ER_COLUMNACCESS_DENIED_ERROR:    /* 1143 */
 	case ER_SPECIFIC_ACCESS_DENIED_ERROR: /* 1227 */
 		return SQL_DENIED;
-	case ER_NO_SUCH_TABLE: return SQL_NO_TABLE;
-	case ER_DUP_ENTRY: return SQL_DUPLICATE;
+	case ER_NO_SUCH_TABLE:
+		return SQL_NO_TABLE;
+	case ER_DUP_ENTRY:
+		return SQL_DUPLICATE;
 	case ER_LOCK_WAIT_TIMEOUT:
-	case ER_LOCK_DEADLOCK: return SQL_LOCKED;
-	case ER_OPTION_PREVENTS_STATEMENT: return SQL_READ_ONLY; /* 1290: --read-only */
-	case 2006: /* CR_SERVER_GONE_ERROR */
-	case 2013: /* CR_SERVER_LOST */
-	case 2055: /* CR_SERVER_LOST_EXTENDED */
+	case ER_LOCK_DEADLOCK:
+		return SQL_LOCKED;
+	case ER_OPTION_PREVENTS_STATEMENT:
+		return SQL_READ_ONLY; /* 1290: --read-only */
+	case 2006:		      /* CR_SERVER_GONE_ERROR */
+	case 2013:		      /* CR_SERVER_LOST */
+	case 2055:		      /* CR_SERVER_LOST_EXTENDED */
 		return SQL_LOST;
-	case FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT: return s->mariadb ? SQL_OTHER : SQL_LOST;
-	default: return SQL_OTHER;
+	case FCA_MYSQL_ER_CLIENT_INTERACTION_TIMEOUT:
+		return s->mariadb ? SQL_OTHER : SQL_LOST;
+	default:
+		return SQL_OTHER;
 	}
 }
 
@@ -186,12 +192,13 @@ static int sql_error(struct fca_store *s, const struct sql_op *op, unsigned int 
 				     "or another client): run the command again",
 				     op->what, e, msg);
 	case SQL_READ_ONLY:
-		return fca_error_set(FCA_ERROR,
-				     "%s: the MySQL server at %s refused the write (MySQL error %u: %s): it is read-only "
-				     "(a read replica, or the old primary after a failover); nothing was committed. Point "
-				     "FLEET_MYSQL_ADDRESS at the writer (primary) endpoint, as Fleet's own "
-				     "FLEET_MYSQL_ADDRESS (not its read replica), and run the command again",
-				     op->what, s->address, e, msg);
+		return fca_error_set(
+		    FCA_ERROR,
+		    "%s: the MySQL server at %s refused the write (MySQL error %u: %s): it is read-only "
+		    "(a read replica, or the old primary after a failover); nothing was committed. Point "
+		    "FLEET_MYSQL_ADDRESS at the writer (primary) endpoint, as Fleet's own "
+		    "FLEET_MYSQL_ADDRESS (not its read replica), and run the command again",
+		    op->what, s->address, e, msg);
 	case SQL_LOST:
 		return fca_error_set(FCA_ECONNECT,
 				     "%s: the database connection was lost (MySQL error %u: %s): the server closed it "
@@ -199,7 +206,8 @@ static int sql_error(struct fca_store *s, const struct sql_op *op, unsigned int 
 				     "KILL) or the network dropped it; no partial step was committed: run the command "
 				     "again",
 				     op->what, e, msg);
-	case SQL_OTHER: break;
+	case SQL_OTHER:
+		break;
 	}
 	return fca_error_set(FCA_ERROR, "%s: MySQL error %u: %s", op->what, e, msg);
 }
@@ -242,7 +250,7 @@ static int query(struct fca_store *s, const char *sql, const struct sql_op *op)
 /* A statement that needs no privilege on a table of its own. */
 static int exec(struct fca_store *s, const char *sql, const char *what)
 {
-	const struct sql_op op = { .what = what };
+	const struct sql_op op = {.what = what};
 
 	return query(s, sql, &op);
 }
@@ -250,7 +258,7 @@ static int exec(struct fca_store *s, const char *sql, const char *what)
 /* Runs a query whose first column of the first row is an integer; *isnull when NULL/no row. */
 static int query_int(struct fca_store *s, const char *sql, const char *what, long long *v, int *isnull)
 {
-	const struct sql_op op = { .what = what };
+	const struct sql_op op = {.what = what};
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int r;
@@ -292,7 +300,7 @@ static int set_tls(struct fca_store *s, const struct fca_mysql_config *cfg)
 		/* the client library's own message for a missing file is only "SSL connection error" */
 		const struct {
 			const char *env, *path;
-		} files[] = { { "FLEET_MYSQL_TLS_CA", ca }, { "FLEET_MYSQL_TLS_CERT", cert }, { "FLEET_MYSQL_TLS_KEY", key } };
+		} files[] = {{"FLEET_MYSQL_TLS_CA", ca}, {"FLEET_MYSQL_TLS_CERT", cert}, {"FLEET_MYSQL_TLS_KEY", key}};
 		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 			FILE *f;
 			if (!*files[i].path)
@@ -317,7 +325,7 @@ static int set_tls(struct fca_store *s, const struct fca_mysql_config *cfg)
 
 static int detect_schema(struct fca_store *s)
 {
-	const struct sql_op op = { .what = "reading the schema" };
+	const struct sql_op op = {.what = "reading the schema"};
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int r = FCA_OK;
@@ -381,7 +389,7 @@ int fca_store_probe_table(struct fca_store *s, const char *table)
 {
 	char sqlbuf[128], what[96];
 	struct fca_buf sql;
-	struct sql_op op = { .table = table, .privilege = "SELECT" };
+	struct sql_op op = {.table = table, .privilege = "SELECT"};
 	MYSQL_RES *res;
 	int r;
 
@@ -412,8 +420,9 @@ int fca_store_parse_address(struct fca_mysql_endpoint *ep, const char *address, 
 		return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS is empty: give host:port or a socket path");
 	if (address[0] == '/' || (protocol && strcmp(protocol, "unix") == 0)) {
 		if (strlen(address) >= 108) /* sun_path */
-			return fca_error_set(FCA_EINVALID, "FLEET_MYSQL_ADDRESS '%s': a socket path is at most 107 "
-							   "characters",
+			return fca_error_set(FCA_EINVALID,
+					     "FLEET_MYSQL_ADDRESS '%s': a socket path is at most 107 "
+					     "characters",
 					     address);
 		ep->socket = address;
 		snprintf(ep->host, sizeof(ep->host), "localhost");
@@ -422,7 +431,8 @@ int fca_store_parse_address(struct fca_mysql_endpoint *ep, const char *address, 
 	if (address[0] == '[') { /* [v6] or [v6]:port */
 		if (!(close = strchr(address, ']')) || close == address + 1 || (close[1] && close[1] != ':'))
 			return fca_error_set(FCA_EINVALID,
-					     "FLEET_MYSQL_ADDRESS '%s': an IPv6 address is written [address]:port", address);
+					     "FLEET_MYSQL_ADDRESS '%s': an IPv6 address is written [address]:port",
+					     address);
 		host = address + 1;
 		hlen = (size_t)(close - host);
 		if (close[1] == ':')
@@ -519,8 +529,7 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = set_tls(s, cfg)) != 0 ||
-	    (r = fca_store_parse_address(&ep, cfg->address, cfg->protocol, s->tls)) != 0)
+	if ((r = set_tls(s, cfg)) != 0 || (r = fca_store_parse_address(&ep, cfg->address, cfg->protocol, s->tls)) != 0)
 		goto out;
 	if (cfg->password_path[0])
 		r = fca_secret_read_file(&pw, cfg->password_path, "the MySQL password");
@@ -544,9 +553,8 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 	/* caching_sha2_password over plain TCP: encrypt the password to the pinned server key */
 	if (cfg->server_public_key[0])
 		mysql_optionsv(s->db, MYSQL_SERVER_PUBLIC_KEY, cfg->server_public_key);
-	if (!mysql_real_connect(s->db, ep.host, s->user, (const char *)pw.data, s->database, ep.port, ep.socket,
-				0)) {
-		const struct sql_op op = { .what = "connecting", .connecting = 1 };
+	if (!mysql_real_connect(s->db, ep.host, s->user, (const char *)pw.data, s->database, ep.port, ep.socket, 0)) {
+		const struct sql_op op = {.what = "connecting", .connecting = 1};
 		r = db_error(s, &op);
 		goto out;
 	}
@@ -581,8 +589,14 @@ const struct fca_store_schema *fca_store_schema(struct fca_store *s)
 	(void)ensure_schema(s);
 	return &s->schema;
 }
-const char *fca_store_database(const struct fca_store *s) { return s->database; }
-uint64_t fca_store_connection_id(struct fca_store *s) { return mysql_thread_id(s->db); }
+const char *fca_store_database(const struct fca_store *s)
+{
+	return s->database;
+}
+uint64_t fca_store_connection_id(struct fca_store *s)
+{
+	return mysql_thread_id(s->db);
+}
 
 void fca_asset_rows_dispose(struct fca_asset_rows *rows)
 {
@@ -650,12 +664,12 @@ static int sql_select_assets(struct fca_store *s, struct fca_buf *sql, const cha
 	return fca_buf_error(sql, "the SQL reading mdm_config_assets");
 }
 
-static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n,
-		     int live_only, int for_update)
+static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n, int live_only,
+		     int for_update)
 {
-	const struct sql_op op = { .what = "reading mdm_config_assets",
-				   .table = "mdm_config_assets",
-				   .privilege = for_update ? "SELECT, UPDATE" : "SELECT" };
+	const struct sql_op op = {.what = "reading mdm_config_assets",
+				  .table = "mdm_config_assets",
+				  .privilege = for_update ? "SELECT, UPDATE" : "SELECT"};
 	char sqlbuf[SQL_MAX];
 	struct fca_buf sql;
 	MYSQL_RES *res = NULL;
@@ -722,7 +736,7 @@ int fca_store_begin(struct fca_store *s)
 
 int fca_store_commit(struct fca_store *s)
 {
-	const struct sql_op op = { .what = "committing" };
+	const struct sql_op op = {.what = "committing"};
 
 	if (mysql_commit(s->db) != 0)
 		return db_error(s, &op);
@@ -736,9 +750,8 @@ void fca_store_rollback(struct fca_store *s)
 
 int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t n, uint64_t *affected)
 {
-	const struct sql_op op = { .what = "soft-deleting rows of mdm_config_assets",
-				   .table = "mdm_config_assets",
-				   .privilege = "UPDATE" };
+	const struct sql_op op = {
+	    .what = "soft-deleting rows of mdm_config_assets", .table = "mdm_config_assets", .privilege = "UPDATE"};
 	char sqlbuf[SQL_MAX], uuid[37];
 	struct fca_buf sql;
 	int r;
@@ -746,8 +759,9 @@ int fca_store_soft_delete(struct fca_store *s, const char *const *names, size_t 
 	if ((r = fca_crypto_uuid4(uuid)) != 0)
 		return r;
 	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
-	fca_buf_printf(&sql, "UPDATE mdm_config_assets SET deleted_at = CURRENT_TIMESTAMP(), deletion_uuid = '%s' "
-			     "WHERE name IN ",
+	fca_buf_printf(&sql,
+		       "UPDATE mdm_config_assets SET deleted_at = CURRENT_TIMESTAMP(), deletion_uuid = '%s' "
+		       "WHERE name IN ",
 		       uuid);
 	if ((r = sql_put_names(s, &sql, names, n)) != 0)
 		return r;
@@ -768,15 +782,14 @@ static void bind(MYSQL_BIND *b, enum enum_field_types type, const void *p, unsig
 	b->length = len;
 }
 
-int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len,
-		     int64_t renew_at)
+int fca_store_insert(struct fca_store *s, const char *name, const unsigned char *value, size_t len, int64_t renew_at)
 {
 	const char *sql_plain = "INSERT INTO mdm_config_assets (name, value, md5_checksum) VALUES (?, ?, UNHEX(?))";
 	const char *sql_renew = "INSERT INTO mdm_config_assets (name, value, md5_checksum, renew_at) "
 				"VALUES (?, ?, UNHEX(?), FROM_UNIXTIME(?))";
 	int with_renew = fca_store_schema(s)->has_renew_at && renew_at > 0;
 	const char *sql = with_renew ? sql_renew : sql_plain;
-	struct sql_op op = { .table = "mdm_config_assets", .privilege = "INSERT" };
+	struct sql_op op = {.table = "mdm_config_assets", .privilege = "INSERT"};
 	MYSQL_STMT *st = NULL;
 	MYSQL_BIND b[4];
 	char md5[33], what[300];
@@ -787,8 +800,9 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 
 	fca_crypto_md5_hex(md5, value, len);
 	if (strlen(md5) != 32) /* no MD5 on this host: never write a garbage md5_checksum */
-		return fca_error_set(FCA_ERROR, "%s: cannot compute the MD5 checksum Fleet's cache needs (is MD5 "
-						"disabled by a FIPS configuration without the default provider?)",
+		return fca_error_set(FCA_ERROR,
+				     "%s: cannot compute the MD5 checksum Fleet's cache needs (is MD5 "
+				     "disabled by a FIPS configuration without the default provider?)",
 				     name);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, name, &name_len);
@@ -963,11 +977,10 @@ static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 	return sc->cb(sc->ctx, &ir);
 }
 
-int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb,
-			  void *ctx)
+int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb, void *ctx)
 {
-	const struct sql_op op = { .what = "reading issued certificates", .table = table, .privilege = "SELECT" };
-	struct issued_scan sc = { table, cb, ctx };
+	const struct sql_op op = {.what = "reading issued certificates", .table = table, .privilege = "SELECT"};
+	struct issued_scan sc = {table, cb, ctx};
 	char sqlbuf[1024];
 	struct fca_buf sql;
 	int r;
@@ -1013,10 +1026,10 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
 	const char *sql = "SELECT a.sha256, a.sha256 = (SELECT b.sha256 FROM nano_cert_auth_associations b "
 			  "WHERE b.id = a.id ORDER BY b.created_at DESC, b.sha256 ASC LIMIT 1) "
 			  "FROM nano_cert_auth_associations a";
-	const struct sql_op op = { .what = "reading nano_cert_auth_associations",
-				   .table = "nano_cert_auth_associations",
-				   .privilege = "SELECT" };
-	struct assoc_scan sc = { cb, ctx };
+	const struct sql_op op = {.what = "reading nano_cert_auth_associations",
+				  .table = "nano_cert_auth_associations",
+				  .privilege = "SELECT"};
+	struct assoc_scan sc = {cb, ctx};
 
 	/* Asked of the server, not of information_schema: a table this user may not read is hidden
 	 * there, and must not pass for one this schema lacks. */
@@ -1037,8 +1050,8 @@ static int escrow_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 {
-	const struct sql_op op = { .what = "reading FileVault escrows" };
-	struct escrow_scan sc = { cb, ctx };
+	const struct sql_op op = {.what = "reading FileVault escrows"};
+	struct escrow_scan sc = {cb, ctx};
 	int r;
 
 	if ((r = fca_store_probe_table(s, "host_disk_encryption_keys")) != 0 ||
@@ -1107,9 +1120,9 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	static const char cols[] = "(fleet_initiated, user_id, user_name, activity_type, details, created_at, "
 				   "host_only, streamed, user_email) "
 				   "VALUES (0, NULL, '" FCA_STORE_ACTIVITY_USER "', ?, ?, FROM_UNIXTIME(?), 0, 0, '')";
-	struct sql_op op = { .privilege = "INSERT",
-			     .advice = " (nothing was changed; or choose 'activities: {sink: none}' to record no "
-				       "activities)" };
+	struct sql_op op = {.privilege = "INSERT",
+			    .advice = " (nothing was changed; or choose 'activities: {sink: none}' to record no "
+				      "activities)"};
 	char sqlbuf[sizeof(cols) + 80], what[300];
 	struct fca_buf sql;
 	MYSQL_STMT *st;

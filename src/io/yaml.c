@@ -29,11 +29,11 @@
 #include "fleetca/yaml.h"
 
 #define FCA_YAML_MAX_INPUT ((size_t)1 << 20) /* 1 MiB */
-#define YAML_MAX_EVENTS 100000
-#define YAML_MAX_DEPTH 32 /* the file needs 4; libyaml's scanner slows down quadratically with depth */
-#define GENERATION_MAX 1000000
-#define FOUND_SHOW_MAX 48 /* bytes of a found value shown in a message */
-#define KEY_MAX 64        /* longest key any mapping of the file knows, with room */
+#define YAML_MAX_EVENTS	   100000
+#define YAML_MAX_DEPTH	   32 /* the file needs 4; libyaml's scanner slows down quadratically with depth */
+#define GENERATION_MAX	   1000000
+#define FOUND_SHOW_MAX	   48 /* bytes of a found value shown in a message */
+#define KEY_MAX		   64 /* longest key any mapping of the file knows, with room */
 
 enum skind { SK_STR = 0, SK_NULL, SK_BOOL, SK_INT, SK_FLOAT };
 
@@ -54,25 +54,25 @@ struct yp {
 };
 
 /* The keys of each mapping, in the order of the file format. */
-static const char *const top_keys[] = { "version", "policy", "activities", "cas" };
+static const char *const top_keys[] = {"version", "policy", "activities", "cas"};
 enum { TOP_VERSION, TOP_POLICY, TOP_ACTIVITIES, TOP_CAS, TOP_N };
-static const char *const policy_keys[] = { "min_overlap", "clock_skew", "drain", "reason",
-					   "fleet_server_trusts_previous" };
+static const char *const policy_keys[] = {"min_overlap", "clock_skew", "drain", "reason",
+					  "fleet_server_trusts_previous"};
 enum { POL_MIN_OVERLAP, POL_CLOCK_SKEW, POL_DRAIN, POL_REASON, POL_TRUSTS_PREVIOUS, POL_N };
-static const char *const activities_keys[] = { "sink" };
+static const char *const activities_keys[] = {"sink"};
 enum { ACT_SINK, ACT_N };
-static const char *const ca_keys[] = { "generation", "stage", "subject", "key", "validity",
-				       "renew_before", "adopt", "suspend" };
+static const char *const ca_keys[] = {"generation", "stage",	    "subject", "key",
+				      "validity",   "renew_before", "adopt",   "suspend"};
 enum { CA_GENERATION, CA_STAGE, CA_SUBJECT, CA_KEY, CA_VALIDITY, CA_RENEW_BEFORE, CA_ADOPT, CA_SUSPEND, CA_N };
-static const char *const subject_keys[] = { "common_name", "organization", "organizational_unit", "country" };
+static const char *const subject_keys[] = {"common_name", "organization", "organizational_unit", "country"};
 enum { SUBJ_CN, SUBJ_O, SUBJ_OU, SUBJ_C, SUBJ_N };
 
-static const char *const stage_names[] = { "staged", "active", "complete" };
-static const enum fca_stage stage_values[] = { FCA_STAGE_STAGED, FCA_STAGE_ACTIVE, FCA_STAGE_COMPLETE };
-static const char *const drain_names[] = { "wait", "force" };
-static const char *const sink_names[] = { "api", "db", "none" };
-static const char *const key_names[] = { "rsa-2048", "rsa-3072", "rsa-4096", "keep" };
-static const int key_bits[] = { 2048, 3072, 4096, 0 }; /* keep: the signing generation's key */
+static const char *const stage_names[] = {"staged", "active", "complete"};
+static const enum fca_stage stage_values[] = {FCA_STAGE_STAGED, FCA_STAGE_ACTIVE, FCA_STAGE_COMPLETE};
+static const char *const drain_names[] = {"wait", "force"};
+static const char *const sink_names[] = {"api", "db", "none"};
+static const char *const key_names[] = {"rsa-2048", "rsa-3072", "rsa-4096", "keep"};
+static const int key_bits[] = {2048, 3072, 4096, 0}; /* keep: the signing generation's key */
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -80,18 +80,18 @@ static const int key_bits[] = { 2048, 3072, 4096, 0 }; /* keep: the signing gene
  * Keys that earlier versions of the format had: named with why they went, rather than reported as
  * unknown, so that a file written for an older fleetca says what to do. keys is the mapping's table.
  */
-#define FLEET_ROOT_TEXT                                                                                              \
-	"Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every "  \
+#define FLEET_ROOT_TEXT                                                                                                \
+	"Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every "   \
 	"Apple host whenever ca_cert changes"
 static const struct removed_key {
 	const char *const *keys;
 	const char *key;
 	const char *why;
 } removed_keys[] = {
-	{ ca_keys, "distribute", "no longer supported: " FLEET_ROOT_TEXT "; remove this key" },
-	{ ca_keys, "min_verified",
-	  "no longer supported: fleetca uploads no trust profile whose delivery it could wait for; " FLEET_ROOT_TEXT
-	  "; remove this key" },
+    {ca_keys, "distribute", "no longer supported: " FLEET_ROOT_TEXT "; remove this key"},
+    {ca_keys, "min_verified",
+     "no longer supported: fleetca uploads no trust profile whose delivery it could wait for; " FLEET_ROOT_TEXT
+     "; remove this key"},
 };
 
 static const char *removed_why(const char *const *keys, const char *key)
@@ -280,24 +280,39 @@ static void describe_found(char *buf, size_t n, const yaml_event_t *ev)
 
 	switch (ev->type) {
 	/* what was found, for a message: the callers' FOUND_SHOW_MAX * 4 + 16 bytes hold q and the words */
-	case YAML_MAPPING_START_EVENT: snprintf(buf, n, "a mapping"); return;
-	case YAML_SEQUENCE_START_EVENT: snprintf(buf, n, "a sequence"); return;
-	case YAML_ALIAS_EVENT: snprintf(buf, n, "an alias"); return;
-	case YAML_SCALAR_EVENT: break;
-	default: snprintf(buf, n, "nothing"); return;
+	case YAML_MAPPING_START_EVENT:
+		snprintf(buf, n, "a mapping");
+		return;
+	case YAML_SEQUENCE_START_EVENT:
+		snprintf(buf, n, "a sequence");
+		return;
+	case YAML_ALIAS_EVENT:
+		snprintf(buf, n, "an alias");
+		return;
+	case YAML_SCALAR_EVENT:
+		break;
+	default:
+		snprintf(buf, n, "nothing");
+		return;
 	}
 	s = (const char *)ev->data.scalar.value;
 	len = ev->data.scalar.length;
 	quote_value(q, sizeof(q), s, len);
 	switch (scalar_kind(ev)) {
-	case SK_NULL: snprintf(buf, n, "null"); break;
-	case SK_BOOL: snprintf(buf, n, "boolean %s", s); break;
+	case SK_NULL:
+		snprintf(buf, n, "null");
+		break;
+	case SK_BOOL:
+		snprintf(buf, n, "boolean %s", s);
+		break;
 	case SK_INT:
 	case SK_FLOAT: /* digits, signs, dots, e: nothing to escape */
 		snprintf(buf, n, "%s %.*s%s", scalar_kind(ev) == SK_INT ? "integer" : "number",
 			 (int)(len < FOUND_SHOW_MAX ? len : FOUND_SHOW_MAX), s, len > FOUND_SHOW_MAX ? "..." : "");
 		break;
-	default: snprintf(buf, n, "%s", q); break;
+	default:
+		snprintf(buf, n, "%s", q);
+		break;
 	}
 }
 
@@ -327,8 +342,9 @@ static void syntax_error(struct yp *ps)
 	}
 	path_pop(ps, 0);
 	if (p->context)
-		diag_at(ps, m, "YAML syntax error: %s %s (at line %d, column %d)", p->problem ? p->problem : "invalid YAML",
-			p->context, (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
+		diag_at(ps, m, "YAML syntax error: %s %s (at line %d, column %d)",
+			p->problem ? p->problem : "invalid YAML", p->context, (int)p->context_mark.line + 1,
+			(int)p->context_mark.column + 1);
 	else
 		diag_at(ps, m, "YAML syntax error: %s", p->problem ? p->problem : "invalid YAML");
 	ps->pathlen = saved; /* the path text itself is untouched beyond saved */
@@ -348,8 +364,8 @@ static int next_event(struct yp *ps)
 		char keep[sizeof(ps->path)];
 		memcpy(keep, ps->path, sizeof(keep));
 		path_pop(ps, 0);
-		diag_at(ps, ps->parser.mark, "document too large: more than %d YAML events; a desired-state file is small",
-			YAML_MAX_EVENTS);
+		diag_at(ps, ps->parser.mark,
+			"document too large: more than %d YAML events; a desired-state file is small", YAML_MAX_EVENTS);
 		memcpy(ps->path, keep, sizeof(keep));
 		ps->pathlen = saved;
 		ps->fatal = 1;
@@ -368,8 +384,8 @@ static int next_event(struct yp *ps)
 	ps->have_ev = 1;
 	if (ps->ev.type == YAML_MAPPING_START_EVENT || ps->ev.type == YAML_SEQUENCE_START_EVENT) {
 		if (++ps->depth > YAML_MAX_DEPTH) {
-			diag_at(ps, ps->ev.start_mark, "nested too deeply: more than %d levels; a desired-state file needs 4",
-				YAML_MAX_DEPTH);
+			diag_at(ps, ps->ev.start_mark,
+				"nested too deeply: more than %d levels; a desired-state file needs 4", YAML_MAX_DEPTH);
 			ps->fatal = 1;
 			return -1;
 		}
@@ -387,13 +403,18 @@ static void skip_node(struct yp *ps)
 	for (;;) {
 		switch (ps->ev.type) {
 		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT: depth++; break;
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			break;
 		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT: depth--; break;
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
 		case YAML_ALIAS_EVENT:
 			diag_at(ps, ps->ev.start_mark, "aliases are not supported; write the value out in full");
 			break;
-		default: break;
+		default:
+			break;
 		}
 		if (depth <= 0)
 			return;
@@ -569,8 +590,8 @@ typedef void (*field_fn)(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mar
  * event current for each known key seen once. Unknown and duplicate keys are reported, their
  * values skipped. Ends with the MAPPING_END current (or ps->fatal).
  */
-static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *keys, size_t nkeys,
-			 const char *noun, struct mapseen *seen, field_fn fn)
+static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *keys, size_t nkeys, const char *noun,
+			 struct mapseen *seen, field_fn fn)
 {
 	char key[KEY_MAX], list[200], shown[FOUND_SHOW_MAX * 4 + 16];
 
@@ -598,7 +619,8 @@ static void walk_mapping(struct yp *ps, struct doc_ctx *dc, const char *const *k
 				if (!strcmp(key, keys[i]))
 					idx = i;
 		} else {
-			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4), s); /* an unknown key, shown cut */
+			snprintf(key, sizeof(key), "%.*s...", (int)(sizeof(key) - 4),
+				 s); /* an unknown key, shown cut */
 		}
 		saved = path_push(ps, key);
 		if (idx == nkeys && (why = removed_why(keys, key))) {
@@ -645,7 +667,8 @@ static void on_subject(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_
 			return;
 		if (!(strlen(buf) == 2 && buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'A' && buf[1] <= 'Z')) {
 			describe_found(found, sizeof(found), &ps->ev);
-			diag_at(ps, vm, "expected two uppercase letters (an ISO 3166 code such as US); found %s", found);
+			diag_at(ps, vm, "expected two uppercase letters (an ISO 3166 code such as US); found %s",
+				found);
 			return;
 		}
 		memcpy(subj->c, buf, 3);
@@ -658,9 +681,15 @@ static void on_subject(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_
 		return;
 	}
 	switch (idx) {
-	case SUBJ_CN: memcpy(subj->cn, buf, sizeof(buf)); break;
-	case SUBJ_O: memcpy(subj->o, buf, sizeof(buf)); break;
-	default: memcpy(subj->ou, buf, sizeof(buf)); break;
+	case SUBJ_CN:
+		memcpy(subj->cn, buf, sizeof(buf));
+		break;
+	case SUBJ_O:
+		memcpy(subj->o, buf, sizeof(buf));
+		break;
+	default:
+		memcpy(subj->ou, buf, sizeof(buf));
+		break;
 	}
 }
 
@@ -699,7 +728,8 @@ static void on_ca_field(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark
 		}
 		if (dc->cur_ca == FCA_CA_APPLE_SCEP && key_bits[e] != 2048) {
 			describe_found(found, sizeof(found), &ps->ev);
-			diag_at(ps, vm, "expected rsa-2048 for apple_scep (Apple requires a 2048-bit RSA SCEP CA); found %s",
+			diag_at(ps, vm,
+				"expected rsa-2048 for apple_scep (Apple requires a 2048-bit RSA SCEP CA); found %s",
 				found);
 			break;
 		}
@@ -721,9 +751,15 @@ static void on_ca_field(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark
 			scalar_text(cc->renew_text, sizeof(cc->renew_text), ps);
 		}
 		break;
-	case CA_ADOPT: (void)take_bool(ps, &dca->adopt); break;
-	case CA_SUSPEND: (void)take_bool(ps, &dca->suspend); break;
-	default: skip_node(ps); break;
+	case CA_ADOPT:
+		(void)take_bool(ps, &dca->adopt);
+		break;
+	case CA_SUSPEND:
+		(void)take_bool(ps, &dca->suspend);
+		break;
+	default:
+		skip_node(ps);
+		break;
 	}
 }
 
@@ -744,7 +780,8 @@ static void on_ca(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_t km)
 		return;
 	if (!(cc->seen.bits & (1u << CA_GENERATION))) {
 		size_t saved = path_push(ps, "generation");
-		diag_at(ps, cc->start, "missing required key: every CA named needs a generation (1 is the one Fleet created)");
+		diag_at(ps, cc->start,
+			"missing required key: every CA named needs a generation (1 is the one Fleet created)");
 		path_pop(ps, saved);
 	}
 	if (cc->renew_set && !cc->validity_bad && dca->renew_before >= dca->validity) {
@@ -794,8 +831,12 @@ static void on_policy(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_t
 		memcpy(pol->reason, buf, sizeof(buf));
 		break;
 	}
-	case POL_TRUSTS_PREVIOUS: (void)take_bool(ps, &pol->fleet_server_trusts_previous); break;
-	default: skip_node(ps); break;
+	case POL_TRUSTS_PREVIOUS:
+		(void)take_bool(ps, &pol->fleet_server_trusts_previous);
+		break;
+	default:
+		skip_node(ps);
+		break;
 	}
 }
 
@@ -826,7 +867,8 @@ static void on_top(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_t km
 			break;
 		}
 		if (strcmp(s, "1") != 0 && strcmp(s, "+1") != 0) {
-			diag_at(ps, ps->ev.start_mark, "unsupported version %.*s; expected 1 (the only format this fleetca reads)",
+			diag_at(ps, ps->ev.start_mark,
+				"unsupported version %.*s; expected 1 (the only format this fleetca reads)",
 				(int)(len < FOUND_SHOW_MAX ? len : FOUND_SHOW_MAX), s);
 			break;
 		}
@@ -834,7 +876,8 @@ static void on_top(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_t km
 		break;
 	}
 	case TOP_POLICY:
-		if (want_mapping(ps, "a mapping of min_overlap, clock_skew, drain, reason, fleet_server_trusts_previous") == 0)
+		if (want_mapping(
+			ps, "a mapping of min_overlap, clock_skew, drain, reason, fleet_server_trusts_previous") == 0)
 			walk_mapping(ps, dc, policy_keys, POL_N, "key", &dc->policy, on_policy);
 		break;
 	case TOP_ACTIVITIES:
@@ -847,7 +890,9 @@ static void on_top(struct yp *ps, struct doc_ctx *dc, size_t idx, yaml_mark_t km
 		if (want_mapping(ps, "a mapping of CA ids (it may be empty: cas: {})") == 0)
 			walk_mapping(ps, dc, names, FCA_CA_COUNT, "CA", &dc->cas, on_ca);
 		break;
-	default: skip_node(ps); break;
+	default:
+		skip_node(ps);
+		break;
 	}
 }
 
@@ -888,7 +933,8 @@ static void read_document(struct yp *ps, struct doc_ctx *dc)
 		}
 		if (dc->drain_set && ps->out->policy.drain == FCA_DRAIN_FORCE && !ps->out->policy.reason[0]) {
 			saved = path_push(ps, "policy.drain");
-			diag_at(ps, dc->drain_mark, "drain: force requires a non-empty policy.reason (it is recorded in the activity)");
+			diag_at(ps, dc->drain_mark,
+				"drain: force requires a non-empty policy.reason (it is recorded in the activity)");
 			path_pop(ps, saved);
 		}
 	}
@@ -900,8 +946,8 @@ static void read_document(struct yp *ps, struct doc_ctx *dc)
 		diag_at(ps, ps->ev.start_mark, "a second YAML document; expected exactly one document per file");
 }
 
-int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, const char *path,
-			   const char *buf, size_t len)
+int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, const char *path, const char *buf,
+			   size_t len)
 {
 	int r = FCA_ERROR;
 	struct yp *ps = NULL;
@@ -911,14 +957,14 @@ int fca_yaml_parse_desired(struct fca_desired *out, struct fca_diags *diags, con
 	fca_desired_init(out);
 	memset(diags, 0, sizeof(*diags));
 	if (strlen(name) >= sizeof(out->path)) {
-		diag_add(&(struct yp){ .diags = diags }, 0, 0, "file name too long (at most %zu bytes)",
+		diag_add(&(struct yp){.diags = diags}, 0, 0, "file name too long (at most %zu bytes)",
 			 sizeof(out->path) - 1);
 		r = fca_error_set(FCA_EINVALID, "file name too long");
 		goto out;
 	}
 	memcpy(out->path, name, strlen(name) + 1);
 	if (len > FCA_YAML_MAX_INPUT) {
-		diag_add(&(struct yp){ .diags = diags }, 0, 0, "file too large: %zu bytes, at most %zu (1 MiB)", len,
+		diag_add(&(struct yp){.diags = diags}, 0, 0, "file too large: %zu bytes, at most %zu (1 MiB)", len,
 			 FCA_YAML_MAX_INPUT);
 		r = fca_error_set(FCA_EINVALID, "%s: file too large", name);
 		goto out;

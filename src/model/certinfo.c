@@ -9,26 +9,33 @@
 #include "fleetca/certinfo.h"
 #include "fleetca/encoding.h"
 
-static const struct { const char *name, *advice; } defects[FCA_DEFECT_COUNT] = {
-	{ "empty_country",
-	  "the subject has an empty Country (C=), which macOS shows as \"< parser error >\" (Fleet #38699); "
-	  "rotate to a new generation (its subject gets C=US; for apple_scep, a released Fleet then "
-	  "disconnects the enrolled Macs: fleetca plan counts them)" },
-	{ "empty_rdn_value",
-	  "a subject attribute has an empty value; rotate to a new generation with a complete subject" },
-	{ "weak_key", "the RSA key is shorter than 2048 bits; rotate to a new generation with key: rsa-2048 or larger" },
-	{ "not_ca", "the certificate is not marked as a CA (basicConstraints); rotate to a new generation" },
-	{ "expired", "the certificate has expired; devices cannot renew against it: renew (same key) or rotate now" },
-	{ "expiring_soon", "less than a year of validity remains; set renew_before so fleetca renews it with the same key" },
+static const struct {
+	const char *name, *advice;
+} defects[FCA_DEFECT_COUNT] = {
+    {"empty_country",
+     "the subject has an empty Country (C=), which macOS shows as \"< parser error >\" (Fleet #38699); "
+     "rotate to a new generation (its subject gets C=US; for apple_scep, a released Fleet then "
+     "disconnects the enrolled Macs: fleetca plan counts them)"},
+    {"empty_rdn_value", "a subject attribute has an empty value; rotate to a new generation with a complete subject"},
+    {"weak_key", "the RSA key is shorter than 2048 bits; rotate to a new generation with key: rsa-2048 or larger"},
+    {"not_ca", "the certificate is not marked as a CA (basicConstraints); rotate to a new generation"},
+    {"expired", "the certificate has expired; devices cannot renew against it: renew (same key) or rotate now"},
+    {"expiring_soon", "less than a year of validity remains; set renew_before so fleetca renews it with the same key"},
 };
 
-const char *fca_defect_name(unsigned i) { return i < FCA_DEFECT_COUNT ? defects[i].name : "unknown"; }
-const char *fca_defect_advice(unsigned i) { return i < FCA_DEFECT_COUNT ? defects[i].advice : ""; }
+const char *fca_defect_name(unsigned i)
+{
+	return i < FCA_DEFECT_COUNT ? defects[i].name : "unknown";
+}
+const char *fca_defect_advice(unsigned i)
+{
+	return i < FCA_DEFECT_COUNT ? defects[i].advice : "";
+}
 
 /* "f1 MD5 SHA256 NOT_BEFORE NOT_AFTER KEY_TYPE KEY_BITS DEFECTS SPKI SERIAL SKI SUBJECT_DER SUBJECT":
  * hex for digests, serial and SKI, base64 for the subject's DER and its RFC 4514 text, "-" for an
  * empty field, one space between fields. */
-#define FACTS_FIELDS 13
+#define FACTS_FIELDS   13
 #define EXPIRY_DEFECTS (FCA_DEFECT_EXPIRED | FCA_DEFECT_EXPIRING)
 
 int fca_cert_facts_encode(char out[FCA_CERT_FACTS_MAX], const char *md5_hex, const struct fca_cert_info *info)
@@ -39,8 +46,8 @@ int fca_cert_facts_encode(char out[FCA_CERT_FACTS_MAX], const char *md5_hex, con
 	int n;
 
 	if (strlen(md5_hex) != 32 || strlen(info->sha256_hex) != 64 || !info->key_type[0] ||
-	    strchr(info->key_type, ' ') || info->subject_der_len > FCA_NAME_DER_MAX || info->ski_len > sizeof(info->ski) ||
-	    slen == sizeof(info->subject))
+	    strchr(info->key_type, ' ') || info->subject_der_len > FCA_NAME_DER_MAX ||
+	    info->ski_len > sizeof(info->ski) || slen == sizeof(info->subject))
 		return -1;
 	if (info->has_spki)
 		fca_hex_encode(spki, info->spki_sha256, sizeof(info->spki_sha256), 0);
@@ -126,7 +133,8 @@ int fca_cert_facts_decode(struct fca_cert_info *info, const char *line, const ch
 	if (!is_hex_lower(f[1], 64, 64))
 		return -1;
 	memcpy(c.sha256_hex, f[1], 65);
-	if (fca_hex_decode(c.sha256, 32, c.sha256_hex) != FCA_OK || get_i64(&c.not_before, f[2], INT64_MIN / 2, INT64_MAX / 2) ||
+	if (fca_hex_decode(c.sha256, 32, c.sha256_hex) != FCA_OK ||
+	    get_i64(&c.not_before, f[2], INT64_MIN / 2, INT64_MAX / 2) ||
 	    get_i64(&c.not_after, f[3], INT64_MIN / 2, INT64_MAX / 2))
 		return -1;
 	if (strlen(f[4]) >= sizeof(c.key_type) || !strcmp(f[4], "-"))

@@ -5,11 +5,11 @@
 #include "fleetca/change.h"
 
 static const char *const field_names[FCA_CHANGE_FIELD_COUNT] = {
-	"generation", "stage", "subject", "key", "validity", "renew_before", "adopt", "suspend", "named",
+    "generation", "stage", "subject", "key", "validity", "renew_before", "adopt", "suspend", "named",
 };
 
 static const char *const policy_names[FCA_CHANGE_POLICY_FIELD_COUNT] = {
-	"min_overlap", "clock_skew", "drain", "fleet_server_trusts_previous", "activities.sink",
+    "min_overlap", "clock_skew", "drain", "fleet_server_trusts_previous", "activities.sink",
 };
 
 const char *fca_change_field_name(unsigned bit_index)

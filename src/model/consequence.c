@@ -14,23 +14,23 @@
 #include "fleetca/consequence.h"
 
 static const char fleet_root[] =
-	"Fleet re-installs its root CA profile (com.fleetdm.caroot) on every Apple host when ca_cert changes";
+    "Fleet re-installs its root CA profile (com.fleetdm.caroot) on every Apple host when ca_cert changes";
 
-#define OKTA_LB "the Okta Apple profile and the load balancer's trust store need the "
+#define OKTA_LB	       "the Okta Apple profile and the load balancer's trust store need the "
 #define OKTA_LB_EXPORT " certificate: `fleetca export --ca conditional_access`"
-#define IDP "the identity provider needs the "
-#define IDP_EXPORT " signing certificate: `fleetca export --ca conditional_access_idp`"
+#define IDP	       "the identity provider needs the "
+#define IDP_EXPORT     " signing certificate: `fleetca export --ca conditional_access_idp`"
 
 /* Per step kind that changes the signing certificate: what that certificate is, after the step. */
 static const char *const okta_lb[] = {
-	[FCA_STEP_ACTIVATE] = OKTA_LB "new" OKTA_LB_EXPORT,
-	[FCA_STEP_ROLLBACK] = OKTA_LB "restored" OKTA_LB_EXPORT,
-	[FCA_STEP_RENEW] = OKTA_LB "renewed" OKTA_LB_EXPORT,
+    [FCA_STEP_ACTIVATE] = OKTA_LB "new" OKTA_LB_EXPORT,
+    [FCA_STEP_ROLLBACK] = OKTA_LB "restored" OKTA_LB_EXPORT,
+    [FCA_STEP_RENEW] = OKTA_LB "renewed" OKTA_LB_EXPORT,
 };
 static const char *const idp[] = {
-	[FCA_STEP_ACTIVATE] = IDP "new" IDP_EXPORT,
-	[FCA_STEP_ROLLBACK] = IDP "restored" IDP_EXPORT,
-	[FCA_STEP_RENEW] = IDP "renewed" IDP_EXPORT,
+    [FCA_STEP_ACTIVATE] = IDP "new" IDP_EXPORT,
+    [FCA_STEP_ROLLBACK] = IDP "restored" IDP_EXPORT,
+    [FCA_STEP_RENEW] = IDP "renewed" IDP_EXPORT,
 };
 
 int fca_consequence_of(struct fca_consequence *out, const struct fca_step *s)

@@ -6,11 +6,16 @@
 const char *fca_stage_name(enum fca_stage s)
 {
 	switch (s) {
-	case FCA_STAGE_STAGED: return "staged";
-	case FCA_STAGE_ACTIVE: return "active";
-	case FCA_STAGE_COMPLETE: return "complete";
-	case FCA_STAGE_CORRUPT: return "corrupt";
-	default: return "none";
+	case FCA_STAGE_STAGED:
+		return "staged";
+	case FCA_STAGE_ACTIVE:
+		return "active";
+	case FCA_STAGE_COMPLETE:
+		return "complete";
+	case FCA_STAGE_CORRUPT:
+		return "corrupt";
+	default:
+		return "none";
 	}
 }
 
@@ -45,8 +50,7 @@ void fca_desired_subject(struct fca_subject *out, const struct fca_desired_ca *d
 void fca_diag_format(char *buf, size_t n, const char *file, const struct fca_diag *d)
 {
 	if (d->line > 0)
-		snprintf(buf, n, "%s:%d:%d: %s%s%s", file, d->line, d->column, d->key,
-			 d->key[0] ? ": " : "", d->msg);
+		snprintf(buf, n, "%s:%d:%d: %s%s%s", file, d->line, d->column, d->key, d->key[0] ? ": " : "", d->msg);
 	else
 		snprintf(buf, n, "%s: %s%s%s", file, d->key, d->key[0] ? ": " : "", d->msg);
 }

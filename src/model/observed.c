@@ -8,9 +8,12 @@
 const char *fca_role_name(enum fca_role r)
 {
 	switch (r) {
-	case FCA_ROLE_NEXT: return "next";
-	case FCA_ROLE_PREVIOUS: return "previous";
-	default: return "signing";
+	case FCA_ROLE_NEXT:
+		return "next";
+	case FCA_ROLE_PREVIOUS:
+		return "previous";
+	default:
+		return "signing";
 	}
 }
 
@@ -132,8 +135,8 @@ static enum fca_stage slot_stage(struct fca_obs_ca *c)
 		const struct fca_obs_gen *g = next ? gn : gp;
 
 		snprintf(c->problem, sizeof(c->problem),
-			 "%s is live but %s is not: nothing signs; restore %s and %s by hand",
-			 g->cert_asset, gc->cert_asset, gc->cert_asset, gc->key_asset);
+			 "%s is live but %s is not: nothing signs; restore %s and %s by hand", g->cert_asset,
+			 gc->cert_asset, gc->cert_asset, gc->key_asset);
 		return FCA_STAGE_CORRUPT;
 	}
 	if (next)
@@ -233,7 +236,8 @@ static void derive_ca(struct fca_observed *o, enum fca_ca_id id)
 			char detail[sizeof(c->drift_detail)]; /* g lives inside c: format apart, then copy */
 			snprintf(detail, sizeof(detail),
 				 "%s holds certificate sha256 %.16s... that fleetca did not make (changed "
-				 "outside fleetca)", g->cert_asset, g->cert.sha256_hex);
+				 "outside fleetca)",
+				 g->cert_asset, g->cert.sha256_hex);
 			memcpy(c->drift_detail, detail, sizeof(detail));
 		}
 	}

@@ -36,8 +36,8 @@ static int FCA_PRINTF(3, 0) vput(struct fca_pin *p, const char *key, const char 
 
 	fca_buf_init_fixed(&b, v, sizeof(v));
 	if (fca_buf_vprintf(&b, fmt, ap) != FCA_OK)
-		return fca_error_set(FCA_EINVALID, "desired-state entry %.64s: its value is longer than %d bytes",
-				     key, FCA_PIN_VALUE_MAX - 1);
+		return fca_error_set(FCA_EINVALID, "desired-state entry %.64s: its value is longer than %d bytes", key,
+				     FCA_PIN_VALUE_MAX - 1);
 	return fca_pin_set(p, key, v);
 }
 
@@ -53,8 +53,8 @@ static int FCA_PRINTF(3, 4) put(struct fca_pin *p, const char *key, const char *
 }
 
 /* put() for "cas.<name>.<field>". */
-static int FCA_PRINTF(4, 5) put_ca(struct fca_pin *p, const struct fca_ca_def *def, const char *field,
-				   const char *fmt, ...)
+static int FCA_PRINTF(4, 5)
+    put_ca(struct fca_pin *p, const struct fca_ca_def *def, const char *field, const char *fmt, ...)
 {
 	char k[FCA_PIN_KEY_MAX];
 	struct fca_buf kb;
@@ -78,14 +78,20 @@ static const char *duration(char buf[32], int64_t secs)
 	return buf;
 }
 
-static const char *drain_name(enum fca_drain d) { return d == FCA_DRAIN_FORCE ? "force" : "wait"; }
+static const char *drain_name(enum fca_drain d)
+{
+	return d == FCA_DRAIN_FORCE ? "force" : "wait";
+}
 
 static const char *sink_name(enum fca_sink s)
 {
 	switch (s) {
-	case FCA_SINK_API: return "api";
-	case FCA_SINK_NONE: return "none";
-	default: return "db";
+	case FCA_SINK_API:
+		return "api";
+	case FCA_SINK_NONE:
+		return "none";
+	default:
+		return "db";
 	}
 }
 
@@ -118,7 +124,8 @@ int fca_pin_build(struct fca_pin *out, const struct fca_desired *d, const char *
 		if ((r = put_ca(out, def, "generation", "%d", c->generation)) != 0 ||
 		    (r = put_ca(out, def, "stage", "%s", fca_stage_name(c->stage))) != 0 ||
 		    (r = put_ca(out, def, "subject", "CN=%s,OU=%s,O=%s,C=%s", sub.cn, sub.ou, sub.o, sub.c)) != 0 ||
-		    (r = c->key_keep ? put_ca(out, def, "key", "keep") : put_ca(out, def, "key", "rsa-%d", c->key_bits)) != 0 ||
+		    (r = c->key_keep ? put_ca(out, def, "key", "keep")
+				     : put_ca(out, def, "key", "rsa-%d", c->key_bits)) != 0 ||
 		    (r = put_ca(out, def, "validity", "%s", duration(dur, c->validity))) != 0 ||
 		    (r = put_ca(out, def, "renew_before", "%s", duration(dur, c->renew_before))) != 0 ||
 		    (r = put_ca(out, def, "adopt", "%s", c->adopt ? "true" : "false")) != 0 ||

@@ -1,14 +1,16 @@
 /* The plan's vocabulary (include/fleetca/plan.h): step and gate names, and when a step is ready. */
 #include "fleetca/plan.h"
 
-static const struct { const char *name, *activity; } step_names[] = {
-	[FCA_STEP_ADOPT] = { "adopt", "adopted_ca_certificate" },
-	[FCA_STEP_STAGE] = { "stage", "staged_ca_certificate" },
-	[FCA_STEP_ACTIVATE] = { "activate", "activated_ca_certificate" },
-	[FCA_STEP_RETIRE] = { "retire", "retired_ca_certificate" },
-	[FCA_STEP_ROLLBACK] = { "rollback", "rolled_back_ca_certificate" },
-	[FCA_STEP_ABANDON] = { "abandon", "abandoned_ca_certificate" },
-	[FCA_STEP_RENEW] = { "renew", "renewed_ca_certificate" },
+static const struct {
+	const char *name, *activity;
+} step_names[] = {
+    [FCA_STEP_ADOPT] = {"adopt", "adopted_ca_certificate"},
+    [FCA_STEP_STAGE] = {"stage", "staged_ca_certificate"},
+    [FCA_STEP_ACTIVATE] = {"activate", "activated_ca_certificate"},
+    [FCA_STEP_RETIRE] = {"retire", "retired_ca_certificate"},
+    [FCA_STEP_ROLLBACK] = {"rollback", "rolled_back_ca_certificate"},
+    [FCA_STEP_ABANDON] = {"abandon", "abandoned_ca_certificate"},
+    [FCA_STEP_RENEW] = {"renew", "renewed_ca_certificate"},
 };
 
 const char *fca_step_kind_name(enum fca_step_kind k)
@@ -24,10 +26,14 @@ const char *fca_step_activity_type(enum fca_step_kind k)
 const char *fca_gate_name(enum fca_gate g)
 {
 	switch (g) {
-	case FCA_GATE_OPEN: return "open";
-	case FCA_GATE_WAIT: return "wait";
-	case FCA_GATE_CLOSED: return "closed";
-	default: return "human";
+	case FCA_GATE_OPEN:
+		return "open";
+	case FCA_GATE_WAIT:
+		return "wait";
+	case FCA_GATE_CLOSED:
+		return "closed";
+	default:
+		return "human";
 	}
 }
 

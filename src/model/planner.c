@@ -23,20 +23,23 @@ struct walk {
 	const struct fca_obs_ca *oc;
 	const struct fca_observed *o;
 	struct fca_plan_ca *pc;
-	size_t first;          /* index of the CA's first step */
+	size_t first; /* index of the CA's first step */
 	/* the simulated CA after the steps so far */
-	enum fca_stage stage;  /* complete, staged or active */
-	int sign;              /* signing generation */
-	int other;             /* staged: the next generation; active: the previous one */
-	int64_t staged_at;     /* staged: when `other` was staged (0 unknown) */
-	int64_t activated_at;  /* active: when `sign` was activated (0 unknown) */
-	int64_t t;             /* when the last step is assumed to happen */
-	int sign_observed;     /* `sign` is the generation the observed ca_cert row holds (no activate
-				* or rollback planned before) */
-	int adopted;           /* the generation this plan's adopt gives the observed ca_cert (0: none) */
+	enum fca_stage stage; /* complete, staged or active */
+	int sign;	      /* signing generation */
+	int other;	      /* staged: the next generation; active: the previous one */
+	int64_t staged_at;    /* staged: when `other` was staged (0 unknown) */
+	int64_t activated_at; /* active: when `sign` was activated (0 unknown) */
+	int64_t t;	      /* when the last step is assumed to happen */
+	int sign_observed;    /* `sign` is the generation the observed ca_cert row holds (no activate
+			       * or rollback planned before) */
+	int adopted;	      /* the generation this plan's adopt gives the observed ca_cert (0: none) */
 };
 
-static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
 
 /* ---- building blocks -------------------------------------------------------------------- */
 
@@ -113,7 +116,8 @@ static void gate_overlap(struct walk *w, struct fca_step *s, int64_t since, cons
 	if (since <= 0) {
 		gate_close(s, FCA_GATE_CLOSED, 0,
 			   "the state document does not say when gen %d was %s, so min_overlap cannot be "
-			   "checked; record it in fleetca_state or wait for a human to decide", gen, what);
+			   "checked; record it in fleetca_state or wait for a human to decide",
+			   gen, what);
 		return;
 	}
 	if (w->t - since >= w->pol->min_overlap)
@@ -405,8 +409,7 @@ static void gate_drain(struct walk *w, struct fca_step *s, int old)
 				   "%llu live certificates issued by gen %d; the last expires %s",
 				   (unsigned long long)g->drain_live, old, when);
 		} else {
-			gate_close(s, FCA_GATE_CLOSED, 0,
-				   "%llu live certificates issued by gen %d, expiry unknown",
+			gate_close(s, FCA_GATE_CLOSED, 0, "%llu live certificates issued by gen %d, expiry unknown",
 				   (unsigned long long)g->drain_live, old);
 		}
 	}
@@ -493,7 +496,8 @@ static void gate_abandon_signed(struct walk *w, struct fca_step *s, int n)
 	if (stranded > 0)
 		fca_text_append(s->discards, sizeof(s->discards), "",
 				"%s %llu FileVault escrow%s encrypted to it could no longer be decrypted",
-				g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded, stranded == 1 ? "" : "s");
+				g->drain_live > 0 ? ", and" : ":", (unsigned long long)stranded,
+				stranded == 1 ? "" : "s");
 }
 
 static int step_abandon(struct walk *w)
@@ -538,8 +542,10 @@ static void ca_error(struct walk *w, const char *fmt, ...)
 
 static void retired_error(struct walk *w, int target, int live)
 {
-	ca_error(w, "generation %d is retired: the live generation is %d; history rows remain in "
-		    "mdm_config_assets but restoring a retired key is a manual act", target, live);
+	ca_error(w,
+		 "generation %d is retired: the live generation is %d; history rows remain in "
+		 "mdm_config_assets but restoring a retired key is a manual act",
+		 target, live);
 }
 
 /* Plans the steps from the simulated stage to (G, target stage). */
@@ -586,10 +592,11 @@ static void walk_to_target(struct walk *w)
 			return;
 		}
 		if (r != 0) {
-			ca_error(w, "reaching generation %d %s from generation %d %s takes more than "
-					   "%d steps; raise the generation by at most 3 per change",
-					w->dca->generation, fca_stage_name(ts), w->pc->now_generation,
-					fca_stage_name(w->pc->now_stage), MAX_STEPS_PER_CA);
+			ca_error(w,
+				 "reaching generation %d %s from generation %d %s takes more than "
+				 "%d steps; raise the generation by at most 3 per change",
+				 w->dca->generation, fca_stage_name(ts), w->pc->now_generation,
+				 fca_stage_name(w->pc->now_stage), MAX_STEPS_PER_CA);
 			return;
 		}
 	}
@@ -637,7 +644,8 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 	case FCA_STAGE_NONE:
 		snprintf(w.pc->note, sizeof(w.pc->note),
 			 "no %s row yet: Fleet creates the %s at startup when the feature is enabled; "
-			 "run fleetca again once Fleet has created it", w.def->cert_asset, w.def->title);
+			 "run fleetca again once Fleet has created it",
+			 w.def->cert_asset, w.def->title);
 		return;
 	default:
 		break;
@@ -684,7 +692,8 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 		if (w.stage != FCA_STAGE_COMPLETE || oc->gens[FCA_SLOT_CURRENT].generation != 0) {
 			snprintf(w.pc->note, sizeof(w.pc->note),
 				 "drift: %s; adopt: true accepts only a changed signing certificate with no "
-				 "_next or _previous rows live; restore the rows by hand", oc->drift_detail);
+				 "_next or _previous rows live; restore the rows by hand",
+				 oc->drift_detail);
 			return;
 		}
 		(void)step_adopt(&w, oc->max_generation + 1);
@@ -702,7 +711,7 @@ static void plan_ca(struct fca_plan *p, const struct fca_desired *d, const struc
 			 "before moving the YAML to stage: active",
 			 w.sign, w.other, w.def->name,
 			 w.def->id == FCA_CA_CONDITIONAL_ACCESS ? "load balancer that terminates device mTLS"
-								 : "identity provider");
+								: "identity provider");
 	}
 }
 
@@ -715,8 +724,8 @@ int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const stru
 
 		if (!c->present || c->suspend)
 			continue;
-		if (c->generation < 1 || (c->stage != FCA_STAGE_STAGED && c->stage != FCA_STAGE_ACTIVE &&
-					  c->stage != FCA_STAGE_COMPLETE))
+		if (c->generation < 1 ||
+		    (c->stage != FCA_STAGE_STAGED && c->stage != FCA_STAGE_ACTIVE && c->stage != FCA_STAGE_COMPLETE))
 			return fca_error_set(FCA_EINVALID,
 					     "plan: %s asks for generation %d stage %s; expected a generation "
 					     ">= 1 and stage staged, active or complete",
@@ -730,8 +739,8 @@ int fca_plan_build(struct fca_plan *out, const struct fca_desired *d, const stru
 		struct fca_plan_ca *pc = &out->cas[i];
 
 		pc->now_stage = o->cas[i].stage;
-		pc->now_generation = o->cas[i].gens[FCA_SLOT_CURRENT].present
-					     ? o->cas[i].gens[FCA_SLOT_CURRENT].generation : 0;
+		pc->now_generation =
+		    o->cas[i].gens[FCA_SLOT_CURRENT].present ? o->cas[i].gens[FCA_SLOT_CURRENT].generation : 0;
 		pc->target_stage = d->cas[i].stage;
 		pc->target_generation = d->cas[i].generation;
 		if (d->cas[i].present)

@@ -35,7 +35,8 @@ static int grow(void **arr, size_t n, size_t elem, size_t max, const char *what)
 	if (n >= max)
 		return fca_error_set(FCA_EINVALID,
 				     "state document: more than %zu %s; the document is damaged or "
-				     "fleetca_state needs pruning by hand", max, what);
+				     "fleetca_state needs pruning by hand",
+				     max, what);
 	p = realloc(*arr, (n + 1) * elem);
 	if (!p)
 		return fca_error_set(FCA_ENOMEM, "state document: out of memory adding to %s", what);
@@ -130,9 +131,8 @@ int fca_state_add_gen(struct fca_state *s, const struct fca_state_gen *g)
 	int r;
 
 	if ((int)g->ca < 0 || g->ca >= FCA_CA_COUNT || g->generation < 1 || strlen(g->sha256) != 64)
-		return fca_error_set(FCA_EINVALID,
-				     "state document: a generation needs a known CA, a number >= 1 and a "
-				     "64-digit SHA-256 fingerprint");
+		return fca_error_set(FCA_EINVALID, "state document: a generation needs a known CA, a number >= 1 and a "
+						   "64-digit SHA-256 fingerprint");
 	if (fca_state_find_c(s, g->ca, g->sha256))
 		return fca_error_set(FCA_ECONFLICT, "state document: %s already knows certificate %.16s...",
 				     fca_catalog_get(g->ca)->name, g->sha256);
@@ -164,8 +164,8 @@ int fca_state_record_transition(struct fca_state *s, const char *step_id, int64_
 	}
 	if (s->ntransitions >= FCA_STATE_MAX_TRANSITIONS)
 		(void)fca_state_compact(s);
-	if ((r = grow((void **)&s->transitions, s->ntransitions, sizeof(*s->transitions),
-		      FCA_STATE_MAX_TRANSITIONS, "transitions")) != 0)
+	if ((r = grow((void **)&s->transitions, s->ntransitions, sizeof(*s->transitions), FCA_STATE_MAX_TRANSITIONS,
+		      "transitions")) != 0)
 		return r;
 	t = &s->transitions[s->ntransitions++];
 	memset(t, 0, sizeof(*t));
@@ -177,16 +177,17 @@ int fca_state_record_transition(struct fca_state *s, const char *step_id, int64_
 	return FCA_OK;
 }
 
-int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const char *type,
-			 char *details_json, int64_t at)
+int fca_state_outbox_add(struct fca_state *s, const char *idempotency_key, const char *type, char *details_json,
+			 int64_t at)
 {
 	struct fca_state_outbox *e;
 	int r;
 
-	if (!idempotency_key[0] || strlen(idempotency_key) >= sizeof(e->idempotency_key) ||
-	    !type[0] || strlen(type) >= sizeof(e->type)) {
+	if (!idempotency_key[0] || strlen(idempotency_key) >= sizeof(e->idempotency_key) || !type[0] ||
+	    strlen(type) >= sizeof(e->type)) {
 		free(details_json);
-		return fca_error_set(FCA_EINVALID, "state document: outbox entry needs an idempotency key "
+		return fca_error_set(FCA_EINVALID,
+				     "state document: outbox entry needs an idempotency key "
 				     "and a type that fit (%zu and %zu bytes)",
 				     sizeof(e->idempotency_key) - 1, sizeof(e->type) - 1);
 	}
@@ -314,7 +315,7 @@ static int last_of_generation(const struct fca_state *s, size_t i)
  */
 size_t fca_state_compact(struct fca_state *s)
 {
-	int past[FCA_CA_COUNT] = { 0 }, oldest[FCA_CA_COUNT];
+	int past[FCA_CA_COUNT] = {0}, oldest[FCA_CA_COUNT];
 	size_t folded = 0, w = 0;
 	unsigned char *keep;
 

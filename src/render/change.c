@@ -9,7 +9,7 @@
 #include "fleetca/render.h"
 
 #define C_RESET "\033[0m"
-#define C_BOLD "\033[1m"
+#define C_BOLD	"\033[1m"
 
 /* "gen 2 staged", "gen 1 complete, suspended", or "not named": at most 40 bytes of the callers' 96. The
  * sentences in this file are for a person (a pull-request comment); what[256] holds the longest. */
@@ -27,7 +27,8 @@ static void settings(char *buf, size_t n, unsigned fields)
 	buf[0] = '\0';
 	for (unsigned b = 0; b < FCA_CHANGE_FIELD_COUNT; b++) {
 		unsigned bit = 1u << b;
-		if (!(fields & bit) || bit == FCA_CHANGE_GENERATION || bit == FCA_CHANGE_STAGE || bit == FCA_CHANGE_NAMED)
+		if (!(fields & bit) || bit == FCA_CHANGE_GENERATION || bit == FCA_CHANGE_STAGE ||
+		    bit == FCA_CHANGE_NAMED)
 			continue;
 		fca_text_append(buf, n, ", ", "%s", fca_change_field_name(b)); /* for a person: "..." marks a cut */
 	}
@@ -74,7 +75,8 @@ int fca_render_change_text(FILE *f, const struct fca_change *ch, const char *pat
 		char name[48];
 		if (!c->considered)
 			continue;
-		snprintf(name, sizeof(name), "%s:", fca_catalog_get((enum fca_ca_id)ca)->name); /* names are at most 22 bytes */
+		snprintf(name, sizeof(name),
+			 "%s:", fca_catalog_get((enum fca_ca_id)ca)->name); /* names are at most 22 bytes */
 		describe(from, to, what, sizeof(from), c);
 		if (!c->fields)
 			fprintf(f, "  %-*s unchanged (%s)\n", w, name, to);
@@ -101,12 +103,21 @@ static void cell(FILE *f, const char *s)
 	fputs(" ", f);
 	for (; *s; s++) {
 		switch (*s) {
-		case '|': fputs("\\|", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '`': fputc('\'', f); break;
+		case '|':
+			fputs("\\|", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '`':
+			fputc('\'', f);
+			break;
 		case '\r':
-		case '\n': fputc(' ', f); break;
-		default: fputc(*s, f);
+		case '\n':
+			fputc(' ', f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 	fputs(" |", f);
@@ -123,7 +134,8 @@ int fca_render_change_markdown(FILE *f, const struct fca_change *ch, const char 
 		fprintf(f, "`\n\nThe file is new: it does not exist at `%s`, the merge base with `%s`.\n\n",
 			base_name(ch, id, sizeof(id)), ch->base_ref);
 	else
-		fprintf(f, "`\n\nAgainst `%s`, the merge base with `%s`.\n\n", base_name(ch, id, sizeof(id)), ch->base_ref);
+		fprintf(f, "`\n\nAgainst `%s`, the merge base with `%s`.\n\n", base_name(ch, id, sizeof(id)),
+			ch->base_ref);
 	fputs("| CA | merge base | this change | what changes |\n|---|---|---|---|\n", f);
 	for (int ca = 0; ca < FCA_CA_COUNT; ca++) {
 		const struct fca_change_ca *c = &ch->cas[ca];

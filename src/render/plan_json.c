@@ -122,9 +122,12 @@ json_t *fca_render__disruption_json(const struct fca_disruption *d, int with_ass
 static const char *op_name(char op)
 {
 	switch (op) {
-	case '+': return "insert";
-	case '-': return "soft_delete";
-	default: return "replace";
+	case '+':
+		return "insert";
+	case '-':
+		return "soft_delete";
+	default:
+		return "replace";
 	}
 }
 
@@ -263,8 +266,10 @@ static json_t *build_change(const struct fca_change *ch, int *fail)
 			break;
 		}
 		put(obj, "ca", json_string(fca_catalog_get((enum fca_ca_id)ca)->name), fail);
-		put(obj, "base", c->base_present ? gen_stage(c->base_generation, c->base_stage, fail) : json_null(), fail);
-		put(obj, "head", c->head_present ? gen_stage(c->head_generation, c->head_stage, fail) : json_null(), fail);
+		put(obj, "base", c->base_present ? gen_stage(c->base_generation, c->base_stage, fail) : json_null(),
+		    fail);
+		put(obj, "head", c->head_present ? gen_stage(c->head_generation, c->head_stage, fail) : json_null(),
+		    fail);
 		for (unsigned b = 0; b < FCA_CHANGE_FIELD_COUNT; b++)
 			if (c->fields & (1u << b))
 				push(fields, json_string(fca_change_field_name(b)), fail);
@@ -367,7 +372,7 @@ static int plan_json_string(char **out, const struct fca_plan *p, const struct f
 	put(root, "steps", steps, &fail);
 	if ((basis = json_array()) && o) {
 		size_t nb = o->nbasis < sizeof(o->basis) / sizeof(o->basis[0]) ? o->nbasis
-										  : sizeof(o->basis) / sizeof(o->basis[0]);
+									       : sizeof(o->basis) / sizeof(o->basis[0]);
 		for (size_t i = 0; i < nb; i++) {
 			json_t *bo = json_object();
 			if (!bo) {

@@ -14,11 +14,18 @@ static void put_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '|': fputs("\\|", f); break;
-		case '<': fputs("&lt;", f); break;
+		case '|':
+			fputs("\\|", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
 		case '\r':
-		case '\n': fputc(' ', f); break;
-		default: fputc(*s, f);
+		case '\n':
+			fputc(' ', f);
+			break;
+		default:
+			fputc(*s, f);
 		}
 	}
 }

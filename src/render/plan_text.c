@@ -11,18 +11,21 @@
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
 
-#define C_RESET "\033[0m"
-#define C_BOLD "\033[1m"
-#define C_RED "\033[31m"
-#define C_GREEN "\033[32m"
+#define C_RESET	 "\033[0m"
+#define C_BOLD	 "\033[1m"
+#define C_RED	 "\033[31m"
+#define C_GREEN	 "\033[32m"
 #define C_YELLOW "\033[33m"
 
 static const char *tone_color(enum fca_render_tone t)
 {
 	switch (t) {
-	case FCA_TONE_READY: return C_GREEN;
-	case FCA_TONE_WAIT: return C_YELLOW;
-	default: return C_RED;
+	case FCA_TONE_READY:
+		return C_GREEN;
+	case FCA_TONE_WAIT:
+		return C_YELLOW;
+	default:
+		return C_RED;
 	}
 }
 
@@ -56,7 +59,8 @@ size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p)
 	return count;
 }
 
-/* Text for a person (a cut would be harmless): the callers' 600 bytes hold "waiting: ", a gate_reason[384] and a time. */
+/* Text for a person (a cut would be harmless): the callers' 600 bytes hold "waiting: ", a gate_reason[384] and a time.
+ */
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i)
 {
 	const struct fca_step *s = &p->steps[i];
@@ -98,10 +102,13 @@ static char mark(enum fca_step_kind k)
 {
 	switch (k) {
 	case FCA_STEP_ADOPT:
-	case FCA_STEP_STAGE: return '+';
+	case FCA_STEP_STAGE:
+		return '+';
 	case FCA_STEP_RETIRE:
-	case FCA_STEP_ABANDON: return '-';
-	default: return '~';
+	case FCA_STEP_ABANDON:
+		return '-';
+	default:
+		return '~';
 	}
 }
 
@@ -204,10 +211,13 @@ void fca_render__disruption(char *buf, size_t n, const struct fca_disruption *d)
 }
 
 static const char *const warning_names[FCA_RENDER_WARN_COUNT] = {
-	"drift", "apple_verifier", "forced_drain", "human_trust", "corrupt", "escrow",
+    "drift", "apple_verifier", "forced_drain", "human_trust", "corrupt", "escrow",
 };
 
-const char *fca_render__warning_name(unsigned i) { return i < FCA_RENDER_WARN_COUNT ? warning_names[i] : "unknown"; }
+const char *fca_render__warning_name(unsigned i)
+{
+	return i < FCA_RENDER_WARN_COUNT ? warning_names[i] : "unknown";
+}
 
 static const struct fca_step *find_step(const struct fca_plan *p, enum fca_ca_id ca, enum fca_step_kind k)
 {
@@ -218,8 +228,8 @@ static const struct fca_step *find_step(const struct fca_plan *p, enum fca_ca_id
 }
 
 /* Sentences for a person: a cut is harmless (the callers' 600 bytes hold the longest, with problem[384]). */
-void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fca_plan *p,
-			      const struct fca_observed *o, enum fca_ca_id ca)
+void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fca_plan *p, const struct fca_observed *o,
+			      enum fca_ca_id ca)
 {
 	const struct fca_ca_def *def = fca_catalog_get(ca);
 	const struct fca_obs_ca *oc = o && def ? &o->cas[ca] : NULL;
@@ -230,7 +240,8 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 	switch (1u << bit) {
 	case FCA_WARN_DRIFT:
 		/* foreign _next/_previous rows on a CA fleetca never adopted */
-		if (oc && !oc->managed && !oc->drift && (oc->stage == FCA_STAGE_STAGED || oc->stage == FCA_STAGE_ACTIVE)) {
+		if (oc && !oc->managed && !oc->drift &&
+		    (oc->stage == FCA_STAGE_STAGED || oc->stage == FCA_STAGE_ACTIVE)) {
 			snprintf(buf, n,
 				 "drift: %s has live %s rows fleetca did not make and no record of this CA; no step "
 				 "runs on it until a person has inspected them and soft-deleted the pair that does not "
@@ -255,10 +266,11 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 		break;
 	case FCA_WARN_FORCED_DRAIN:
 		s = find_step(p, ca, FCA_STEP_RETIRE);
-		snprintf(buf, n,
-			 "forced drain: the old generation is retired while certificates it issued are still live%s%s%s",
-			 s && s->gate_reason[0] ? " (reason: " : "", s && s->gate_reason[0] ? s->gate_reason : "",
-			 s && s->gate_reason[0] ? ")" : "");
+		snprintf(
+		    buf, n,
+		    "forced drain: the old generation is retired while certificates it issued are still live%s%s%s",
+		    s && s->gate_reason[0] ? " (reason: " : "", s && s->gate_reason[0] ? s->gate_reason : "",
+		    s && s->gate_reason[0] ? ")" : "");
 		break;
 	case FCA_WARN_HUMAN_TRUST:
 		snprintf(buf, n,
@@ -267,8 +279,9 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 			 name, name);
 		break;
 	case FCA_WARN_CORRUPT:
-		snprintf(buf, n, "corrupt: %s", oc && oc->problem[0] ? oc->problem :
-			 "the rows do not form a known stage; fleetca refuses to touch this CA");
+		snprintf(buf, n, "corrupt: %s",
+			 oc && oc->problem[0] ? oc->problem
+					      : "the rows do not form a known stage; fleetca refuses to touch this CA");
 		break;
 	case FCA_WARN_ESCROW:
 		if (oc)
@@ -281,10 +294,12 @@ void fca_render__warning_text(char *buf, size_t n, unsigned bit, const struct fc
 		if (esc)
 			snprintf(buf, n,
 				 "FileVault escrows: %" PRIu64 " recovery key%s encrypted to an older generation; "
-				 "they block retire and need the old ca_key to decrypt", esc, esc == 1 ? " is" : "s are");
+				 "they block retire and need the old ca_key to decrypt",
+				 esc, esc == 1 ? " is" : "s are");
 		else
-			snprintf(buf, n, "FileVault escrows are encrypted to an older generation; they block retire and "
-					 "need the old ca_key to decrypt");
+			snprintf(buf, n,
+				 "FileVault escrows are encrypted to an older generation; they block retire and "
+				 "need the old ca_key to decrypt");
 		break;
 	default:
 		snprintf(buf, n, "unknown warning");
@@ -384,8 +399,8 @@ static void render_drain(FILE *f, const struct fca_step *s, int indent)
 		fprintf(f, "%*s%-10s… and %" PRIu64 " more\n", indent, "", "", s->drain_live - nb);
 }
 
-void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca,
-			  int color, int indent, int id_width)
+void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca, int color,
+			  int indent, int id_width)
 {
 	char gate[600], buf[600];
 
@@ -398,8 +413,8 @@ void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_ob
 		if (s->ca != ca)
 			continue;
 		tone = fca_render__gate(gate, sizeof(gate), p, i);
-		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", mark(s->kind), id_width,
-			(int)sizeof(s->step_id), s->step_id, color ? tone_color(tone) : "", gate, color ? C_RESET : "");
+		fprintf(f, "%*s%c %-*.*s  %s%s%s\n", indent, "", mark(s->kind), id_width, (int)sizeof(s->step_id),
+			s->step_id, color ? tone_color(tone) : "", gate, color ? C_RESET : "");
 		for (size_t w = 0; w < s->nwrites && w < FCA_STEP_MAX_WRITES; w++) {
 			int len = (int)strnlen(s->writes[w].asset, sizeof(s->writes[w].asset));
 			aw = len > aw ? len : aw;
@@ -488,11 +503,12 @@ int fca_render_plan_text(FILE *f, const struct fca_plan *p, const struct fca_obs
 				fca_catalog_get((enum fca_ca_id)ca)->name, color ? C_RESET : "", now);
 			continue;
 		}
-		fprintf(f, "\n%s%-*s%s  %s → %s%s\n", color ? C_BOLD : "", name_w, fca_catalog_get((enum fca_ca_id)ca)->name,
-			color ? C_RESET : "", now, target, pc->suspended ? "  (suspended)" : "");
+		fprintf(f, "\n%s%-*s%s  %s → %s%s\n", color ? C_BOLD : "", name_w,
+			fca_catalog_get((enum fca_ca_id)ca)->name, color ? C_RESET : "", now, target,
+			pc->suspended ? "  (suspended)" : "");
 		if (pc->error[0])
-			fprintf(f, "  %serror:%s %.*s\n", color ? C_RED : "", color ? C_RESET : "", (int)sizeof(pc->error),
-				pc->error);
+			fprintf(f, "  %serror:%s %.*s\n", color ? C_RED : "", color ? C_RESET : "",
+				(int)sizeof(pc->error), pc->error);
 		for (unsigned b = 0; b < FCA_RENDER_WARN_COUNT; b++)
 			if (pc->warnings & (1u << b)) {
 				fca_render__warning_text(line, sizeof(line), b, p, o, (enum fca_ca_id)ca);

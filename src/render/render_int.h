@@ -33,7 +33,6 @@ enum fca_render_tone { FCA_TONE_READY, FCA_TONE_WAIT, FCA_TONE_BAD };
 /* "ready", "waiting: …, opens 2026-12-04 10:00 UTC", "after <step>", "blocked: …", "needs a human: …" */
 enum fca_render_tone fca_render__gate(char *buf, size_t n, const struct fca_plan *p, size_t i);
 
-
 /* "gen 2 active", "none", "corrupt", "unmanaged (complete)" */
 void fca_render__genstage(char *buf, size_t n, int generation, enum fca_stage stage);
 
@@ -69,7 +68,7 @@ struct json_t *fca_render__disruption_json(const struct fca_disruption *d, int w
 int fca_render__id_width(const struct fca_plan *p, int ca);
 
 /* The steps of one CA, each with its gate, rows, certificate and drain facts, indented by indent. */
-void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca,
-			  int color, int indent, int id_width);
+void fca_render__ca_steps(FILE *f, const struct fca_plan *p, const struct fca_observed *o, enum fca_ca_id ca, int color,
+			  int indent, int id_width);
 
 #endif

@@ -9,12 +9,15 @@
 #include "fleetca/timeutil.h"
 #include "render/render_int.h"
 
-static const char *c_on(int color, const char *code) { return color ? code : ""; }
+static const char *c_on(int color, const char *code)
+{
+	return color ? code : "";
+}
 #define BOLD(c) c_on(c, "\033[1m")
-#define RED(c) c_on(c, "\033[31m")
-#define YEL(c) c_on(c, "\033[33m")
-#define GRN(c) c_on(c, "\033[32m")
-#define OFF(c) c_on(c, "\033[0m")
+#define RED(c)	c_on(c, "\033[31m")
+#define YEL(c)	c_on(c, "\033[33m")
+#define GRN(c)	c_on(c, "\033[32m")
+#define OFF(c)	c_on(c, "\033[0m")
 
 /* For a person, at most about 40 bytes: a cut is harmless. */
 static void remaining(char *buf, size_t n, int64_t not_after, int64_t now)
@@ -73,11 +76,15 @@ static void text_gen(FILE *f, const struct fca_obs_ca *c, const struct fca_obs_g
 	fprintf(f, "%s\n", g->cert.subject);
 	fca_time_human(t, sizeof(t), g->cert.not_after);
 	remaining(left, sizeof(left), g->cert.not_after, now);
-	fprintf(f, "  %-9s rows     %s%s%s\n", "", g->cert_asset, g->has_key ? ", " : "", g->has_key ? g->key_asset : "");
+	fprintf(f, "  %-9s rows     %s%s%s\n", "", g->cert_asset, g->has_key ? ", " : "",
+		g->has_key ? g->key_asset : "");
 	fprintf(f, "  %-9s sha256   %s\n", "", g->cert.sha256_hex);
 	fprintf(f, "  %-9s expires  %s (%s)\n", "", t, left);
-	fprintf(f, "  %-9s key      %s-%d%s\n", "", g->cert.key_type, g->key_check == 1 ? g->cert.key_bits : g->cert.key_bits,
-		g->key_check == 1 ? ", matches its certificate" : g->key_check == 0 ? ", DOES NOT MATCH its certificate" : "");
+	fprintf(f, "  %-9s key      %s-%d%s\n", "", g->cert.key_type,
+		g->key_check == 1 ? g->cert.key_bits : g->cert.key_bits,
+		g->key_check == 1   ? ", matches its certificate"
+		: g->key_check == 0 ? ", DOES NOT MATCH its certificate"
+				    : "");
 	if (!issues) /* nothing to count: it signs (SAML), it issues no certificates */
 		fprintf(f, "  %-9s issued   none: this CA issues no device certificates\n", "");
 	else if (issued_why(c))

@@ -28,13 +28,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	full = fca_crypto_cert_inspect(&info, buf, size, 1796378400, "fuzz");
 	fast = fca_crypto_cert_aki(aki, &aki_len, buf, size);
-	if (full == FCA_OK && !info.malformed_extensions && (fast != FCA_OK || aki_len != info.aki_len || memcmp(aki, info.aki, aki_len) != 0))
+	if (full == FCA_OK && !info.malformed_extensions &&
+	    (fast != FCA_OK || aki_len != info.aki_len || memcmp(aki, info.aki, aki_len) != 0))
 		abort();
 	if (full == FCA_OK && !info.malformed_extensions) {
 		struct fca_issued_ids ids;
 		if (fca_crypto_cert_ids(&ids, buf, size, 1) != FCA_OK || ids.aki_len != info.aki_len ||
 		    memcmp(ids.aki, info.aki, ids.aki_len) != 0 || ids.issuer_len != info.issuer_der_len ||
-		    memcmp(ids.issuer, info.issuer_der, ids.issuer_len) != 0 || memcmp(ids.sha256, info.sha256, 32) != 0)
+		    memcmp(ids.issuer, info.issuer_der, ids.issuer_len) != 0 ||
+		    memcmp(ids.sha256, info.sha256, 32) != 0)
 			abort();
 	}
 	free(buf);

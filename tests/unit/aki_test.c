@@ -31,9 +31,9 @@ static char *fixture_sql; /* fleet-dev.sql, for the nano_cert_auth_associations 
 /* The certificate_pem string of each INSERT into the three issued-certificate tables. */
 static int load_certs(void **state)
 {
-	static const char *const tables[] = { "INSERT INTO identity_certificates ",
-					      "INSERT INTO host_identity_scep_certificates ",
-					      "INSERT INTO conditional_access_scep_certificates " };
+	static const char *const tables[] = {"INSERT INTO identity_certificates ",
+					     "INSERT INTO host_identity_scep_certificates ",
+					     "INSERT INTO conditional_access_scep_certificates "};
 	char *sql;
 
 	(void)state;
@@ -230,9 +230,9 @@ static size_t rewrap(char *v, const char *c, size_t width, const char *eol, size
  * newline after END, and truncations inside a line: always the full parse's answer. */
 static void line_shapes_match_full_parse(void **state)
 {
-	static const size_t widths[] = { 4, 8, 12, 48, 60, 64, 72, 76, 1, 3, 5, 63, 65, 77, 80, 100, 4096 };
-	static const char *const extras[] = { "\n", "\r\n", " \n", "\t", "====\n", "-----END CERTIFICATE-----\n",
-					      "AAAA\r\r\n", "AA==\n", "QUJD\n" };
+	static const size_t widths[] = {4, 8, 12, 48, 60, 64, 72, 76, 1, 3, 5, 63, 65, 77, 80, 100, 4096};
+	static const char *const extras[] = {
+	    "\n", "\r\n", " \n", "\t", "====\n", "-----END CERTIFICATE-----\n", "AAAA\r\r\n", "AA==\n", "QUJD\n"};
 
 	(void)state;
 	for (size_t i = 0; i < ncerts; i += 7) {
@@ -338,15 +338,15 @@ static void generated_aki_forms_match_full_parse(void **state)
 static void garbage_is_rejected(void **state)
 {
 	static const char *const junk[] = {
-		"",
-		"not a certificate",
-		"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
-		"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-		"-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
-		"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-		"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
-		"-----BEGIN CERTIFICATE-----\nMAMCAQA=\n",
-		"-----BEGIN RSA PRIVATE KEY-----\nMAMCAQA=\n-----END RSA PRIVATE KEY-----\n",
+	    "",
+	    "not a certificate",
+	    "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+	    "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n",
+	    "-----BEGIN RSA PRIVATE KEY-----\nMAMCAQA=\n-----END RSA PRIVATE KEY-----\n",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
@@ -362,13 +362,13 @@ static void garbage_is_rejected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_fixture_device_cert_matches_full_parse),
-		cmocka_unit_test(identity_cert_digests_are_the_associations),
-		cmocka_unit_test(fixture_variants_match_full_parse),
-		cmocka_unit_test(line_shapes_match_full_parse),
-		cmocka_unit_test(cert_without_aki_gives_empty_aki),
-		cmocka_unit_test(generated_aki_forms_match_full_parse),
-		cmocka_unit_test(garbage_is_rejected),
+	    cmocka_unit_test(every_fixture_device_cert_matches_full_parse),
+	    cmocka_unit_test(identity_cert_digests_are_the_associations),
+	    cmocka_unit_test(fixture_variants_match_full_parse),
+	    cmocka_unit_test(line_shapes_match_full_parse),
+	    cmocka_unit_test(cert_without_aki_gives_empty_aki),
+	    cmocka_unit_test(generated_aki_forms_match_full_parse),
+	    cmocka_unit_test(garbage_is_rejected),
 	};
 	return cmocka_run_group_tests(tests, load_certs, free_certs);
 }

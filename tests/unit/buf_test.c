@@ -128,13 +128,13 @@ static void reasons_are_joined_and_cut_visibly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(heap_grows_to_the_cap),
-		cmocka_unit_test(past_the_cap_fails_and_sticks),
-		cmocka_unit_test(fixed_storage_never_overflows),
-		cmocka_unit_test(join_puts_the_separator_between),
-		cmocka_unit_test(binary_put_and_printf_mix),
-		cmocka_unit_test(copy_fits_or_fails_whole),
-		cmocka_unit_test(reasons_are_joined_and_cut_visibly),
+	    cmocka_unit_test(heap_grows_to_the_cap),
+	    cmocka_unit_test(past_the_cap_fails_and_sticks),
+	    cmocka_unit_test(fixed_storage_never_overflows),
+	    cmocka_unit_test(join_puts_the_separator_between),
+	    cmocka_unit_test(binary_put_and_printf_mix),
+	    cmocka_unit_test(copy_fits_or_fails_whole),
+	    cmocka_unit_test(reasons_are_joined_and_cut_visibly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

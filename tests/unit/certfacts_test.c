@@ -15,7 +15,7 @@
 
 #define MD5_A "0123456789ABCDEF0123456789ABCDEF"
 #define MD5_B "FEDCBA9876543210FEDCBA9876543210"
-#define NOW ((int64_t)1796378400) /* 2026-12-05 */
+#define NOW   ((int64_t)1796378400) /* 2026-12-05 */
 
 static struct fca_cert_info sample(void)
 {
@@ -123,20 +123,20 @@ static void refuses_what_it_would_not_write(void **state)
 	struct fca_cert_info c = sample(), got;
 	char line[FCA_CERT_FACTS_MAX], bad[FCA_CERT_FACTS_MAX + 8];
 	static const char *const lines[] = {
-		"",
-		"f1",
-		"f2 " MD5_A,
-		"f1 0123456789abcdef0123456789abcdef " /* a lowercase checksum */
-		"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - -",
-		"f1 " MD5_A " A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF 1 2 RSA 2048 0 - - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 16 - - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 x RSA 2048 0 - - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 - 2048 0 - - - - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - abc - -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - QUJ -",
-		"f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - AA==",
+	    "",
+	    "f1",
+	    "f2 " MD5_A,
+	    "f1 0123456789abcdef0123456789abcdef " /* a lowercase checksum */
+	    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - -",
+	    "f1 " MD5_A " A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF 1 2 RSA 2048 0 - - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 16 - - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 x RSA 2048 0 - - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 - 2048 0 - - - - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - abc - -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - QUJ -",
+	    "f1 " MD5_A " a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 1 2 RSA 2048 0 - - - - AA==",
 	};
 
 	(void)state;
@@ -168,9 +168,9 @@ static void refuses_what_it_would_not_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(expiry_is_judged_when_read),
-		cmocka_unit_test(refuses_what_it_would_not_write),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(expiry_is_judged_when_read),
+	    cmocka_unit_test(refuses_what_it_would_not_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,8 +45,9 @@ static void test_moves_and_settings(void **unused)
 
 	parse(&b, "version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
 		  "  conditional_access_idp: {generation: 1}\n");
-	parse(&h, "version: 1\npolicy: {min_overlap: 1d}\ncas:\n  apple_scep: {generation: 2, stage: staged}\n"
-		  "  host_identity: {generation: 1}\n  conditional_access: {generation: 2, stage: staged, validity: 5y}\n");
+	parse(&h,
+	      "version: 1\npolicy: {min_overlap: 1d}\ncas:\n  apple_scep: {generation: 2, stage: staged}\n"
+	      "  host_identity: {generation: 1}\n  conditional_access: {generation: 2, stage: staged, validity: 5y}\n");
 	fca_change_compute(&ch, &b, &h, COMMIT, "origin/main");
 	assert_int_equal(ch.base_absent, 0);
 	assert_string_equal(ch.base_commit, COMMIT);
@@ -71,7 +72,8 @@ static void test_moves_and_settings(void **unused)
 	assert_non_null(strstr(m, "| CA | merge base | this change | what changes |\n|---|---|---|---|\n"));
 	assert_non_null(strstr(m, "| `apple_scep` | gen 1 complete | **gen 2 staged** | target moves |\n"));
 	assert_non_null(strstr(m, "| `host_identity` | gen 1 complete | gen 1 complete | unchanged |\n"));
-	assert_non_null(strstr(m, "| `conditional_access_idp` | gen 1 complete | **not named** | no longer named: left alone |\n"));
+	assert_non_null(
+	    strstr(m, "| `conditional_access_idp` | gen 1 complete | **not named** | no longer named: left alone |\n"));
 	free(m);
 }
 
@@ -93,10 +95,12 @@ static void test_settings_only_and_new_file(void **unused)
 
 	fca_change_compute(&ch, NULL, &h, COMMIT, "main");
 	assert_int_equal(ch.base_absent, 1);
-	assert_int_equal(ch.cas[FCA_CA_HOST_IDENTITY].fields, FCA_CHANGE_NAMED | FCA_CHANGE_GENERATION | FCA_CHANGE_STAGE);
+	assert_int_equal(ch.cas[FCA_CA_HOST_IDENTITY].fields,
+			 FCA_CHANGE_NAMED | FCA_CHANGE_GENERATION | FCA_CHANGE_STAGE);
 	assert_false(ch.cas[FCA_CA_APPLE_SCEP].considered);
 	t = render(&ch, 0);
-	assert_non_null(strstr(t, "This change adds ca-rotation.yml (it is not at 0123456789ab, the merge base with main)"));
+	assert_non_null(
+	    strstr(t, "This change adds ca-rotation.yml (it is not at 0123456789ab, the merge base with main)"));
 	assert_non_null(strstr(t, "host_identity: not named → gen 1 complete, suspended (this change)\n"));
 	assert_null(strstr(t, "apple_scep"));
 	free(t);
@@ -108,8 +112,8 @@ static void test_settings_only_and_new_file(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_moves_and_settings),
-		cmocka_unit_test(test_settings_only_and_new_file),
+	    cmocka_unit_test(test_moves_and_settings),
+	    cmocka_unit_test(test_settings_only_and_new_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

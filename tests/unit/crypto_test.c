@@ -28,7 +28,10 @@ static struct row rows[32];
 static size_t nrows;
 static struct fca_secret aes = FCA_SECRET_INIT;
 
-static int hexval(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+static int hexval(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
 
 /* Picks "(id, 'name', X'hex', …, UNHEX('md5')" out of each mdm_config_assets INSERT. */
 static int load_rows(void **state)
@@ -154,12 +157,12 @@ static void fixture_certs_inspect_as_expected(void **state)
 		const char *name;
 		const char *subject, *sha256, *ski;
 	} want[] = {
-		{ "ca_cert", "CN=Fleet,OU=SCEP CA,O=scep-ca,C=",
-		  "adbaf30a2f8795fe769d83bd99e8bee4822443cc57853411c6999f77680bea99",
-		  "d0e8e4d6c0e7cd95294cbf6237b07ebf0e2e26f1" },
-		{ "host_identity_ca_cert", "CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=",
-		  "535dd594e59b50342ed93a4b9e3495ce09084dd0f3cd271bf8cb2dbe36d28dee",
-		  "2b92c2570257c04f5b55aa001943ab7a5e41b4b7" },
+	    {"ca_cert",
+	     "CN=Fleet,OU=SCEP CA,O=scep-ca,C=", "adbaf30a2f8795fe769d83bd99e8bee4822443cc57853411c6999f77680bea99",
+	     "d0e8e4d6c0e7cd95294cbf6237b07ebf0e2e26f1"},
+	    {"host_identity_ca_cert", "CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=",
+	     "535dd594e59b50342ed93a4b9e3495ce09084dd0f3cd271bf8cb2dbe36d28dee",
+	     "2b92c2570257c04f5b55aa001943ab7a5e41b4b7"},
 	};
 	int64_t now = fca_time_from_utc(2026, 11, 27, 0, 0, 0);
 	(void)state;
@@ -182,7 +185,8 @@ static void fixture_certs_inspect_as_expected(void **state)
 		assert_int_equal(ci.key_bits, 2048);
 		assert_true(ci.is_ca);
 		assert_true(ci.defects & FCA_DEFECT_EMPTY_COUNTRY);
-		assert_false(ci.defects & (FCA_DEFECT_EXPIRED | FCA_DEFECT_EXPIRING | FCA_DEFECT_NOT_CA | FCA_DEFECT_WEAK_KEY));
+		assert_false(ci.defects &
+			     (FCA_DEFECT_EXPIRED | FCA_DEFECT_EXPIRING | FCA_DEFECT_NOT_CA | FCA_DEFECT_WEAK_KEY));
 		fca_secret_dispose(&pt);
 	}
 }
@@ -191,10 +195,12 @@ static void fixture_keys_match_their_certs_and_not_others(void **state)
 {
 	struct fca_secret cert = FCA_SECRET_INIT, key = FCA_SECRET_INIT, other = FCA_SECRET_INIT;
 	(void)state;
-	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "ca_cert"), 0);
+	assert_int_equal(fca_crypto_decrypt(&cert, &aes, find("ca_cert", 2)->value, find("ca_cert", 2)->len, "ca_cert"),
+			 0);
 	assert_int_equal(fca_crypto_decrypt(&key, &aes, find("ca_key", 0)->value, find("ca_key", 0)->len, "ca_key"), 0);
 	assert_int_equal(fca_crypto_decrypt(&other, &aes, find("host_identity_ca_key", 0)->value,
-					    find("host_identity_ca_key", 0)->len, "k"), 0);
+					    find("host_identity_ca_key", 0)->len, "k"),
+			 0);
 	assert_int_equal(fca_crypto_key_matches(&key, (char *)cert.data, cert.len, "ca_key"), FCA_OK);
 	assert_int_equal(fca_crypto_key_matches(&other, (char *)cert.data, cert.len, "ca_key"), FCA_EINVALID);
 	assert_non_null(strstr(fca_error_message(), "does not match its certificate"));
@@ -361,7 +367,8 @@ static void new_certificate_on_the_same_key(void **state)
 	assert_string_equal(b.subject, "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US");
 	assert_false(b.defects & FCA_DEFECT_EMPTY_COUNTRY);
 	assert_true(b.subject_der_len > 0);
-	assert_false(b.subject_der_len == a.subject_der_len && !memcmp(b.subject_der, a.subject_der, a.subject_der_len));
+	assert_false(b.subject_der_len == a.subject_der_len &&
+		     !memcmp(b.subject_der, a.subject_der, a.subject_der_len));
 	assert_memory_equal(b.issuer_der, b.subject_der, b.subject_der_len);
 	assert_true(a.has_spki && b.has_spki);
 	assert_memory_equal(b.spki_sha256, a.spki_sha256, 32); /* the same key */
@@ -378,8 +385,10 @@ static void new_certificate_on_the_same_key(void **state)
 	free(pem);
 	/* another generation's key is refused */
 	assert_int_equal(fca_crypto_decrypt(&other, &aes, find("host_identity_ca_key", 0)->value,
-					    find("host_identity_ca_key", 0)->len, "o"), 0);
-	assert_int_equal(fca_crypto_new_ca_same_key(&pem, &len, &other, (char *)cert.data, cert.len, &spec), FCA_EINVALID);
+					    find("host_identity_ca_key", 0)->len, "o"),
+			 0);
+	assert_int_equal(fca_crypto_new_ca_same_key(&pem, &len, &other, (char *)cert.data, cert.len, &spec),
+			 FCA_EINVALID);
 	assert_null(pem);
 	assert_non_null(strstr(fca_error_message(), "does not match the signing certificate"));
 	fca_secret_dispose(&cert);
@@ -428,8 +437,11 @@ static void escrows_decryptable_with_the_current_key(void **state)
 	fca_crypto_keyring_free(kr);
 	assert_int_equal(fca_crypto_keyring_new(&kr, (char *)cert.data, cert.len), FCA_OK);
 	assert_int_equal(fca_crypto_keyring_add_cert(kr, (char *)cert.data, cert.len), 1); /* no key needed */
-	p = strstr(strstr(sql, "INSERT INTO host_disk_encryption_keys (host_id, base64_encrypted, base64_encrypted_salt, "
-			       "key_slot, decryptable) VALUES (110, '"), "(110, '") + 7;
+	p = strstr(strstr(sql,
+			  "INSERT INTO host_disk_encryption_keys (host_id, base64_encrypted, base64_encrypted_salt, "
+			  "key_slot, decryptable) VALUES (110, '"),
+		   "(110, '") +
+	    7;
 	assert_int_equal(fca_crypto_keyring_can_decrypt(kr, p, (size_t)(strchr(p, '\'') - p)), 1);
 	fca_crypto_keyring_free(kr);
 	fca_secret_dispose(&cert);
@@ -479,20 +491,20 @@ static void durations_parse_with_ranges(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_fixture_value_decrypts_and_md5_matches),
-		cmocka_unit_test(wrong_key_names_asset_and_suggests_key),
-		cmocka_unit_test(short_server_key_is_refused),
-		cmocka_unit_test(truncated_ciphertext_is_refused),
-		cmocka_unit_test(roundtrip_encrypt_decrypt),
-		cmocka_unit_test(fixture_certs_inspect_as_expected),
-		cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
-		cmocka_unit_test(generated_ca_has_fleet_parameters),
-		cmocka_unit_test(ca_valid_past_2038),
-		cmocka_unit_test(times_past_2038),
-		cmocka_unit_test(fleet_ski_method_matches_fixture),
-		cmocka_unit_test(new_certificate_on_the_same_key),
-		cmocka_unit_test(escrows_decryptable_with_the_current_key),
-		cmocka_unit_test(durations_parse_with_ranges),
+	    cmocka_unit_test(every_fixture_value_decrypts_and_md5_matches),
+	    cmocka_unit_test(wrong_key_names_asset_and_suggests_key),
+	    cmocka_unit_test(short_server_key_is_refused),
+	    cmocka_unit_test(truncated_ciphertext_is_refused),
+	    cmocka_unit_test(roundtrip_encrypt_decrypt),
+	    cmocka_unit_test(fixture_certs_inspect_as_expected),
+	    cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
+	    cmocka_unit_test(generated_ca_has_fleet_parameters),
+	    cmocka_unit_test(ca_valid_past_2038),
+	    cmocka_unit_test(times_past_2038),
+	    cmocka_unit_test(fleet_ski_method_matches_fixture),
+	    cmocka_unit_test(new_certificate_on_the_same_key),
+	    cmocka_unit_test(escrows_decryptable_with_the_current_key),
+	    cmocka_unit_test(durations_parse_with_ranges),
 	};
 	return cmocka_run_group_tests(tests, load_rows, free_rows);
 }

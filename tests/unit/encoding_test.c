@@ -12,7 +12,7 @@
 
 static void hex_both_cases(void **state)
 {
-	const unsigned char b[] = { 0x00, 0x9f, 0xa0, 0xff };
+	const unsigned char b[] = {0x00, 0x9f, 0xa0, 0xff};
 	char out[9];
 
 	(void)state;
@@ -71,10 +71,10 @@ static void base64_rfc4648_vectors(void **state)
 static void base64_refuses_what_go_refuses(void **state)
 {
 	(void)state;
-	bad("Zg");	   /* no padding */
-	bad("Zg=");	   /* short padding */
-	bad("Z===");	   /* padding too early */
-	bad("Zg==Zg=="); /* data after padding */
+	bad("Zg");	  /* no padding */
+	bad("Zg=");	  /* short padding */
+	bad("Z===");	  /* padding too early */
+	bad("Zg==Zg==");  /* data after padding */
 	bad("Zm9v YmFy"); /* a space */
 	bad("Zm9v-mFy");  /* URL alphabet */
 	bad("Zg=a");
@@ -124,19 +124,16 @@ static void base64_groups_agree_with_the_decoder(void **state)
 			assert_int_equal(fca_base64_decode_groups(got, in, 8), FCA_EINVALID);
 		}
 	}
-	assert_int_equal(fca_base64_decode_groups(got, "QUJD", 3), FCA_EINVALID); /* a partial group */
+	assert_int_equal(fca_base64_decode_groups(got, "QUJD", 3), FCA_EINVALID);     /* a partial group */
 	assert_int_equal(fca_base64_decode_groups(got, "QUJDRA==", 8), FCA_EINVALID); /* padding */
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(hex_both_cases),
-		cmocka_unit_test(hex_decode_round_trip),
-		cmocka_unit_test(base64_rfc4648_vectors),
-		cmocka_unit_test(base64_refuses_what_go_refuses),
-		cmocka_unit_test(base64_respects_the_cap),
-		cmocka_unit_test(base64_groups_agree_with_the_decoder),
+	    cmocka_unit_test(hex_both_cases),	       cmocka_unit_test(hex_decode_round_trip),
+	    cmocka_unit_test(base64_rfc4648_vectors),  cmocka_unit_test(base64_refuses_what_go_refuses),
+	    cmocka_unit_test(base64_respects_the_cap), cmocka_unit_test(base64_groups_agree_with_the_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

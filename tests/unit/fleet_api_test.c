@@ -38,7 +38,7 @@ static void test_long_host(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_long_host),
+	    cmocka_unit_test(test_long_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

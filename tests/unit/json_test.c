@@ -30,25 +30,25 @@ static void state_free(struct fca_state *s)
 
 /* Canonical: sorted keys, compact. */
 static const char good[] =
-	"{\"format_version\":1,\"generations\":["
-	"{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"\",\"created_at\":\"2026-01-01T00:00:00Z\","
-	"\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\",\"staged_at\":null},"
-	"{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"0123456789abcdef0123456789abcdef01234567\","
-	"\"created_at\":\"2026-11-27T10:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_B "\","
-	"\"staged_at\":\"2026-11-27T10:00:00Z\"}],"
-	"\"outbox\":[{\"attempts\":2,\"created_at\":\"2026-11-27T10:00:01Z\","
-	"\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}},"
-	"\"idempotency_key\":\"apple_scep:2:stage#0\",\"type\":\"staged_ca_certificate\"}],"
-	"\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}],"
-	"\"updated_at\":\"2026-11-27T10:00:01Z\"}";
+    "{\"format_version\":1,\"generations\":["
+    "{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"\",\"created_at\":\"2026-01-01T00:00:00Z\","
+    "\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\",\"staged_at\":null},"
+    "{\"activated_at\":null,\"ca\":\"apple_scep\",\"commit\":\"0123456789abcdef0123456789abcdef01234567\","
+    "\"created_at\":\"2026-11-27T10:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_B "\","
+    "\"staged_at\":\"2026-11-27T10:00:00Z\"}],"
+    "\"outbox\":[{\"attempts\":2,\"created_at\":\"2026-11-27T10:00:01Z\","
+    "\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}},"
+    "\"idempotency_key\":\"apple_scep:2:stage#0\",\"type\":\"staged_ca_certificate\"}],"
+    "\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}],"
+    "\"updated_at\":\"2026-11-27T10:00:01Z\"}";
 
 /*
  * The same document as an earlier fleetca wrote it, with the trust profiles it uploaded
  * ("profiles" sorts between outbox and transitions). Databases in the field hold such documents.
  */
 static const char old_profiles_tail[] =
-	"\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"a1b2-c3\",\"sha256s\":[\"" SHA_A "\",\"" SHA_B "\"],"
-	"\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],";
+    "\"profiles\":[{\"ca\":\"apple_scep\",\"profile_uuid\":\"a1b2-c3\",\"sha256s\":[\"" SHA_A "\",\"" SHA_B "\"],"
+    "\"uploaded_at\":\"2026-11-27T10:00:02Z\"}],";
 
 static char *with_tail(const char *tail)
 {
@@ -131,8 +131,9 @@ static void test_parse_fields(void **st)
 	assert_string_equal(s.outbox[0].idempotency_key, "apple_scep:2:stage#0");
 	assert_string_equal(s.outbox[0].type, "staged_ca_certificate");
 	assert_int_equal(s.outbox[0].attempts, 2);
-	assert_string_equal(s.outbox[0].details_json,
-			    "{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}");
+	assert_string_equal(
+	    s.outbox[0].details_json,
+	    "{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}");
 	state_free(&s);
 }
 
@@ -156,10 +157,10 @@ static void test_round_trip_identical(void **st)
 static void test_signed_at(void **st)
 {
 	static const char doc[] =
-		"{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
-		"\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
-		"\"signed_at\":\"2026-12-04T10:00:00Z\",\"staged_at\":\"2026-12-05T10:00:00Z\"}],\"outbox\":[],"
-		"\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
+	    "{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
+	    "\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":2,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
+	    "\"signed_at\":\"2026-12-04T10:00:00Z\",\"staged_at\":\"2026-12-05T10:00:00Z\"}],\"outbox\":[],"
+	    "\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
 	struct fca_state s;
 	char *out = NULL;
 	size_t len;
@@ -209,14 +210,14 @@ static void test_times_past_2038(void **st)
 static void test_canonicalizes(void **st)
 {
 	static const char messy[] =
-		"{ \"updated_at\": \"2026-11-27T11:00:01+01:00\", \"outbox\": [], \"transitions\": [],\n"
-		"  \"generations\": [ { \"sha256\": \"" SHA_A "\", \"generation\": 1, \"ca\": \"host_identity\",\n"
-		"  \"created_at\": \"2026-01-01 00:00:00\", \"staged_at\": null, \"activated_at\": null,\n"
-		"  \"retired_at\": null, \"commit\": \"\" } ], \"format_version\": 1 }";
+	    "{ \"updated_at\": \"2026-11-27T11:00:01+01:00\", \"outbox\": [], \"transitions\": [],\n"
+	    "  \"generations\": [ { \"sha256\": \"" SHA_A "\", \"generation\": 1, \"ca\": \"host_identity\",\n"
+	    "  \"created_at\": \"2026-01-01 00:00:00\", \"staged_at\": null, \"activated_at\": null,\n"
+	    "  \"retired_at\": null, \"commit\": \"\" } ], \"format_version\": 1 }";
 	static const char want[] =
-		"{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
-		"\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
-		"\"staged_at\":null}],\"outbox\":[],\"transitions\":[],\"updated_at\":\"2026-11-27T10:00:01Z\"}";
+	    "{\"format_version\":1,\"generations\":[{\"activated_at\":null,\"ca\":\"host_identity\",\"commit\":\"\","
+	    "\"created_at\":\"2026-01-01T00:00:00Z\",\"generation\":1,\"retired_at\":null,\"sha256\":\"" SHA_A "\","
+	    "\"staged_at\":null}],\"outbox\":[],\"transitions\":[],\"updated_at\":\"2026-11-27T10:00:01Z\"}";
 	struct fca_state s;
 	char *out = NULL;
 	size_t len;
@@ -307,7 +308,9 @@ static void test_reject_unknown_ca(void **st)
 static void test_reject_bad_sha256(void **st)
 {
 	(void)st;
-	expect_reject_edit("\"sha256\":\"" SHA_B, "\"sha256\":\"" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	expect_reject_edit("\"sha256\":\"" SHA_B,
+			   "\"sha256\":\""
+			   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 			   "generations[1].sha256", "64 lowercase hex");
 	expect_reject_edit(SHA_A, "0f1e", "generations[0].sha256", "64 lowercase hex");
 	expect_reject_edit(SHA_A, SHA_A "00", "generations[0].sha256", NULL);
@@ -327,17 +330,18 @@ static void test_reject_wrong_types(void **st)
 			   "generations[0].created_at", "found null");
 	expect_reject_edit("\"created_at\":\"2026-01-01T00:00:00Z\"", "\"created_at\":\"yesterday\"",
 			   "generations[0].created_at", "not an RFC 3339 time");
-	expect_reject_edit("\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}]",
-			   "\"transitions\":{}", "transitions: expected an array", "found an object");
-	expect_reject_edit("\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}",
-			   "\"details\":\"{}\"", "outbox[0].details", "expected an object, found a string");
+	expect_reject_edit(
+	    "\"transitions\":[{\"count\":1,\"last_at\":\"2026-11-27T10:00:00Z\",\"step_id\":\"apple_scep:2:stage\"}]",
+	    "\"transitions\":{}", "transitions: expected an array", "found an object");
+	expect_reject_edit(
+	    "\"details\":{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}",
+	    "\"details\":\"{}\"", "outbox[0].details", "expected an object, found a string");
 	expect_reject_edit("\"count\":1", "\"count\":true", "transitions[0].count", "found a boolean");
 	expect_reject_edit("\"attempts\":2", "\"attempts\":-1", "outbox[0].attempts", "out of range");
 	expect_reject_edit("\"type\":\"staged_ca_certificate\"", "\"type\":\"staged\"", "outbox[0].type",
 			   "unknown activity type");
 	expect_reject_edit("\"commit\":\"\"", "\"commit\":\"main\"", "generations[0].commit", "commit id");
-	expect_reject_edit("\"step_id\":\"apple_scep:2:stage\"", "\"step_id\":\"\"", "transitions[0].step_id",
-			   "empty");
+	expect_reject_edit("\"step_id\":\"apple_scep:2:stage\"", "\"step_id\":\"\"", "transitions[0].step_id", "empty");
 	expect_reject_edit("\"count\":1,", "\"count\":1,\"extra\":0,", "transitions[0]", "unknown field \"extra\"");
 	expect_reject_edit("\"updated_at\"", "\"updated_at\":1,\"updated_at\"", "not valid JSON", "duplicate");
 	expect_reject_edit("{\"format_version\"", "[{\"format_version\"", "not valid JSON", NULL);
@@ -356,8 +360,8 @@ static void test_reject_not_object(void **st)
 
 /* "history" (what compaction folded, "generations" < "history" < "outbox"): read, written back the same. */
 static const char history_part[] =
-	"\"history\":[{\"ca\":\"apple_scep\",\"generations\":7,\"max_generation\":9,\"newest_at\":"
-	"\"2026-11-20T00:00:00Z\",\"oldest_at\":\"2026-01-01T00:00:00Z\",\"transitions\":21}],";
+    "\"history\":[{\"ca\":\"apple_scep\",\"generations\":7,\"max_generation\":9,\"newest_at\":"
+    "\"2026-11-20T00:00:00Z\",\"oldest_at\":\"2026-01-01T00:00:00Z\",\"transitions\":21}],";
 
 static char *with_history(const char *part)
 {
@@ -516,16 +520,17 @@ static void test_reject_too_many(void **st)
 	state_free(&s);
 
 	/* duplicate step ids */
-	assert_int_equal(fca_state_parse(&s,
-					 "{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
-					 "\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
-					 "\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
-					 "\"2026-01-01T00:00:00Z\"}]}",
-					 strlen("{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
-						"\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
-						"\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
-						"\"2026-01-01T00:00:00Z\"}]}")),
-			 FCA_EINVALID);
+	assert_int_equal(
+	    fca_state_parse(&s,
+			    "{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
+			    "\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
+			    "\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
+			    "\"2026-01-01T00:00:00Z\"}]}",
+			    strlen("{\"format_version\":1,\"updated_at\":\"2026-01-01T00:00:00Z\",\"generations\":[],"
+				   "\"outbox\":[],\"transitions\":[{\"step_id\":\"a\",\"count\":1,\"last_at\":"
+				   "\"2026-01-01T00:00:00Z\"},{\"step_id\":\"a\",\"count\":2,\"last_at\":"
+				   "\"2026-01-01T00:00:00Z\"}]}")),
+	    FCA_EINVALID);
 	assert_non_null(strstr(fca_error_message(), "transitions[1].step_id"));
 	free(buf);
 }
@@ -558,8 +563,8 @@ static void test_serialize_rejects_bad_struct(void **st)
 static void test_row_facts(void **st)
 {
 	static const char doc[] =
-		"{\"format_version\":1,\"generations\":[],\"outbox\":[],\"row_facts\":[\"f1 a b\",\"another line\"],"
-		"\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
+	    "{\"format_version\":1,\"generations\":[],\"outbox\":[],\"row_facts\":[\"f1 a b\",\"another line\"],"
+	    "\"transitions\":[],\"updated_at\":\"2026-12-05T10:00:01Z\"}";
 	struct fca_state s;
 	char *out = NULL, *many;
 	size_t len, o;
@@ -599,25 +604,25 @@ static void test_row_facts(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fields),
-		cmocka_unit_test(test_signed_at),
-		cmocka_unit_test(test_row_facts),
-		cmocka_unit_test(test_times_past_2038),
-		cmocka_unit_test(test_old_profiles_ignored),
-		cmocka_unit_test(test_other_unknown_member_rejected),
-		cmocka_unit_test(test_round_trip_identical),
-		cmocka_unit_test(test_canonicalizes),
-		cmocka_unit_test(test_serialize_built),
-		cmocka_unit_test(test_reject_version),
-		cmocka_unit_test(test_reject_unknown_ca),
-		cmocka_unit_test(test_reject_bad_sha256),
-		cmocka_unit_test(test_reject_wrong_types),
-		cmocka_unit_test(test_reject_not_object),
-		cmocka_unit_test(test_reject_too_big),
-		cmocka_unit_test(test_history),
-		cmocka_unit_test(test_serialize_too_big),
-		cmocka_unit_test(test_reject_too_many),
-		cmocka_unit_test(test_serialize_rejects_bad_struct),
+	    cmocka_unit_test(test_parse_fields),
+	    cmocka_unit_test(test_signed_at),
+	    cmocka_unit_test(test_row_facts),
+	    cmocka_unit_test(test_times_past_2038),
+	    cmocka_unit_test(test_old_profiles_ignored),
+	    cmocka_unit_test(test_other_unknown_member_rejected),
+	    cmocka_unit_test(test_round_trip_identical),
+	    cmocka_unit_test(test_canonicalizes),
+	    cmocka_unit_test(test_serialize_built),
+	    cmocka_unit_test(test_reject_version),
+	    cmocka_unit_test(test_reject_unknown_ca),
+	    cmocka_unit_test(test_reject_bad_sha256),
+	    cmocka_unit_test(test_reject_wrong_types),
+	    cmocka_unit_test(test_reject_not_object),
+	    cmocka_unit_test(test_reject_too_big),
+	    cmocka_unit_test(test_history),
+	    cmocka_unit_test(test_serialize_too_big),
+	    cmocka_unit_test(test_reject_too_many),
+	    cmocka_unit_test(test_serialize_rejects_bad_struct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,14 +46,14 @@ static void test_slot_combinations(void **unused)
 		enum fca_stage stage;
 		const char *problem; /* substring, or NULL */
 	} cases[] = {
-		{ 0, 0, 0, FCA_STAGE_NONE, NULL },
-		{ 1, 0, 0, FCA_STAGE_COMPLETE, NULL },
-		{ 1, 1, 0, FCA_STAGE_STAGED, NULL },
-		{ 1, 0, 1, FCA_STAGE_ACTIVE, NULL },
-		{ 1, 1, 1, FCA_STAGE_CORRUPT, "both host_identity_ca_cert_next and host_identity_ca_cert_previous are live" },
-		{ 0, 1, 0, FCA_STAGE_CORRUPT, "host_identity_ca_cert_next is live but host_identity_ca_cert is not" },
-		{ 0, 0, 1, FCA_STAGE_CORRUPT, "host_identity_ca_cert_previous is live but host_identity_ca_cert is not" },
-		{ 0, 1, 1, FCA_STAGE_CORRUPT, "both host_identity_ca_cert_next and host_identity_ca_cert_previous" },
+	    {0, 0, 0, FCA_STAGE_NONE, NULL},
+	    {1, 0, 0, FCA_STAGE_COMPLETE, NULL},
+	    {1, 1, 0, FCA_STAGE_STAGED, NULL},
+	    {1, 0, 1, FCA_STAGE_ACTIVE, NULL},
+	    {1, 1, 1, FCA_STAGE_CORRUPT, "both host_identity_ca_cert_next and host_identity_ca_cert_previous are live"},
+	    {0, 1, 0, FCA_STAGE_CORRUPT, "host_identity_ca_cert_next is live but host_identity_ca_cert is not"},
+	    {0, 0, 1, FCA_STAGE_CORRUPT, "host_identity_ca_cert_previous is live but host_identity_ca_cert is not"},
+	    {0, 1, 1, FCA_STAGE_CORRUPT, "both host_identity_ca_cert_next and host_identity_ca_cert_previous"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -97,14 +97,14 @@ static void test_corrupt_rows(void **unused)
 		int present, has_key, cert_ok, key_check;
 		const char *problem[3];
 	} cases[] = {
-		{ FCA_SLOT_CURRENT, 1, 0, 1, -1, { "ca_cert is live but ca_key is missing", "restore ca_key", NULL } },
-		{ FCA_SLOT_CURRENT, 0, 1, 0, -1, { "ca_key is live but ca_cert is missing", "soft-delete ca_key", NULL } },
-		{ FCA_SLOT_CURRENT, 1, 1, 0, -1, { "ca_cert decrypts but does not parse", "history row", NULL } },
-		{ FCA_SLOT_CURRENT, 1, 1, 1, 0, { "ca_key does not match the public key of ca_cert", "by hand", NULL } },
-		{ FCA_SLOT_NEXT, 1, 0, 1, 1, { "ca_cert_next is live but ca_key_next is missing", NULL, NULL } },
-		{ FCA_SLOT_NEXT, 0, 1, 0, -1, { "ca_key_next is live but ca_cert_next is missing", NULL, NULL } },
-		{ FCA_SLOT_PREVIOUS, 1, 1, 1, 0, { "ca_key_previous does not match", "ca_cert_previous", NULL } },
-		{ FCA_SLOT_PREVIOUS, 1, 1, 0, 1, { "ca_cert_previous decrypts but does not parse", NULL, NULL } },
+	    {FCA_SLOT_CURRENT, 1, 0, 1, -1, {"ca_cert is live but ca_key is missing", "restore ca_key", NULL}},
+	    {FCA_SLOT_CURRENT, 0, 1, 0, -1, {"ca_key is live but ca_cert is missing", "soft-delete ca_key", NULL}},
+	    {FCA_SLOT_CURRENT, 1, 1, 0, -1, {"ca_cert decrypts but does not parse", "history row", NULL}},
+	    {FCA_SLOT_CURRENT, 1, 1, 1, 0, {"ca_key does not match the public key of ca_cert", "by hand", NULL}},
+	    {FCA_SLOT_NEXT, 1, 0, 1, 1, {"ca_cert_next is live but ca_key_next is missing", NULL, NULL}},
+	    {FCA_SLOT_NEXT, 0, 1, 0, -1, {"ca_key_next is live but ca_cert_next is missing", NULL, NULL}},
+	    {FCA_SLOT_PREVIOUS, 1, 1, 1, 0, {"ca_key_previous does not match", "ca_cert_previous", NULL}},
+	    {FCA_SLOT_PREVIOUS, 1, 1, 0, 1, {"ca_cert_previous decrypts but does not parse", NULL, NULL}},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -126,8 +126,8 @@ static void test_corrupt_rows(void **unused)
 		assert_int_equal(o.cas[FCA_CA_APPLE_SCEP].stage, FCA_STAGE_CORRUPT);
 		for (int k = 0; k < 3 && cases[i].problem[k]; k++)
 			if (!strstr(o.cas[FCA_CA_APPLE_SCEP].problem, cases[i].problem[k]))
-				fail_msg("case %zu: problem \"%s\" lacks \"%s\"", i,
-					 o.cas[FCA_CA_APPLE_SCEP].problem, cases[i].problem[k]);
+				fail_msg("case %zu: problem \"%s\" lacks \"%s\"", i, o.cas[FCA_CA_APPLE_SCEP].problem,
+					 cases[i].problem[k]);
 		fca_observed_dispose(&o);
 	}
 }
@@ -312,7 +312,7 @@ static void doc_retire(struct fca_observed *o, enum fca_ca_id ca, char fp, int64
 /* Issue 8 item 5: a retired certificate back in a live row is drift, not the generation it was. */
 static void test_retired_copy_is_drift(void **unused)
 {
-	static const enum fca_slot slots[] = { FCA_SLOT_CURRENT, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS };
+	static const enum fca_slot slots[] = {FCA_SLOT_CURRENT, FCA_SLOT_NEXT, FCA_SLOT_PREVIOUS};
 
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		struct fca_observed o;
@@ -349,14 +349,16 @@ static void test_document_contradicts_rows(void **unused)
 		char cur, next, prev; /* fingerprints, 0 = no row */
 		const char *problem;  /* substring, or NULL: not a contradiction */
 	} cases[] = {
-		{ 'b', 'a', 0, "host_identity_ca_cert_next (sha256 aaaaaaaaaaaaaaaa...) as generation 1, but generation 2 signs" },
-		{ 'b', 'c', 0, NULL },
-		{ 'a', 0, 'b', "host_identity_ca_cert_previous (sha256 bbbbbbbbbbbbbbbb...) as generation 2, but generation 1 signs" },
-		{ 'b', 0, 'a', NULL },
-		{ 'b', 'b', 0, "host_identity_ca_cert and host_identity_ca_cert_next hold the same certificate" },
-		{ 'b', 0, 'b', "host_identity_ca_cert and host_identity_ca_cert_previous hold the same certificate" },
-		{ 'b', 'd', 0, "as generation 2, but generation 2 signs" }, /* a renewal of the signing generation */
-		{ 'b', 'z', 0, NULL },					    /* unknown: drift, not a contradiction */
+	    {'b', 'a', 0,
+	     "host_identity_ca_cert_next (sha256 aaaaaaaaaaaaaaaa...) as generation 1, but generation 2 signs"},
+	    {'b', 'c', 0, NULL},
+	    {'a', 0, 'b',
+	     "host_identity_ca_cert_previous (sha256 bbbbbbbbbbbbbbbb...) as generation 2, but generation 1 signs"},
+	    {'b', 0, 'a', NULL},
+	    {'b', 'b', 0, "host_identity_ca_cert and host_identity_ca_cert_next hold the same certificate"},
+	    {'b', 0, 'b', "host_identity_ca_cert and host_identity_ca_cert_previous hold the same certificate"},
+	    {'b', 'd', 0, "as generation 2, but generation 2 signs"}, /* a renewal of the signing generation */
+	    {'b', 'z', 0, NULL},				      /* unknown: drift, not a contradiction */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -390,11 +392,15 @@ static void test_document_contradicts_rows(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_slot_combinations), cmocka_unit_test(test_corrupt_rows),
-		cmocka_unit_test(test_generation_mapping), cmocka_unit_test(test_drift),
-		cmocka_unit_test(test_unmanaged), cmocka_unit_test(test_pem_block_count),
-		cmocka_unit_test(test_damaged_row), cmocka_unit_test(test_retired_copy_is_drift),
-		cmocka_unit_test(test_document_contradicts_rows),
+	    cmocka_unit_test(test_slot_combinations),
+	    cmocka_unit_test(test_corrupt_rows),
+	    cmocka_unit_test(test_generation_mapping),
+	    cmocka_unit_test(test_drift),
+	    cmocka_unit_test(test_unmanaged),
+	    cmocka_unit_test(test_pem_block_count),
+	    cmocka_unit_test(test_damaged_row),
+	    cmocka_unit_test(test_retired_copy_is_drift),
+	    cmocka_unit_test(test_document_contradicts_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

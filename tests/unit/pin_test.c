@@ -71,9 +71,9 @@ static void test_set_too_long(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build),
-		cmocka_unit_test(test_long_source_path),
-		cmocka_unit_test(test_set_too_long),
+	    cmocka_unit_test(test_build),
+	    cmocka_unit_test(test_long_source_path),
+	    cmocka_unit_test(test_set_too_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,24 +20,24 @@
 /* Table rows name only the fields that matter to them; the rest are zero on purpose. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
-#define NOW ((int64_t)1780000000) /* 2026-05-28 */
-#define HOUR ((int64_t)3600)
-#define DAY (24 * HOUR)
-#define YEAR (365 * DAY)
+#define NOW	((int64_t)1780000000) /* 2026-05-28 */
+#define HOUR	((int64_t)3600)
+#define DAY	(24 * HOUR)
+#define YEAR	(365 * DAY)
 #define UNKNOWN (-1) /* age / expiry: the document or the scan does not know it */
 
 enum obs {
-	OBS_COMPLETE,        /* gen L signing; the document knows 1..L */
-	OBS_STAGED,          /* gen L signing, L+1 next (staged `age` ago) */
-	OBS_ACTIVE,          /* gen L signing (activated `age` ago), L-1 previous */
-	OBS_CORRUPT,         /* gen L's cert row without its key row */
-	OBS_NONE,            /* no rows */
-	OBS_UNMANAGED,       /* signing rows, no state document */
-	OBS_UNMANAGED_NEXT,  /* signing and _next rows, no state document */
-	OBS_UNMANAGED_PREV,  /* signing and _previous rows, no state document */
-	OBS_DRIFT,           /* the document knows 1..L, the signing row holds something else */
-	OBS_DRIFT_NEXT,      /* gen L signing as known, the _next row unknown */
-	OBS_RETIRED_COPY,    /* the document knows 1..L, 1 retired; the signing row holds gen 1's certificate */
+	OBS_COMPLETE,	    /* gen L signing; the document knows 1..L */
+	OBS_STAGED,	    /* gen L signing, L+1 next (staged `age` ago) */
+	OBS_ACTIVE,	    /* gen L signing (activated `age` ago), L-1 previous */
+	OBS_CORRUPT,	    /* gen L's cert row without its key row */
+	OBS_NONE,	    /* no rows */
+	OBS_UNMANAGED,	    /* signing rows, no state document */
+	OBS_UNMANAGED_NEXT, /* signing and _next rows, no state document */
+	OBS_UNMANAGED_PREV, /* signing and _previous rows, no state document */
+	OBS_DRIFT,	    /* the document knows 1..L, the signing row holds something else */
+	OBS_DRIFT_NEXT,	    /* gen L signing as known, the _next row unknown */
+	OBS_RETIRED_COPY,   /* the document knows 1..L, 1 retired; the signing row holds gen 1's certificate */
 };
 
 struct xstep {
@@ -50,21 +50,21 @@ struct pcase {
 	const char *name;
 	enum fca_ca_id ca;
 	enum obs obs;
-	int live;                /* L */
-	int gen;                 /* desired generation */
-	enum fca_stage stage;    /* desired stage */
-	int64_t age;             /* since staging / activation; 0 = 30 days */
+	int live;	      /* L */
+	int gen;	      /* desired generation */
+	enum fca_stage stage; /* desired stage */
+	int64_t age;	      /* since staging / activation; 0 = 30 days */
 	int trusts, force, adopt, suspend;
 	uint64_t drain, escrows; /* on the generation a retire would remove */
 	/* apple_scep: what changing ca_cert would break. By default every generation has
 	 * its own key and subject and the counts are made (devices, escrows_today, 0 unless given). */
 	int same_key, same_subject; /* the non-signing live generation has the signing one's */
-	int uncounted;              /* the engine could not count devices and escrows */
-	int keep;                   /* the YAML says key: keep */
+	int uncounted;		    /* the engine could not count devices and escrows */
+	int keep;		    /* the YAML says key: keep */
 	uint64_t devices, escrows_today;
-	int by_enrollment;          /* apple_scep: drain counts an enrollment's newest certificates only */
-	uint64_t unexpired;         /* on the generation a retire would remove; 0 = drain */
-	int64_t drain_exp;       /* relative to NOW; UNKNOWN = not known */
+	int by_enrollment;  /* apple_scep: drain counts an enrollment's newest certificates only */
+	uint64_t unexpired; /* on the generation a retire would remove; 0 = drain */
+	int64_t drain_exp;  /* relative to NOW; UNKNOWN = not known */
 	/* the generation an abandon would throw away: live certificates it issued, escrows to it, and
 	 * (OBS_STAGED) whether the document says it signed before (a rollback happened) */
 	uint64_t drain_new, escrows_new;
@@ -72,356 +72,351 @@ struct pcase {
 	int signed_next;
 	int64_t renew_before, not_after; /* not_after relative to NOW; 0 = 5 years */
 	struct xstep steps[FCA_PLAN_MAX_STEPS];
-	unsigned warn;           /* exact */
+	unsigned warn;		  /* exact */
 	const char *error, *note; /* substrings; NULL = must be empty */
-	int rstep;               /* 1-based step for reason / opens_at / forced; 0 = none */
+	int rstep;		  /* 1-based step for reason / opens_at / forced; 0 = none */
 	const char *reason, *reason2;
-	int64_t opens;           /* opens_at - NOW of rstep; 0 = not checked */
+	int64_t opens; /* opens_at - NOW of rstep; 0 = not checked */
 	int forced;
-	const char *writes;      /* "op asset gen, …" per step, steps joined by " | " */
+	const char *writes; /* "op asset gen, …" per step, steps joined by " | " */
 };
 
-#define S(k, g, gt) { FCA_STEP_##k, g, FCA_GATE_##gt }
-#define HI FCA_CA_HOST_IDENTITY
-#define AS FCA_CA_APPLE_SCEP
-#define CA FCA_CA_CONDITIONAL_ACCESS
-#define IDP FCA_CA_CONDITIONAL_ACCESS_IDP
-#define STG FCA_STAGE_STAGED
-#define ACT FCA_STAGE_ACTIVE
-#define CPL FCA_STAGE_COMPLETE
+#define S(k, g, gt)                                                                                                    \
+	{                                                                                                              \
+		FCA_STEP_##k, g, FCA_GATE_##gt                                                                         \
+	}
+#define HI	   FCA_CA_HOST_IDENTITY
+#define AS	   FCA_CA_APPLE_SCEP
+#define CA	   FCA_CA_CONDITIONAL_ACCESS
+#define IDP	   FCA_CA_CONDITIONAL_ACCESS_IDP
+#define STG	   FCA_STAGE_STAGED
+#define ACT	   FCA_STAGE_ACTIVE
+#define CPL	   FCA_STAGE_COMPLETE
 #define RETIRED(g) "generation " #g " is retired: the live generation is 3; history rows remain in mdm_config_assets"
 
 static const struct pcase cases[] = {
-	/* ---- observed complete, gen 3 ---- */
-	{ "complete -2 staged", HI, OBS_COMPLETE, 3, 1, STG, .error = RETIRED(1) },
-	{ "complete -2 active", HI, OBS_COMPLETE, 3, 1, ACT, .error = RETIRED(1) },
-	{ "complete -2 complete", HI, OBS_COMPLETE, 3, 1, CPL, .error = RETIRED(1) },
-	{ "complete -1 staged", HI, OBS_COMPLETE, 3, 2, STG, .error = RETIRED(2) },
-	{ "complete -1 active", HI, OBS_COMPLETE, 3, 2, ACT, .error = RETIRED(2) },
-	{ "complete -1 complete", HI, OBS_COMPLETE, 3, 2, CPL,
-	  .error = "restoring a retired key is a manual act" },
-	{ "complete 0 staged", HI, OBS_COMPLETE, 3, 3, STG },
-	{ "complete 0 active", HI, OBS_COMPLETE, 3, 3, ACT },
-	{ "complete 0 complete", HI, OBS_COMPLETE, 3, 3, CPL },
-	{ "complete +1 staged", HI, OBS_COMPLETE, 3, 4, STG, .steps = { S(STAGE, 4, OPEN) },
-	  .writes = "+host_identity_ca_cert_next 4, +host_identity_ca_key_next 4" },
-	{ "complete +1 active", HI, OBS_COMPLETE, 3, 4, ACT, .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT) },
-	  .rstep = 2, .reason = "staged 0s of min_overlap 7d", .opens = 7 * DAY },
-	{ "complete +1 complete", HI, OBS_COMPLETE, 3, 4, CPL,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) },
-	  .rstep = 3, .reason = "active 0s of min_overlap 7d", .opens = 14 * DAY },
-	{ "complete +2 staged", HI, OBS_COMPLETE, 3, 5, STG,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN) } },
-	{ "complete +2 active", HI, OBS_COMPLETE, 3, 5, ACT,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
-		     S(ACTIVATE, 5, WAIT) },
-	  .rstep = 5, .opens = 21 * DAY },
-	{ "complete +2 complete", HI, OBS_COMPLETE, 3, 5, CPL,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
-		     S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT) },
-	  .rstep = 6, .opens = 28 * DAY },
-	{ "complete +4 complete: 12 steps, the cap", HI, OBS_COMPLETE, 3, 7, CPL,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
-		     S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT), S(STAGE, 6, OPEN), S(ACTIVATE, 6, WAIT),
-		     S(RETIRE, 6, WAIT), S(STAGE, 7, OPEN), S(ACTIVATE, 7, WAIT), S(RETIRE, 7, WAIT) } },
-	{ "complete +5 complete: over the cap", HI, OBS_COMPLETE, 3, 8, CPL,
-	  .error = "takes more than 12 steps" },
+    /* ---- observed complete, gen 3 ---- */
+    {"complete -2 staged", HI, OBS_COMPLETE, 3, 1, STG, .error = RETIRED(1)},
+    {"complete -2 active", HI, OBS_COMPLETE, 3, 1, ACT, .error = RETIRED(1)},
+    {"complete -2 complete", HI, OBS_COMPLETE, 3, 1, CPL, .error = RETIRED(1)},
+    {"complete -1 staged", HI, OBS_COMPLETE, 3, 2, STG, .error = RETIRED(2)},
+    {"complete -1 active", HI, OBS_COMPLETE, 3, 2, ACT, .error = RETIRED(2)},
+    {"complete -1 complete", HI, OBS_COMPLETE, 3, 2, CPL, .error = "restoring a retired key is a manual act"},
+    {"complete 0 staged", HI, OBS_COMPLETE, 3, 3, STG},
+    {"complete 0 active", HI, OBS_COMPLETE, 3, 3, ACT},
+    {"complete 0 complete", HI, OBS_COMPLETE, 3, 3, CPL},
+    {"complete +1 staged", HI, OBS_COMPLETE, 3, 4, STG, .steps = {S(STAGE, 4, OPEN)},
+     .writes = "+host_identity_ca_cert_next 4, +host_identity_ca_key_next 4"},
+    {"complete +1 active", HI, OBS_COMPLETE, 3, 4, ACT, .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT)}, .rstep = 2,
+     .reason = "staged 0s of min_overlap 7d", .opens = 7 * DAY},
+    {"complete +1 complete", HI, OBS_COMPLETE, 3, 4, CPL,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}, .rstep = 3,
+     .reason = "active 0s of min_overlap 7d", .opens = 14 * DAY},
+    {"complete +2 staged", HI, OBS_COMPLETE, 3, 5, STG,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN)}},
+    {"complete +2 active", HI, OBS_COMPLETE, 3, 5, ACT,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT)},
+     .rstep = 5, .opens = 21 * DAY},
+    {"complete +2 complete", HI, OBS_COMPLETE, 3, 5, CPL,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT),
+	       S(RETIRE, 5, WAIT)},
+     .rstep = 6, .opens = 28 * DAY},
+    {"complete +4 complete: 12 steps, the cap", HI, OBS_COMPLETE, 3, 7, CPL,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT),
+	       S(RETIRE, 5, WAIT), S(STAGE, 6, OPEN), S(ACTIVATE, 6, WAIT), S(RETIRE, 6, WAIT), S(STAGE, 7, OPEN),
+	       S(ACTIVATE, 7, WAIT), S(RETIRE, 7, WAIT)}},
+    {"complete +5 complete: over the cap", HI, OBS_COMPLETE, 3, 8, CPL, .error = "takes more than 12 steps"},
 
-	/* ---- observed staged: gen 3 signing, 4 next, staged 30 days ago ---- */
-	{ "staged -2 staged", HI, OBS_STAGED, 3, 1, STG, .error = RETIRED(1) },
-	{ "staged -2 active", HI, OBS_STAGED, 3, 1, ACT, .error = RETIRED(1) },
-	{ "staged -2 complete", HI, OBS_STAGED, 3, 1, CPL, .error = RETIRED(1) },
-	{ "staged -1 staged", HI, OBS_STAGED, 3, 2, STG, .error = RETIRED(2) },
-	{ "staged -1 active", HI, OBS_STAGED, 3, 2, ACT, .error = RETIRED(2) },
-	{ "staged -1 complete", HI, OBS_STAGED, 3, 2, CPL, .error = RETIRED(2) },
-	{ "staged 0 staged", HI, OBS_STAGED, 3, 3, STG, .steps = { S(ABANDON, 4, OPEN) },
-	  .writes = "-host_identity_ca_cert_next 4, -host_identity_ca_key_next 4" },
-	{ "staged 0 active", HI, OBS_STAGED, 3, 3, ACT, .steps = { S(ABANDON, 4, OPEN) } },
-	{ "staged 0 complete", HI, OBS_STAGED, 3, 3, CPL, .steps = { S(ABANDON, 4, OPEN) } },
-	{ "staged +1 staged", HI, OBS_STAGED, 3, 4, STG },
-	{ "staged +1 active", HI, OBS_STAGED, 3, 4, ACT, .steps = { S(ACTIVATE, 4, OPEN) },
-	  .writes = "~host_identity_ca_cert 4, ~host_identity_ca_key 4, -host_identity_ca_cert_next 4, "
-		    "-host_identity_ca_key_next 4, +host_identity_ca_cert_previous 3, +host_identity_ca_key_previous 3" },
-	{ "staged +1 complete", HI, OBS_STAGED, 3, 4, CPL, .steps = { S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT) },
-	  .rstep = 2, .opens = 7 * DAY },
-	{ "staged +2 staged", HI, OBS_STAGED, 3, 5, STG,
-	  .steps = { S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN) } },
-	{ "staged +2 active", HI, OBS_STAGED, 3, 5, ACT,
-	  .steps = { S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT) },
-	  .rstep = 4, .opens = 14 * DAY },
-	{ "staged +2 complete", HI, OBS_STAGED, 3, 5, CPL,
-	  .steps = { S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT),
-		     S(RETIRE, 5, WAIT) } },
+    /* ---- observed staged: gen 3 signing, 4 next, staged 30 days ago ---- */
+    {"staged -2 staged", HI, OBS_STAGED, 3, 1, STG, .error = RETIRED(1)},
+    {"staged -2 active", HI, OBS_STAGED, 3, 1, ACT, .error = RETIRED(1)},
+    {"staged -2 complete", HI, OBS_STAGED, 3, 1, CPL, .error = RETIRED(1)},
+    {"staged -1 staged", HI, OBS_STAGED, 3, 2, STG, .error = RETIRED(2)},
+    {"staged -1 active", HI, OBS_STAGED, 3, 2, ACT, .error = RETIRED(2)},
+    {"staged -1 complete", HI, OBS_STAGED, 3, 2, CPL, .error = RETIRED(2)},
+    {"staged 0 staged", HI, OBS_STAGED, 3, 3, STG, .steps = {S(ABANDON, 4, OPEN)},
+     .writes = "-host_identity_ca_cert_next 4, -host_identity_ca_key_next 4"},
+    {"staged 0 active", HI, OBS_STAGED, 3, 3, ACT, .steps = {S(ABANDON, 4, OPEN)}},
+    {"staged 0 complete", HI, OBS_STAGED, 3, 3, CPL, .steps = {S(ABANDON, 4, OPEN)}},
+    {"staged +1 staged", HI, OBS_STAGED, 3, 4, STG},
+    {"staged +1 active", HI, OBS_STAGED, 3, 4, ACT, .steps = {S(ACTIVATE, 4, OPEN)},
+     .writes = "~host_identity_ca_cert 4, ~host_identity_ca_key 4, -host_identity_ca_cert_next 4, "
+	       "-host_identity_ca_key_next 4, +host_identity_ca_cert_previous 3, +host_identity_ca_key_previous 3"},
+    {"staged +1 complete", HI, OBS_STAGED, 3, 4, CPL, .steps = {S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT)}, .rstep = 2,
+     .opens = 7 * DAY},
+    {"staged +2 staged", HI, OBS_STAGED, 3, 5, STG,
+     .steps = {S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN)}},
+    {"staged +2 active", HI, OBS_STAGED, 3, 5, ACT,
+     .steps = {S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT)}, .rstep = 4,
+     .opens = 14 * DAY},
+    {"staged +2 complete", HI, OBS_STAGED, 3, 5, CPL,
+     .steps = {S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT)}},
 
-	/* ---- observed active: gen 3 signing (activated 30 days ago), 2 previous ---- */
-	{ "active -2 staged", HI, OBS_ACTIVE, 3, 1, STG, .error = RETIRED(1) },
-	{ "active -2 active", HI, OBS_ACTIVE, 3, 1, ACT, .error = RETIRED(1) },
-	{ "active -2 complete", HI, OBS_ACTIVE, 3, 1, CPL, .error = RETIRED(1) },
-	{ "active -1 staged", HI, OBS_ACTIVE, 3, 2, STG, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) },
-	  .writes = "~host_identity_ca_cert 2, ~host_identity_ca_key 2, -host_identity_ca_cert_previous 2, "
-		    "-host_identity_ca_key_previous 2, +host_identity_ca_cert_next 3, +host_identity_ca_key_next 3"
-		    " | -host_identity_ca_cert_next 3, -host_identity_ca_key_next 3" },
-	{ "active -1 active", HI, OBS_ACTIVE, 3, 2, ACT, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) } },
-	{ "active -1 complete", HI, OBS_ACTIVE, 3, 2, CPL, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) } },
-	{ "active 0 staged", HI, OBS_ACTIVE, 3, 3, STG, .steps = { S(ROLLBACK, 3, OPEN) } },
-	{ "active 0 active", HI, OBS_ACTIVE, 3, 3, ACT },
-	{ "active 0 complete", HI, OBS_ACTIVE, 3, 3, CPL, .steps = { S(RETIRE, 3, OPEN) },
-	  .writes = "-host_identity_ca_cert_previous 2, -host_identity_ca_key_previous 2" },
-	{ "active +1 staged", HI, OBS_ACTIVE, 3, 4, STG, .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN) } },
-	{ "active +1 active", HI, OBS_ACTIVE, 3, 4, ACT,
-	  .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT) } },
-	{ "active +1 complete", HI, OBS_ACTIVE, 3, 4, CPL,
-	  .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) } },
-	{ "active +2 staged", HI, OBS_ACTIVE, 3, 5, STG,
-	  .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT),
-		     S(STAGE, 5, OPEN) } },
-	{ "active +2 active", HI, OBS_ACTIVE, 3, 5, ACT,
-	  .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT),
-		     S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT) } },
-	{ "active +2 complete", HI, OBS_ACTIVE, 3, 5, CPL,
-	  .steps = { S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT),
-		     S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT) } },
+    /* ---- observed active: gen 3 signing (activated 30 days ago), 2 previous ---- */
+    {"active -2 staged", HI, OBS_ACTIVE, 3, 1, STG, .error = RETIRED(1)},
+    {"active -2 active", HI, OBS_ACTIVE, 3, 1, ACT, .error = RETIRED(1)},
+    {"active -2 complete", HI, OBS_ACTIVE, 3, 1, CPL, .error = RETIRED(1)},
+    {"active -1 staged", HI, OBS_ACTIVE, 3, 2, STG, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN)},
+     .writes = "~host_identity_ca_cert 2, ~host_identity_ca_key 2, -host_identity_ca_cert_previous 2, "
+	       "-host_identity_ca_key_previous 2, +host_identity_ca_cert_next 3, +host_identity_ca_key_next 3"
+	       " | -host_identity_ca_cert_next 3, -host_identity_ca_key_next 3"},
+    {"active -1 active", HI, OBS_ACTIVE, 3, 2, ACT, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN)}},
+    {"active -1 complete", HI, OBS_ACTIVE, 3, 2, CPL, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN)}},
+    {"active 0 staged", HI, OBS_ACTIVE, 3, 3, STG, .steps = {S(ROLLBACK, 3, OPEN)}},
+    {"active 0 active", HI, OBS_ACTIVE, 3, 3, ACT},
+    {"active 0 complete", HI, OBS_ACTIVE, 3, 3, CPL, .steps = {S(RETIRE, 3, OPEN)},
+     .writes = "-host_identity_ca_cert_previous 2, -host_identity_ca_key_previous 2"},
+    {"active +1 staged", HI, OBS_ACTIVE, 3, 4, STG, .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN)}},
+    {"active +1 active", HI, OBS_ACTIVE, 3, 4, ACT,
+     .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT)}},
+    {"active +1 complete", HI, OBS_ACTIVE, 3, 4, CPL,
+     .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}},
+    {"active +2 staged", HI, OBS_ACTIVE, 3, 5, STG,
+     .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN)}},
+    {"active +2 active", HI, OBS_ACTIVE, 3, 5, ACT,
+     .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
+	       S(ACTIVATE, 5, WAIT)}},
+    {"active +2 complete", HI, OBS_ACTIVE, 3, 5, CPL,
+     .steps = {S(RETIRE, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
+	       S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT)}},
 
-	/* ---- corrupt and none: nothing, with an explanation ---- */
-	{ "corrupt 0 complete", HI, OBS_CORRUPT, 3, 3, CPL, .warn = FCA_WARN_CORRUPT,
-	  .note = "host_identity_ca_cert is live but host_identity_ca_key is missing" },
-	{ "corrupt +1 staged", HI, OBS_CORRUPT, 3, 4, STG, .warn = FCA_WARN_CORRUPT, .note = "is missing" },
-	{ "corrupt +1 active", HI, OBS_CORRUPT, 3, 4, ACT, .warn = FCA_WARN_CORRUPT, .note = "is missing" },
-	{ "corrupt +1 complete", HI, OBS_CORRUPT, 3, 4, CPL, .warn = FCA_WARN_CORRUPT, .note = "restore" },
-	{ "corrupt -1 complete", HI, OBS_CORRUPT, 3, 2, CPL, .warn = FCA_WARN_CORRUPT, .note = "is missing" },
-	{ "none staged", HI, OBS_NONE, 0, 1, STG, .note = "Fleet creates the Host identity CA at startup" },
-	{ "none active", HI, OBS_NONE, 0, 2, ACT, .note = "Fleet creates" },
-	{ "none complete", AS, OBS_NONE, 0, 1, CPL, .note = "no ca_cert row yet" },
+    /* ---- corrupt and none: nothing, with an explanation ---- */
+    {"corrupt 0 complete", HI, OBS_CORRUPT, 3, 3, CPL, .warn = FCA_WARN_CORRUPT,
+     .note = "host_identity_ca_cert is live but host_identity_ca_key is missing"},
+    {"corrupt +1 staged", HI, OBS_CORRUPT, 3, 4, STG, .warn = FCA_WARN_CORRUPT, .note = "is missing"},
+    {"corrupt +1 active", HI, OBS_CORRUPT, 3, 4, ACT, .warn = FCA_WARN_CORRUPT, .note = "is missing"},
+    {"corrupt +1 complete", HI, OBS_CORRUPT, 3, 4, CPL, .warn = FCA_WARN_CORRUPT, .note = "restore"},
+    {"corrupt -1 complete", HI, OBS_CORRUPT, 3, 2, CPL, .warn = FCA_WARN_CORRUPT, .note = "is missing"},
+    {"none staged", HI, OBS_NONE, 0, 1, STG, .note = "Fleet creates the Host identity CA at startup"},
+    {"none active", HI, OBS_NONE, 0, 2, ACT, .note = "Fleet creates"},
+    {"none complete", AS, OBS_NONE, 0, 1, CPL, .note = "no ca_cert row yet"},
 
-	/* ---- unmanaged: adopt as generation 1, then plan ---- */
-	{ "unmanaged 0 staged", HI, OBS_UNMANAGED, 1, 1, STG, .steps = { S(ADOPT, 1, OPEN) }, .writes = "" },
-	{ "unmanaged 0 active", HI, OBS_UNMANAGED, 1, 1, ACT, .steps = { S(ADOPT, 1, OPEN) } },
-	{ "unmanaged 0 complete", HI, OBS_UNMANAGED, 1, 1, CPL, .steps = { S(ADOPT, 1, OPEN) } },
-	{ "unmanaged +1 staged", HI, OBS_UNMANAGED, 1, 2, STG, .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN) } },
-	{ "unmanaged +1 active", HI, OBS_UNMANAGED, 1, 2, ACT,
-	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT) } },
-	{ "unmanaged +1 complete", HI, OBS_UNMANAGED, 1, 2, CPL,
-	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT) } },
-	{ "unmanaged +2 staged", HI, OBS_UNMANAGED, 1, 3, STG,
-	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT),
-		     S(STAGE, 3, OPEN) } },
-	{ "unmanaged apple +1 active: adopt, stage, human gate", AS, OBS_UNMANAGED, 1, 2, ACT,
-	  .steps = { S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	/* issue 8 item 4: foreign rows on an unmanaged CA are drift (stuck), never "no changes" */
-	{ "unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT, .warn = FCA_WARN_DRIFT,
-	  .note = "drift: host_identity_ca_cert_next rows are live but fleetca has no record of this CA" },
-	{ "unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "inspect them by hand" },
-	{ "unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "ca_cert_previous rows are live" },
+    /* ---- unmanaged: adopt as generation 1, then plan ---- */
+    {"unmanaged 0 staged", HI, OBS_UNMANAGED, 1, 1, STG, .steps = {S(ADOPT, 1, OPEN)}, .writes = ""},
+    {"unmanaged 0 active", HI, OBS_UNMANAGED, 1, 1, ACT, .steps = {S(ADOPT, 1, OPEN)}},
+    {"unmanaged 0 complete", HI, OBS_UNMANAGED, 1, 1, CPL, .steps = {S(ADOPT, 1, OPEN)}},
+    {"unmanaged +1 staged", HI, OBS_UNMANAGED, 1, 2, STG, .steps = {S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN)}},
+    {"unmanaged +1 active", HI, OBS_UNMANAGED, 1, 2, ACT,
+     .steps = {S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT)}},
+    {"unmanaged +1 complete", HI, OBS_UNMANAGED, 1, 2, CPL,
+     .steps = {S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT)}},
+    {"unmanaged +2 staged", HI, OBS_UNMANAGED, 1, 3, STG,
+     .steps = {S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT), S(STAGE, 3, OPEN)}},
+    {"unmanaged apple +1 active: adopt, stage, human gate", AS, OBS_UNMANAGED, 1, 2, ACT,
+     .steps = {S(ADOPT, 1, OPEN), S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER},
+    /* issue 8 item 4: foreign rows on an unmanaged CA are drift (stuck), never "no changes" */
+    {"unmanaged with _next rows", HI, OBS_UNMANAGED_NEXT, 1, 2, ACT, .warn = FCA_WARN_DRIFT,
+     .note = "drift: host_identity_ca_cert_next rows are live but fleetca has no record of this CA"},
+    {"unmanaged with _next rows, 0 complete", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "inspect them by hand"},
+    {"unmanaged with _previous rows", AS, OBS_UNMANAGED_PREV, 1, 1, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "ca_cert_previous rows are live"},
 
-	/* ---- drift: the document knows 1..2, the live signing cert is unknown ---- */
-	{ "drift, no adopt, 0 complete", HI, OBS_DRIFT, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "host_identity_ca_cert holds certificate sha256" },
-	{ "drift, no adopt, +1 complete", HI, OBS_DRIFT, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "until its YAML says adopt: true (which records the live certificate as generation 3)" },
-	{ "drift, no adopt, +1 active", AS, OBS_DRIFT, 2, 3, ACT, .warn = FCA_WARN_DRIFT, .note = "adopt: true" },
-	{ "drift, adopt, +1 complete", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .steps = { S(ADOPT, 3, OPEN) } },
-	{ "drift, adopt, +1 staged", HI, OBS_DRIFT, 2, 3, STG, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .steps = { S(ADOPT, 3, OPEN) } },
-	{ "drift, adopt, +2 staged", HI, OBS_DRIFT, 2, 4, STG, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .steps = { S(ADOPT, 3, OPEN), S(STAGE, 4, OPEN) } },
-	{ "drift, adopt, +2 complete", HI, OBS_DRIFT, 2, 4, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .steps = { S(ADOPT, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) } },
-	{ "drift, adopt, 0 complete: below the adopted one", HI, OBS_DRIFT, 2, 2, CPL, .adopt = 1,
-	  .warn = FCA_WARN_DRIFT, .error = RETIRED(2) },
-	{ "drift, adopt, -1 complete", HI, OBS_DRIFT, 2, 1, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .error = RETIRED(1) },
-	{ "drift in _next, adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .note = "adopt: true accepts only a changed signing certificate" },
-	{ "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .warn = FCA_WARN_DRIFT,
-	  .note = "host_identity_ca_cert_next holds" },
+    /* ---- drift: the document knows 1..2, the live signing cert is unknown ---- */
+    {"drift, no adopt, 0 complete", HI, OBS_DRIFT, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "host_identity_ca_cert holds certificate sha256"},
+    {"drift, no adopt, +1 complete", HI, OBS_DRIFT, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "until its YAML says adopt: true (which records the live certificate as generation 3)"},
+    {"drift, no adopt, +1 active", AS, OBS_DRIFT, 2, 3, ACT, .warn = FCA_WARN_DRIFT, .note = "adopt: true"},
+    {"drift, adopt, +1 complete", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .steps = {S(ADOPT, 3, OPEN)}},
+    {"drift, adopt, +1 staged", HI, OBS_DRIFT, 2, 3, STG, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .steps = {S(ADOPT, 3, OPEN)}},
+    {"drift, adopt, +2 staged", HI, OBS_DRIFT, 2, 4, STG, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .steps = {S(ADOPT, 3, OPEN), S(STAGE, 4, OPEN)}},
+    {"drift, adopt, +2 complete", HI, OBS_DRIFT, 2, 4, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .steps = {S(ADOPT, 3, OPEN), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}},
+    {"drift, adopt, 0 complete: below the adopted one", HI, OBS_DRIFT, 2, 2, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .error = RETIRED(2)},
+    {"drift, adopt, -1 complete", HI, OBS_DRIFT, 2, 1, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT, .error = RETIRED(1)},
+    {"drift in _next, adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .note = "adopt: true accepts only a changed signing certificate"},
+    {"drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT, .warn = FCA_WARN_DRIFT,
+     .note = "host_identity_ca_cert_next holds"},
 
-	/* ---- issue 8 item 5: a retired certificate copied back is drift, never generation 1 signing ---- */
-	{ "retired copy, no adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "of generation 1, which fleetca retired on" },
-	{ "retired copy, no adopt, 0 complete", HI, OBS_RETIRED_COPY, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
-	  .note = "until its YAML says adopt: true" },
-	{ "retired copy, adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
-	  .note = "adopt: true does not take back a retired generation" },
+    /* ---- issue 8 item 5: a retired certificate copied back is drift, never generation 1 signing ---- */
+    {"retired copy, no adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "of generation 1, which fleetca retired on"},
+    {"retired copy, no adopt, 0 complete", HI, OBS_RETIRED_COPY, 2, 2, CPL, .warn = FCA_WARN_DRIFT,
+     .note = "until its YAML says adopt: true"},
+    {"retired copy, adopt, +1 complete", HI, OBS_RETIRED_COPY, 2, 3, CPL, .adopt = 1, .warn = FCA_WARN_DRIFT,
+     .note = "adopt: true does not take back a retired generation"},
 
-	/* ---- suspend ---- */
-	{ "suspended, +1 complete", HI, OBS_COMPLETE, 3, 4, CPL, .suspend = 1, .note = "suspended" },
-	{ "suspended, corrupt", HI, OBS_CORRUPT, 3, 4, CPL, .suspend = 1, .note = "suspended" },
-	{ "suspended, drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1, .note = "suspended" },
+    /* ---- suspend ---- */
+    {"suspended, +1 complete", HI, OBS_COMPLETE, 3, 4, CPL, .suspend = 1, .note = "suspended"},
+    {"suspended, corrupt", HI, OBS_CORRUPT, 3, 4, CPL, .suspend = 1, .note = "suspended"},
+    {"suspended, drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1, .note = "suspended"},
 
-	/* ---- activate: overlap ---- */
-	{ "overlap 2d of 7d", HI, OBS_STAGED, 3, 4, ACT, .age = 2 * DAY, .steps = { S(ACTIVATE, 4, WAIT) },
-	  .rstep = 1, .reason = "staged 2d of min_overlap 7d", .opens = 5 * DAY },
-	{ "overlap exactly 7d", HI, OBS_STAGED, 3, 4, ACT, .age = 7 * DAY, .steps = { S(ACTIVATE, 4, OPEN) } },
-	{ "overlap one second short", HI, OBS_STAGED, 3, 4, ACT, .age = 7 * DAY - 1,
-	  .steps = { S(ACTIVATE, 4, WAIT) }, .rstep = 1, .opens = 1 },
-	{ "staging time unknown", HI, OBS_STAGED, 3, 4, ACT, .age = UNKNOWN, .steps = { S(ACTIVATE, 4, CLOSED) },
-	  .rstep = 1, .reason = "does not say when gen 4 was staged" },
-	{ "overlap wait, then retire counts from the opening", HI, OBS_STAGED, 3, 4, CPL, .age = 2 * DAY,
-	  .steps = { S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) }, .rstep = 2, .opens = 12 * DAY },
+    /* ---- activate: overlap ---- */
+    {"overlap 2d of 7d", HI, OBS_STAGED, 3, 4, ACT, .age = 2 * DAY, .steps = {S(ACTIVATE, 4, WAIT)}, .rstep = 1,
+     .reason = "staged 2d of min_overlap 7d", .opens = 5 * DAY},
+    {"overlap exactly 7d", HI, OBS_STAGED, 3, 4, ACT, .age = 7 * DAY, .steps = {S(ACTIVATE, 4, OPEN)}},
+    {"overlap one second short", HI, OBS_STAGED, 3, 4, ACT, .age = 7 * DAY - 1, .steps = {S(ACTIVATE, 4, WAIT)},
+     .rstep = 1, .opens = 1},
+    {"staging time unknown", HI, OBS_STAGED, 3, 4, ACT, .age = UNKNOWN, .steps = {S(ACTIVATE, 4, CLOSED)}, .rstep = 1,
+     .reason = "does not say when gen 4 was staged"},
+    {"overlap wait, then retire counts from the opening", HI, OBS_STAGED, 3, 4, CPL, .age = 2 * DAY,
+     .steps = {S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}, .rstep = 2, .opens = 12 * DAY},
 
-	/* ---- activate: trust evidence ---- */
-	{ "apple, server trust not confirmed", AS, OBS_STAGED, 1, 2, ACT, .steps = { S(ACTIVATE, 2, HUMAN) },
-	  .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "today's Fleet verifies Apple device identity certificates against ca_cert alone",
-	  .reason2 = "ca_cert_previous/ca_key_previous" },
-	{ "apple, server trust confirmed", AS, OBS_STAGED, 1, 2, ACT, .trusts = 1, .steps = { S(ACTIVATE, 2, OPEN) },
-	  .warn = FCA_WARN_APPLE_VERIFIER,
-	  .writes = "~ca_cert 2, ~ca_key 2, -ca_cert_next 2, -ca_key_next 2, +ca_cert_previous 1, +ca_key_previous 1" },
-	{ "apple, not confirmed and overlap short: human, both reasons", AS, OBS_STAGED, 1, 2, ACT, .age = 2 * DAY,
-	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "staged 2d of min_overlap 7d", .reason2 = "decrypts FileVault escrows", .opens = 5 * DAY },
-	{ "apple, confirmed, overlap short", AS, OBS_STAGED, 1, 2, ACT, .age = 2 * DAY, .trusts = 1,
-	  .steps = { S(ACTIVATE, 2, WAIT) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "apple, complete to complete, confirmed", AS, OBS_COMPLETE, 1, 2, CPL, .trusts = 1,
-	  .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "apple, complete to complete, not confirmed: later steps still dated", AS, OBS_COMPLETE, 1, 2, CPL,
-	  .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN), S(RETIRE, 2, WAIT) }, .warn = FCA_WARN_APPLE_VERIFIER,
-	  .rstep = 3, .opens = 14 * DAY },
-	{ "apple, same key and subject: nothing changes for Fleet, not held", AS, OBS_STAGED, 1, 2, ACT,
-	  .same_key = 1, .same_subject = 1, .steps = { S(ACTIVATE, 2, OPEN) } },
-	{ "apple, same key, new subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_key = 1, .devices = 14,
-	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "ca_cert alone (its exact subject and key)" },
-	{ "apple, new key, same subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_subject = 1,
-	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "apple, not counted: closed even with the statement", AS, OBS_STAGED, 1, 2, ACT, .trusts = 1, .uncounted = 1,
-	  .steps = { S(ACTIVATE, 2, CLOSED) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "what it would break is not counted (devices and escrows; the impact line says why): fleetca "
-		    "does not change the subject or key of ca_cert on a count it could not make" },
-	{ "apple, not counted and not confirmed: human, both reasons", AS, OBS_STAGED, 1, 2, ACT, .uncounted = 1,
-	  .steps = { S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "policy.fleet_server_trusts_previous: true", .reason2 = "is not counted" },
-	{ "apple, same key and subject, not counted: nothing to count, open", AS, OBS_STAGED, 1, 2, ACT,
-	  .same_key = 1, .same_subject = 1, .uncounted = 1, .steps = { S(ACTIVATE, 2, OPEN) } },
-	{ "apple, rollback puts the old root back: held", AS, OBS_ACTIVE, 3, 2, STG,
-	  .steps = { S(ROLLBACK, 3, HUMAN), S(ABANDON, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
-	  .reason = "policy.fleet_server_trusts_previous: true" },
-	/* ---- issue 8 item 2: a revert cannot silently discard a generation that signed ---- */
-	{ "revert after activation, certificates of the new generation live: rollback, abandon held", HI, OBS_ACTIVE,
-	  3, 2, CPL, .drain_new = 3, .drain_new_exp = 10 * DAY,
-	  .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, WAIT) }, .rstep = 2,
-	  .reason = "3 live certificates issued by gen 3; the last expires 2026-", .opens = 10 * DAY + 72 * HOUR },
-	{ "revert after activation, expiry unknown: abandon closed", HI, OBS_ACTIVE, 3, 2, STG, .drain_new = 1,
-	  .drain_new_exp = UNKNOWN, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED) }, .rstep = 2,
-	  .reason = "1 live certificates issued by gen 3, expiry unknown" },
-	{ "revert after activation, nothing issued: rollback and abandon as before", HI, OBS_ACTIVE, 3, 2, CPL,
-	  .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) } },
-	{ "revert after activation, drain: force", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = DAY,
-	  .force = 1, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN) }, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 2,
-	  .forced = 1 },
-	{ "rolled back earlier: the staged generation signed, abandon held", HI, OBS_STAGED, 3, 3, CPL,
-	  .signed_next = 1, .drain_new = 2, .drain_new_exp = 5 * DAY, .steps = { S(ABANDON, 4, WAIT) }, .rstep = 1,
-	  .reason = "2 live certificates issued by gen 4", .opens = 5 * DAY + 72 * HOUR },
-	{ "staged, never signed: abandon as before", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2,
-	  .drain_new_exp = 5 * DAY, .steps = { S(ABANDON, 4, OPEN) } },
-	{ "apple revert: escrows to the new generation hold the abandon", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1,
-	  .escrows_new = 2, .steps = { S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED) },
-	  .warn = FCA_WARN_APPLE_VERIFIER | FCA_WARN_ESCROW, .rstep = 2,
-	  .reason = "2 FileVault escrows are encrypted to gen 3" },
-	{ "apple, rollback with the statement", AS, OBS_ACTIVE, 3, 3, STG, .trusts = 1,
-	  .steps = { S(ROLLBACK, 3, OPEN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "apple, rollback of the same key and subject", AS, OBS_ACTIVE, 3, 3, STG, .same_key = 1, .same_subject = 1,
-	  .steps = { S(ROLLBACK, 3, OPEN) } },
-	{ "apple, a second activation in one plan is counted once the first is done", AS, OBS_STAGED, 1, 3, ACT,
-	  .trusts = 1, .steps = { S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT), S(STAGE, 3, OPEN), S(ACTIVATE, 3, CLOSED) },
-	  .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 4, .reason = "is not counted (devices and escrows" },
-	{ "apple, key: keep staged and activated in one plan: held for the new subject", AS, OBS_COMPLETE, 1, 2, ACT,
-	  .keep = 1, .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN) }, .warn = FCA_WARN_APPLE_VERIFIER },
-	{ "host identity, key: keep", HI, OBS_COMPLETE, 1, 2, ACT, .keep = 1,
-	  .steps = { S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT) } },
-	{ "apple retire, key kept: escrows to gen 1 stay decryptable", AS, OBS_ACTIVE, 2, 2, CPL, .same_key = 1,
-	  .escrows = 4, .steps = { S(RETIRE, 2, OPEN) } },
-	{ "apple, staged target: no activation, no warning", AS, OBS_COMPLETE, 1, 2, STG,
-	  .steps = { S(STAGE, 2, OPEN) }, .writes = "+ca_cert_next 2, +ca_key_next 2" },
-	{ "conditional access, YAML says active", CA, OBS_STAGED, 1, 2, ACT, .steps = { S(ACTIVATE, 2, OPEN) },
-	  .warn = FCA_WARN_HUMAN_TRUST },
-	{ "conditional access, stage and stop", CA, OBS_COMPLETE, 1, 2, STG, .steps = { S(STAGE, 2, OPEN) },
-	  .warn = FCA_WARN_HUMAN_TRUST,
-	  .note = "fleetca export --ca conditional_access --bundle) to the load balancer" },
-	{ "conditional access, already staged, stays", CA, OBS_STAGED, 1, 2, STG, .warn = FCA_WARN_HUMAN_TRUST,
-	  .note = "before moving the YAML to stage: active" },
-	{ "idp, already staged, stays", IDP, OBS_STAGED, 1, 2, STG, .warn = FCA_WARN_HUMAN_TRUST,
-	  .note = "fleetca export --ca conditional_access_idp --bundle) to the identity provider" },
-	{ "idp, complete target", IDP, OBS_STAGED, 1, 2, CPL, .steps = { S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT) },
-	  .warn = FCA_WARN_HUMAN_TRUST },
+    /* ---- activate: trust evidence ---- */
+    {"apple, server trust not confirmed", AS, OBS_STAGED, 1, 2, ACT, .steps = {S(ACTIVATE, 2, HUMAN)},
+     .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "today's Fleet verifies Apple device identity certificates against ca_cert alone",
+     .reason2 = "ca_cert_previous/ca_key_previous"},
+    {"apple, server trust confirmed", AS, OBS_STAGED, 1, 2, ACT, .trusts = 1, .steps = {S(ACTIVATE, 2, OPEN)},
+     .warn = FCA_WARN_APPLE_VERIFIER,
+     .writes = "~ca_cert 2, ~ca_key 2, -ca_cert_next 2, -ca_key_next 2, +ca_cert_previous 1, +ca_key_previous 1"},
+    {"apple, not confirmed and overlap short: human, both reasons", AS, OBS_STAGED, 1, 2, ACT, .age = 2 * DAY,
+     .steps = {S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "staged 2d of min_overlap 7d", .reason2 = "decrypts FileVault escrows", .opens = 5 * DAY},
+    {"apple, confirmed, overlap short", AS, OBS_STAGED, 1, 2, ACT, .age = 2 * DAY, .trusts = 1,
+     .steps = {S(ACTIVATE, 2, WAIT)}, .warn = FCA_WARN_APPLE_VERIFIER},
+    {"apple, complete to complete, confirmed", AS, OBS_COMPLETE, 1, 2, CPL, .trusts = 1,
+     .steps = {S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT), S(RETIRE, 2, WAIT)}, .warn = FCA_WARN_APPLE_VERIFIER},
+    {"apple, complete to complete, not confirmed: later steps still dated", AS, OBS_COMPLETE, 1, 2, CPL,
+     .steps = {S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN), S(RETIRE, 2, WAIT)}, .warn = FCA_WARN_APPLE_VERIFIER,
+     .rstep = 3, .opens = 14 * DAY},
+    {"apple, same key and subject: nothing changes for Fleet, not held", AS, OBS_STAGED, 1, 2, ACT, .same_key = 1,
+     .same_subject = 1, .steps = {S(ACTIVATE, 2, OPEN)}},
+    {"apple, same key, new subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_key = 1, .devices = 14,
+     .steps = {S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "ca_cert alone (its exact subject and key)"},
+    {"apple, new key, same subject: held", AS, OBS_STAGED, 1, 2, ACT, .same_subject = 1,
+     .steps = {S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER},
+    {"apple, not counted: closed even with the statement", AS, OBS_STAGED, 1, 2, ACT, .trusts = 1, .uncounted = 1,
+     .steps = {S(ACTIVATE, 2, CLOSED)}, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "what it would break is not counted (devices and escrows; the impact line says why): fleetca "
+	       "does not change the subject or key of ca_cert on a count it could not make"},
+    {"apple, not counted and not confirmed: human, both reasons", AS, OBS_STAGED, 1, 2, ACT, .uncounted = 1,
+     .steps = {S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "policy.fleet_server_trusts_previous: true", .reason2 = "is not counted"},
+    {"apple, same key and subject, not counted: nothing to count, open", AS, OBS_STAGED, 1, 2, ACT, .same_key = 1,
+     .same_subject = 1, .uncounted = 1, .steps = {S(ACTIVATE, 2, OPEN)}},
+    {"apple, rollback puts the old root back: held", AS, OBS_ACTIVE, 3, 2, STG,
+     .steps = {S(ROLLBACK, 3, HUMAN), S(ABANDON, 3, OPEN)}, .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 1,
+     .reason = "policy.fleet_server_trusts_previous: true"},
+    /* ---- issue 8 item 2: a revert cannot silently discard a generation that signed ---- */
+    {"revert after activation, certificates of the new generation live: rollback, abandon held", HI, OBS_ACTIVE, 3, 2,
+     CPL, .drain_new = 3, .drain_new_exp = 10 * DAY, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, WAIT)}, .rstep = 2,
+     .reason = "3 live certificates issued by gen 3; the last expires 2026-", .opens = 10 * DAY + 72 * HOUR},
+    {"revert after activation, expiry unknown: abandon closed", HI, OBS_ACTIVE, 3, 2, STG, .drain_new = 1,
+     .drain_new_exp = UNKNOWN, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED)}, .rstep = 2,
+     .reason = "1 live certificates issued by gen 3, expiry unknown"},
+    {"revert after activation, nothing issued: rollback and abandon as before", HI, OBS_ACTIVE, 3, 2, CPL,
+     .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN)}},
+    {"revert after activation, drain: force", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = DAY,
+     .force = 1, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, OPEN)}, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 2,
+     .forced = 1},
+    {"rolled back earlier: the staged generation signed, abandon held", HI, OBS_STAGED, 3, 3, CPL, .signed_next = 1,
+     .drain_new = 2, .drain_new_exp = 5 * DAY, .steps = {S(ABANDON, 4, WAIT)}, .rstep = 1,
+     .reason = "2 live certificates issued by gen 4", .opens = 5 * DAY + 72 * HOUR},
+    {"staged, never signed: abandon as before", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = 5 * DAY,
+     .steps = {S(ABANDON, 4, OPEN)}},
+    {"apple revert: escrows to the new generation hold the abandon", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1,
+     .escrows_new = 2, .steps = {S(ROLLBACK, 3, OPEN), S(ABANDON, 3, CLOSED)},
+     .warn = FCA_WARN_APPLE_VERIFIER | FCA_WARN_ESCROW, .rstep = 2,
+     .reason = "2 FileVault escrows are encrypted to gen 3"},
+    {"apple, rollback with the statement", AS, OBS_ACTIVE, 3, 3, STG, .trusts = 1, .steps = {S(ROLLBACK, 3, OPEN)},
+     .warn = FCA_WARN_APPLE_VERIFIER},
+    {"apple, rollback of the same key and subject", AS, OBS_ACTIVE, 3, 3, STG, .same_key = 1, .same_subject = 1,
+     .steps = {S(ROLLBACK, 3, OPEN)}},
+    {"apple, a second activation in one plan is counted once the first is done", AS, OBS_STAGED, 1, 3, ACT, .trusts = 1,
+     .steps = {S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT), S(STAGE, 3, OPEN), S(ACTIVATE, 3, CLOSED)},
+     .warn = FCA_WARN_APPLE_VERIFIER, .rstep = 4, .reason = "is not counted (devices and escrows"},
+    {"apple, key: keep staged and activated in one plan: held for the new subject", AS, OBS_COMPLETE, 1, 2, ACT,
+     .keep = 1, .steps = {S(STAGE, 2, OPEN), S(ACTIVATE, 2, HUMAN)}, .warn = FCA_WARN_APPLE_VERIFIER},
+    {"host identity, key: keep", HI, OBS_COMPLETE, 1, 2, ACT, .keep = 1,
+     .steps = {S(STAGE, 2, OPEN), S(ACTIVATE, 2, WAIT)}},
+    {"apple retire, key kept: escrows to gen 1 stay decryptable", AS, OBS_ACTIVE, 2, 2, CPL, .same_key = 1,
+     .escrows = 4, .steps = {S(RETIRE, 2, OPEN)}},
+    {"apple, staged target: no activation, no warning", AS, OBS_COMPLETE, 1, 2, STG, .steps = {S(STAGE, 2, OPEN)},
+     .writes = "+ca_cert_next 2, +ca_key_next 2"},
+    {"conditional access, YAML says active", CA, OBS_STAGED, 1, 2, ACT, .steps = {S(ACTIVATE, 2, OPEN)},
+     .warn = FCA_WARN_HUMAN_TRUST},
+    {"conditional access, stage and stop", CA, OBS_COMPLETE, 1, 2, STG, .steps = {S(STAGE, 2, OPEN)},
+     .warn = FCA_WARN_HUMAN_TRUST, .note = "fleetca export --ca conditional_access --bundle) to the load balancer"},
+    {"conditional access, already staged, stays", CA, OBS_STAGED, 1, 2, STG, .warn = FCA_WARN_HUMAN_TRUST,
+     .note = "before moving the YAML to stage: active"},
+    {"idp, already staged, stays", IDP, OBS_STAGED, 1, 2, STG, .warn = FCA_WARN_HUMAN_TRUST,
+     .note = "fleetca export --ca conditional_access_idp --bundle) to the identity provider"},
+    {"idp, complete target", IDP, OBS_STAGED, 1, 2, CPL, .steps = {S(ACTIVATE, 2, OPEN), S(RETIRE, 2, WAIT)},
+     .warn = FCA_WARN_HUMAN_TRUST},
 
-	/* ---- retire: overlap, drain, escrows ---- */
-	{ "retire overlap 2d of 7d", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY, .steps = { S(RETIRE, 3, WAIT) },
-	  .rstep = 1, .reason = "active 2d of min_overlap 7d", .opens = 5 * DAY },
-	{ "retire, activation time unknown", HI, OBS_ACTIVE, 3, 3, CPL, .age = UNKNOWN,
-	  .steps = { S(RETIRE, 3, CLOSED) }, .rstep = 1, .reason = "does not say when gen 3 was active" },
-	{ "drain wait", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY,
-	  .steps = { S(RETIRE, 3, WAIT) }, .rstep = 1,
-	  .reason = "5 live certificates issued by gen 2; the last expires 2026-", .opens = 10 * DAY + 72 * HOUR },
-	{ "drain wait and overlap: latest opening, both reasons", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY,
-	  .drain = 2, .drain_exp = 1 * DAY, .steps = { S(RETIRE, 3, WAIT) }, .rstep = 1,
-	  .reason = "active 2d of min_overlap 7d", .reason2 = "2 live certificates issued by gen 2", .opens = 5 * DAY },
-	{ "closed overlap then a drain wait: stays closed, dated by the drain", HI, OBS_ACTIVE, 3, 3, CPL,
-	  .age = UNKNOWN, .drain = 2, .drain_exp = 1 * DAY, .steps = { S(RETIRE, 3, CLOSED) }, .rstep = 1,
-	  .reason = "does not say when gen 3 was active", .reason2 = "2 live certificates", .opens = 4 * DAY },
-	{ "drain expiry unknown", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 1, .drain_exp = UNKNOWN,
-	  .steps = { S(RETIRE, 3, CLOSED) }, .rstep = 1, .reason = "expiry unknown" },
-	{ "drain force", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY, .force = 1,
-	  .steps = { S(RETIRE, 3, OPEN) }, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 1, .forced = 1 },
-	{ "drain force with nothing live: not forced", HI, OBS_ACTIVE, 3, 3, CPL, .force = 1,
-	  .steps = { S(RETIRE, 3, OPEN) }, .rstep = 1, .forced = 0 },
-	{ "drain force does not skip overlap", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY, .drain = 5,
-	  .drain_exp = 10 * DAY, .force = 1, .steps = { S(RETIRE, 3, WAIT) }, .warn = FCA_WARN_FORCED_DRAIN,
-	  .rstep = 1, .opens = 5 * DAY, .forced = 1 },
-	{ "escrows close the gate", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 4, .steps = { S(RETIRE, 2, CLOSED) },
-	  .warn = FCA_WARN_ESCROW, .rstep = 1, .reason = "4 FileVault escrows are encrypted to gen 1" },
-	{ "escrows and drain: closed, dated by the drain", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 1, .drain = 3,
-	  .drain_exp = 20 * DAY, .steps = { S(RETIRE, 2, CLOSED) }, .warn = FCA_WARN_ESCROW, .rstep = 1,
-	  .reason = "3 live certificates issued by gen 1", .reason2 = "FileVault escrows", .opens = 23 * DAY },
-	{ "escrows forced", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 4, .force = 1, .steps = { S(RETIRE, 2, OPEN) },
-	  .warn = FCA_WARN_ESCROW | FCA_WARN_FORCED_DRAIN, .rstep = 1, .forced = 1 },
-	{ "apple retire by enrollment: what is in use holds it back", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
-	  .drain = 7, .unexpired = 9, .drain_exp = 20 * DAY, .steps = { S(RETIRE, 2, WAIT) }, .rstep = 1,
-	  .reason = "live certificates issued by gen 1: 7 in use, 9 unexpired (one its enrollment has replaced is not "
-		    "in use); the last in use expires", .opens = 23 * DAY },
-	{ "apple retire by enrollment: unexpired but replaced opens", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
-	  .drain = 0, .unexpired = 9, .steps = { S(RETIRE, 2, OPEN) } },
-	{ "apple retire, nothing live", AS, OBS_ACTIVE, 2, 2, CPL, .steps = { S(RETIRE, 2, OPEN) },
-	  .writes = "-ca_cert_previous 1, -ca_key_previous 1" },
-	{ "drain of the signing gen when activate is in the plan", HI, OBS_STAGED, 3, 4, CPL, .drain = 5,
-	  .drain_exp = 20 * DAY, .steps = { S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT) }, .rstep = 2,
-	  .reason = "5 live certificates issued by gen 3", .opens = 23 * DAY },
-	{ "drain from complete: stage, activate, retire dated by the drain", HI, OBS_COMPLETE, 3, 4, CPL,
-	  .drain = 5, .drain_exp = 20 * DAY,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) }, .rstep = 3, .opens = 23 * DAY },
-	{ "after a waiting retire, later gates count from its opening", HI, OBS_ACTIVE, 3, 4, CPL, .age = 2 * DAY,
-	  .steps = { S(RETIRE, 3, WAIT), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT) }, .rstep = 4,
-	  .opens = 19 * DAY },
-	{ "a later retire uses its own generation's drain facts", HI, OBS_ACTIVE, 3, 5, STG, .drain = 9,
-	  .drain_exp = 2 * DAY,
-	  .steps = { S(RETIRE, 3, WAIT), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN) },
-	  .rstep = 4, .opens = 2 * DAY + 72 * HOUR + 14 * DAY },
-	{ "retire of a generation made in this plan has nothing to drain", HI, OBS_COMPLETE, 3, 5, CPL, .drain = 5,
-	  .drain_exp = 30 * DAY,
-	  .steps = { S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN),
-		     S(ACTIVATE, 5, WAIT), S(RETIRE, 5, WAIT) },
-	  .rstep = 6, .reason = "active 0s of min_overlap 7d", .opens = 33 * DAY + 14 * DAY },
+    /* ---- retire: overlap, drain, escrows ---- */
+    {"retire overlap 2d of 7d", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY, .steps = {S(RETIRE, 3, WAIT)}, .rstep = 1,
+     .reason = "active 2d of min_overlap 7d", .opens = 5 * DAY},
+    {"retire, activation time unknown", HI, OBS_ACTIVE, 3, 3, CPL, .age = UNKNOWN, .steps = {S(RETIRE, 3, CLOSED)},
+     .rstep = 1, .reason = "does not say when gen 3 was active"},
+    {"drain wait", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY, .steps = {S(RETIRE, 3, WAIT)},
+     .rstep = 1, .reason = "5 live certificates issued by gen 2; the last expires 2026-",
+     .opens = 10 * DAY + 72 * HOUR},
+    {"drain wait and overlap: latest opening, both reasons", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY, .drain = 2,
+     .drain_exp = 1 * DAY, .steps = {S(RETIRE, 3, WAIT)}, .rstep = 1, .reason = "active 2d of min_overlap 7d",
+     .reason2 = "2 live certificates issued by gen 2", .opens = 5 * DAY},
+    {"closed overlap then a drain wait: stays closed, dated by the drain", HI, OBS_ACTIVE, 3, 3, CPL, .age = UNKNOWN,
+     .drain = 2, .drain_exp = 1 * DAY, .steps = {S(RETIRE, 3, CLOSED)}, .rstep = 1,
+     .reason = "does not say when gen 3 was active", .reason2 = "2 live certificates", .opens = 4 * DAY},
+    {"drain expiry unknown", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 1, .drain_exp = UNKNOWN,
+     .steps = {S(RETIRE, 3, CLOSED)}, .rstep = 1, .reason = "expiry unknown"},
+    {"drain force", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY, .force = 1,
+     .steps = {S(RETIRE, 3, OPEN)}, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 1, .forced = 1},
+    {"drain force with nothing live: not forced", HI, OBS_ACTIVE, 3, 3, CPL, .force = 1, .steps = {S(RETIRE, 3, OPEN)},
+     .rstep = 1, .forced = 0},
+    {"drain force does not skip overlap", HI, OBS_ACTIVE, 3, 3, CPL, .age = 2 * DAY, .drain = 5, .drain_exp = 10 * DAY,
+     .force = 1, .steps = {S(RETIRE, 3, WAIT)}, .warn = FCA_WARN_FORCED_DRAIN, .rstep = 1, .opens = 5 * DAY,
+     .forced = 1},
+    {"escrows close the gate", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 4, .steps = {S(RETIRE, 2, CLOSED)},
+     .warn = FCA_WARN_ESCROW, .rstep = 1, .reason = "4 FileVault escrows are encrypted to gen 1"},
+    {"escrows and drain: closed, dated by the drain", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 1, .drain = 3,
+     .drain_exp = 20 * DAY, .steps = {S(RETIRE, 2, CLOSED)}, .warn = FCA_WARN_ESCROW, .rstep = 1,
+     .reason = "3 live certificates issued by gen 1", .reason2 = "FileVault escrows", .opens = 23 * DAY},
+    {"escrows forced", AS, OBS_ACTIVE, 2, 2, CPL, .escrows = 4, .force = 1, .steps = {S(RETIRE, 2, OPEN)},
+     .warn = FCA_WARN_ESCROW | FCA_WARN_FORCED_DRAIN, .rstep = 1, .forced = 1},
+    {"apple retire by enrollment: what is in use holds it back", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
+     .drain = 7, .unexpired = 9, .drain_exp = 20 * DAY, .steps = {S(RETIRE, 2, WAIT)}, .rstep = 1,
+     .reason = "live certificates issued by gen 1: 7 in use, 9 unexpired (one its enrollment has replaced is not "
+	       "in use); the last in use expires",
+     .opens = 23 * DAY},
+    {"apple retire by enrollment: unexpired but replaced opens", AS, OBS_ACTIVE, 2, 2, CPL, .by_enrollment = 1,
+     .drain = 0, .unexpired = 9, .steps = {S(RETIRE, 2, OPEN)}},
+    {"apple retire, nothing live", AS, OBS_ACTIVE, 2, 2, CPL, .steps = {S(RETIRE, 2, OPEN)},
+     .writes = "-ca_cert_previous 1, -ca_key_previous 1"},
+    {"drain of the signing gen when activate is in the plan", HI, OBS_STAGED, 3, 4, CPL, .drain = 5,
+     .drain_exp = 20 * DAY, .steps = {S(ACTIVATE, 4, OPEN), S(RETIRE, 4, WAIT)}, .rstep = 2,
+     .reason = "5 live certificates issued by gen 3", .opens = 23 * DAY},
+    {"drain from complete: stage, activate, retire dated by the drain", HI, OBS_COMPLETE, 3, 4, CPL, .drain = 5,
+     .drain_exp = 20 * DAY, .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}, .rstep = 3,
+     .opens = 23 * DAY},
+    {"after a waiting retire, later gates count from its opening", HI, OBS_ACTIVE, 3, 4, CPL, .age = 2 * DAY,
+     .steps = {S(RETIRE, 3, WAIT), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT)}, .rstep = 4,
+     .opens = 19 * DAY},
+    {"a later retire uses its own generation's drain facts", HI, OBS_ACTIVE, 3, 5, STG, .drain = 9,
+     .drain_exp = 2 * DAY,
+     .steps = {S(RETIRE, 3, WAIT), S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN)},
+     .rstep = 4, .opens = 2 * DAY + 72 * HOUR + 14 * DAY},
+    {"retire of a generation made in this plan has nothing to drain", HI, OBS_COMPLETE, 3, 5, CPL, .drain = 5,
+     .drain_exp = 30 * DAY,
+     .steps = {S(STAGE, 4, OPEN), S(ACTIVATE, 4, WAIT), S(RETIRE, 4, WAIT), S(STAGE, 5, OPEN), S(ACTIVATE, 5, WAIT),
+	       S(RETIRE, 5, WAIT)},
+     .rstep = 6, .reason = "active 0s of min_overlap 7d", .opens = 33 * DAY + 14 * DAY},
 
-	/* ---- renew ---- */
-	{ "renew due", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
-	  .steps = { S(RENEW, 3, OPEN) }, .writes = "~host_identity_ca_cert 3" },
-	{ "renew not due", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = 3 * YEAR },
-	{ "renew off", HI, OBS_COMPLETE, 3, 3, CPL, .not_after = DAY },
-	{ "renew due while staged", HI, OBS_STAGED, 3, 4, STG, .renew_before = 2 * YEAR, .not_after = YEAR,
-	  .steps = { S(RENEW, 3, OPEN) } },
-	{ "renew due while active", AS, OBS_ACTIVE, 3, 3, ACT, .renew_before = 2 * YEAR, .not_after = YEAR,
-	  .steps = { S(RENEW, 3, OPEN) } },
-	{ "renew due but a rotation is planned", HI, OBS_COMPLETE, 3, 4, STG, .renew_before = 2 * YEAR,
-	  .not_after = YEAR, .steps = { S(STAGE, 4, OPEN) } },
-	{ "renew due but adopt is planned", HI, OBS_UNMANAGED, 1, 1, CPL, .renew_before = 2 * YEAR,
-	  .not_after = YEAR, .steps = { S(ADOPT, 1, OPEN) } },
-	{ "renew due on a corrupt CA", HI, OBS_CORRUPT, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
-	  .warn = FCA_WARN_CORRUPT, .note = "is missing" },
-	{ "renew due on a suspended CA", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR,
-	  .not_after = YEAR, .suspend = 1, .note = "suspended" },
+    /* ---- renew ---- */
+    {"renew due", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .steps = {S(RENEW, 3, OPEN)}, .writes = "~host_identity_ca_cert 3"},
+    {"renew not due", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = 3 * YEAR},
+    {"renew off", HI, OBS_COMPLETE, 3, 3, CPL, .not_after = DAY},
+    {"renew due while staged", HI, OBS_STAGED, 3, 4, STG, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .steps = {S(RENEW, 3, OPEN)}},
+    {"renew due while active", AS, OBS_ACTIVE, 3, 3, ACT, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .steps = {S(RENEW, 3, OPEN)}},
+    {"renew due but a rotation is planned", HI, OBS_COMPLETE, 3, 4, STG, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .steps = {S(STAGE, 4, OPEN)}},
+    {"renew due but adopt is planned", HI, OBS_UNMANAGED, 1, 1, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .steps = {S(ADOPT, 1, OPEN)}},
+    {"renew due on a corrupt CA", HI, OBS_CORRUPT, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .warn = FCA_WARN_CORRUPT, .note = "is missing"},
+    {"renew due on a suspended CA", HI, OBS_COMPLETE, 3, 3, CPL, .renew_before = 2 * YEAR, .not_after = YEAR,
+     .suspend = 1, .note = "suspended"},
 };
 
 /* ---- builders ---------------------------------------------------------------------------- */
@@ -462,7 +457,8 @@ static struct fca_obs_gen *live(struct fca_observed *o, enum fca_ca_id ca, enum 
 	/* its own key and subject: the generation's number in both */
 	g->cert.has_spki = 1;
 	memset(g->cert.spki_sha256, 0x40 + gen, sizeof(g->cert.spki_sha256));
-	g->cert.subject_der_len = (size_t)snprintf((char *)g->cert.subject_der, sizeof(g->cert.subject_der), "gen %d", gen);
+	g->cert.subject_der_len =
+	    (size_t)snprintf((char *)g->cert.subject_der, sizeof(g->cert.subject_der), "gen %d", gen);
 	return g;
 }
 
@@ -567,7 +563,8 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 		oc->devices_counted = oc->escrows_counted = !c->uncounted;
 		oc->escrows_decryptable = c->escrows_today;
 		if (c->uncounted) {
-			snprintf(oc->devices_note, sizeof(oc->devices_note), "no SELECT on nano_cert_auth_associations");
+			snprintf(oc->devices_note, sizeof(oc->devices_note),
+				 "no SELECT on nano_cert_auth_associations");
 			snprintf(oc->escrows_note, sizeof(oc->escrows_note), "no SELECT on host_disk_encryption_keys");
 		}
 	}
@@ -579,7 +576,8 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 		old->escrows = c->escrows;
 		if (c->drain) {
 			old->nblockers = 1;
-			snprintf(old->blockers[0].table, sizeof(old->blockers[0].table), "host_identity_scep_certificates");
+			snprintf(old->blockers[0].table, sizeof(old->blockers[0].table),
+				 "host_identity_scep_certificates");
 			snprintf(old->blockers[0].serial, sizeof(old->blockers[0].serial), "0a1b");
 			snprintf(old->blockers[0].who, sizeof(old->blockers[0].who), "host 42");
 			old->blockers[0].not_valid_after = old->drain_last_expiry;
@@ -587,9 +585,9 @@ static void build(struct fca_desired *d, struct fca_observed *o, const struct pc
 	}
 	{
 		/* the generation an abandon would remove: the signing one (active) or the next (staged) */
-		struct fca_obs_gen *ng = c->obs == OBS_ACTIVE ? &o->cas[c->ca].gens[FCA_SLOT_CURRENT]
-				       : c->obs == OBS_STAGED ? &o->cas[c->ca].gens[FCA_SLOT_NEXT]
-							      : NULL;
+		struct fca_obs_gen *ng = c->obs == OBS_ACTIVE	? &o->cas[c->ca].gens[FCA_SLOT_CURRENT]
+					 : c->obs == OBS_STAGED ? &o->cas[c->ca].gens[FCA_SLOT_NEXT]
+								: NULL;
 		if (ng && (c->drain_new || c->escrows_new)) {
 			ng->drain_live = ng->drain_unexpired = c->drain_new;
 			ng->drain_last_expiry = c->drain_new_exp == UNKNOWN ? 0 : NOW + c->drain_new_exp;
@@ -628,8 +626,8 @@ static void check_case(size_t ci, const struct pcase *c)
 		for (size_t i = 0; i < p.nsteps; i++)
 			print_message("  got %s %d %s\n", fca_step_kind_name(p.steps[i].kind), p.steps[i].generation,
 				      fca_gate_name(p.steps[i].gate));
-		fail_msg("case %zu \"%s\": %zu steps, expected %zu (error \"%s\", note \"%s\")", ci, c->name,
-			 p.nsteps, nexp, pc->error, pc->note);
+		fail_msg("case %zu \"%s\": %zu steps, expected %zu (error \"%s\", note \"%s\")", ci, c->name, p.nsteps,
+			 nexp, pc->error, pc->note);
 	}
 	for (size_t i = 0; i < nexp; i++) {
 		const struct fca_step *s = &p.steps[i];
@@ -638,7 +636,8 @@ static void check_case(size_t ci, const struct pcase *c)
 		if (s->kind != c->steps[i].kind || s->generation != c->steps[i].gen || s->gate != c->steps[i].gate)
 			fail_msg("case %zu \"%s\" step %zu: got %s %d %s (%s), expected %s %d %s", ci, c->name, i + 1,
 				 fca_step_kind_name(s->kind), s->generation, fca_gate_name(s->gate), s->gate_reason,
-				 fca_step_kind_name(c->steps[i].kind), c->steps[i].gen, fca_gate_name(c->steps[i].gate));
+				 fca_step_kind_name(c->steps[i].kind), c->steps[i].gen,
+				 fca_gate_name(c->steps[i].gate));
 		assert_int_equal(s->ca, c->ca);
 		snprintf(id, sizeof(id), "%s:%d:%s", fca_catalog_get(c->ca)->name, s->generation,
 			 fca_step_kind_name(s->kind));
@@ -697,7 +696,8 @@ static void check_case(size_t ci, const struct pcase *c)
 		if (c->reason && !strstr(s->gate_reason, c->reason))
 			fail_msg("case %zu \"%s\": reason \"%s\" lacks \"%s\"", ci, c->name, s->gate_reason, c->reason);
 		if (c->reason2 && !strstr(s->gate_reason, c->reason2))
-			fail_msg("case %zu \"%s\": reason \"%s\" lacks \"%s\"", ci, c->name, s->gate_reason, c->reason2);
+			fail_msg("case %zu \"%s\": reason \"%s\" lacks \"%s\"", ci, c->name, s->gate_reason,
+				 c->reason2);
 		if (c->opens && s->opens_at - NOW != c->opens)
 			fail_msg("case %zu \"%s\": opens_at NOW%+lld, expected NOW%+lld", ci, c->name,
 				 (long long)(s->opens_at - NOW), (long long)c->opens);
@@ -732,8 +732,7 @@ static struct fca_plan p;
 
 static void test_drain_facts_copied(void **unused)
 {
-	const struct pcase c = { "drain", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY,
-				 .escrows = 0 };
+	const struct pcase c = {"drain", HI, OBS_ACTIVE, 3, 3, CPL, .drain = 5, .drain_exp = 10 * DAY, .escrows = 0};
 	const struct fca_step *s;
 
 	build(&d, &o, &c);
@@ -757,7 +756,7 @@ static void test_drain_facts_copied(void **unused)
 
 static void test_stage_spec(void **unused)
 {
-	const struct pcase c = { "stage", AS, OBS_COMPLETE, 1, 2, STG };
+	const struct pcase c = {"stage", AS, OBS_COMPLETE, 1, 2, STG};
 	const struct fca_step *s;
 
 	build(&d, &o, &c);
@@ -784,14 +783,14 @@ static void test_stage_spec(void **unused)
 /* Several CAs: steps come in catalog order, a closed gate on one CA holds no other back. */
 static void test_several_cas(void **unused)
 {
-	const struct pcase a = { "a", AS, OBS_STAGED, 1, 2, ACT };
+	const struct pcase a = {"a", AS, OBS_STAGED, 1, 2, ACT};
 	struct fca_observed o2;
 	struct fca_desired d2;
 
 	/* apple_scep: activation needs a human */
 	build(&d, &o, &a);
 	/* host_identity: complete gen 1 -> stage gen 2 */
-	const struct pcase h = { "h", HI, OBS_COMPLETE, 1, 2, STG };
+	const struct pcase h = {"h", HI, OBS_COMPLETE, 1, 2, STG};
 	build(&d2, &o2, &h);
 	o.cas[HI] = o2.cas[HI];
 	assert_int_equal(fca_state_add_gen(&o.state, &o2.state.gens[0]), FCA_OK);
@@ -817,7 +816,7 @@ static void test_several_cas(void **unused)
 
 static void test_invalid_input(void **unused)
 {
-	const struct pcase c = { "x", HI, OBS_COMPLETE, 1, 1, CPL };
+	const struct pcase c = {"x", HI, OBS_COMPLETE, 1, 1, CPL};
 
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(NULL, &d, &o, NOW), FCA_EINVALID);
@@ -837,7 +836,7 @@ static void test_invalid_input(void **unused)
 /* What an Apple step changing ca_cert would break: the numbers the step carries. */
 static void test_disruption_counts(void **unused)
 {
-	struct pcase c = { "apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8 };
+	struct pcase c = {"apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8};
 	const struct fca_disruption *dd;
 	struct fca_disruption sd;
 	enum fca_step_kind kind;
@@ -874,7 +873,7 @@ static void test_disruption_counts(void **unused)
 	fca_observed_dispose(&o);
 
 	/* key: keep staged by this very plan: no key change, no escrow lost, the devices still fail */
-	c = (struct pcase){ "apple keep", AS, OBS_COMPLETE, 1, 2, ACT, .devices = 14, .escrows_today = 8, .keep = 1 };
+	c = (struct pcase){"apple keep", AS, OBS_COMPLETE, 1, 2, ACT, .devices = 14, .escrows_today = 8, .keep = 1};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
 	assert_int_equal(p.nsteps, 2);
@@ -885,7 +884,7 @@ static void test_disruption_counts(void **unused)
 	assert_true(dd->escrows_known);
 	assert_int_equal(dd->escrows, 0);
 	fca_observed_dispose(&o);
-	c = (struct pcase){ "apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8 };
+	c = (struct pcase){"apple", AS, OBS_STAGED, 1, 2, ACT, .devices = 14, .escrows_today = 8};
 
 	/* not counted: null with the reason, never a 0 */
 	c.same_key = 0;
@@ -900,7 +899,7 @@ static void test_disruption_counts(void **unused)
 	fca_observed_dispose(&o);
 
 	/* a second activation in one plan: counted once the first is done */
-	c = (struct pcase){ "apple +2", AS, OBS_STAGED, 1, 3, ACT, .trusts = 1 };
+	c = (struct pcase){"apple +2", AS, OBS_STAGED, 1, 3, ACT, .trusts = 1};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
 	assert_int_equal(p.nsteps, 4);
@@ -909,7 +908,7 @@ static void test_disruption_counts(void **unused)
 	fca_observed_dispose(&o);
 
 	/* active: status shows the rollback to the previous generation */
-	c = (struct pcase){ "apple active", AS, OBS_ACTIVE, 3, 3, ACT, .devices = 5, .escrows_today = 2 };
+	c = (struct pcase){"apple active", AS, OBS_ACTIVE, 3, 3, ACT, .devices = 5, .escrows_today = 2};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_apple_disruption(&sd, &kind, &gen, &o), 1);
 	assert_int_equal(kind, FCA_STEP_ROLLBACK);
@@ -922,11 +921,11 @@ static void test_disruption_counts(void **unused)
 	fca_observed_dispose(&o);
 
 	/* complete, and the other CAs: nothing */
-	c = (struct pcase){ "apple complete", AS, OBS_COMPLETE, 1, 1, CPL };
+	c = (struct pcase){"apple complete", AS, OBS_COMPLETE, 1, 1, CPL};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_apple_disruption(&sd, &kind, &gen, &o), 0);
 	fca_observed_dispose(&o);
-	c = (struct pcase){ "host identity", HI, OBS_STAGED, 1, 2, ACT };
+	c = (struct pcase){"host identity", HI, OBS_STAGED, 1, 2, ACT};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
 	assert_false(p.steps[0].disruption.applies);
@@ -938,7 +937,7 @@ static void test_disruption_counts(void **unused)
 static void test_pure(void **unused)
 {
 	static struct fca_plan p2;
-	const struct pcase c = { "x", AS, OBS_ACTIVE, 3, 5, CPL, .drain = 2, .drain_exp = DAY, .escrows = 1 };
+	const struct pcase c = {"x", AS, OBS_ACTIVE, 3, 5, CPL, .drain = 2, .drain_exp = DAY, .escrows = 1};
 
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
@@ -955,18 +954,18 @@ static void test_stuck_and_at_target(void **unused)
 		struct pcase c;
 		int stuck, at_target;
 	} t[] = {
-		{ { "drift, no adopt", HI, OBS_DRIFT, 2, 2, CPL }, 1, 0 },
-		{ { "drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT }, 1, 0 },
-		{ { "drift, adopt", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1 }, 0, 0 },
-		{ { "unmanaged _next", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL }, 1, 0 },
-		{ { "unmanaged _previous", AS, OBS_UNMANAGED_PREV, 1, 1, CPL }, 1, 0 },
-		{ { "corrupt", HI, OBS_CORRUPT, 3, 3, CPL }, 1, 0 },
-		{ { "none", HI, OBS_NONE, 0, 1, CPL }, 0, 0 },
-		{ { "complete, as desired", HI, OBS_COMPLETE, 3, 3, CPL }, 0, 1 },
-		{ { "staged, as desired", HI, OBS_STAGED, 3, 4, STG }, 0, 1 },
-		{ { "active, as desired", HI, OBS_ACTIVE, 3, 3, ACT }, 0, 1 },
-		{ { "complete, a step planned", HI, OBS_COMPLETE, 3, 4, STG }, 0, 0 },
-		{ { "suspended drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1 }, 0, 0 },
+	    {{"drift, no adopt", HI, OBS_DRIFT, 2, 2, CPL}, 1, 0},
+	    {{"drift in _next, no adopt", HI, OBS_DRIFT_NEXT, 2, 3, ACT}, 1, 0},
+	    {{"drift, adopt", HI, OBS_DRIFT, 2, 3, CPL, .adopt = 1}, 0, 0},
+	    {{"unmanaged _next", HI, OBS_UNMANAGED_NEXT, 1, 1, CPL}, 1, 0},
+	    {{"unmanaged _previous", AS, OBS_UNMANAGED_PREV, 1, 1, CPL}, 1, 0},
+	    {{"corrupt", HI, OBS_CORRUPT, 3, 3, CPL}, 1, 0},
+	    {{"none", HI, OBS_NONE, 0, 1, CPL}, 0, 0},
+	    {{"complete, as desired", HI, OBS_COMPLETE, 3, 3, CPL}, 0, 1},
+	    {{"staged, as desired", HI, OBS_STAGED, 3, 4, STG}, 0, 1},
+	    {{"active, as desired", HI, OBS_ACTIVE, 3, 3, ACT}, 0, 1},
+	    {{"complete, a step planned", HI, OBS_COMPLETE, 3, 4, STG}, 0, 0},
+	    {{"suspended drift", AS, OBS_DRIFT, 2, 3, CPL, .suspend = 1}, 0, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -992,7 +991,7 @@ static void test_stuck_and_at_target(void **unused)
 /* Issue 8 item 1: a drain that was not counted closes the gate, with drain: force too, and says why. */
 static void test_drain_not_counted(void **unused)
 {
-	struct pcase c = { "uncounted", HI, OBS_ACTIVE, 3, 3, CPL };
+	struct pcase c = {"uncounted", HI, OBS_ACTIVE, 3, 3, CPL};
 
 	(void)unused;
 	for (int force = 0; force < 2; force++) {
@@ -1006,7 +1005,8 @@ static void test_drain_not_counted(void **unused)
 		assert_int_equal(p.steps[0].kind, FCA_STEP_RETIRE);
 		assert_int_equal(p.steps[0].gate, FCA_GATE_CLOSED);
 		assert_int_equal(p.steps[0].forced, 0);
-		assert_non_null(strstr(p.steps[0].gate_reason, "not counted: host_identity_scep_certificates cannot be read"));
+		assert_non_null(
+		    strstr(p.steps[0].gate_reason, "not counted: host_identity_scep_certificates cannot be read"));
 		assert_int_equal(fca_plan_uncounted(&p), 0);
 		fca_observed_dispose(&o);
 	}
@@ -1015,7 +1015,7 @@ static void test_drain_not_counted(void **unused)
 /* Issue 8 item 2: the plan says in words what a revert would throw away; a never-signed one says nothing. */
 static void test_abandon_discards(void **unused)
 {
-	struct pcase c = { "revert", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = 10 * DAY };
+	struct pcase c = {"revert", HI, OBS_ACTIVE, 3, 2, CPL, .drain_new = 3, .drain_new_exp = 10 * DAY};
 
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
@@ -1028,17 +1028,18 @@ static void test_abandon_discards(void **unused)
 	assert_string_equal(p.steps[0].discards, "");
 	fca_observed_dispose(&o);
 
-	c = (struct pcase){ "apple", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1, .drain_new = 1, .drain_new_exp = DAY,
-			    .escrows_new = 2 };
+	c = (struct pcase){
+	    "apple", AS, OBS_ACTIVE, 3, 2, CPL, .trusts = 1, .drain_new = 1, .drain_new_exp = DAY, .escrows_new = 2};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
-	assert_string_equal(p.steps[1].discards,
-			    "abandoning gen 3 discards a CA that signed 1 live certificate: those devices would have to "
-			    "re-enroll, and 2 FileVault escrows encrypted to it could no longer be decrypted");
+	assert_string_equal(
+	    p.steps[1].discards,
+	    "abandoning gen 3 discards a CA that signed 1 live certificate: those devices would have to "
+	    "re-enroll, and 2 FileVault escrows encrypted to it could no longer be decrypted");
 	fca_observed_dispose(&o);
 
 	/* staged and never signed: no drain gate, nothing said */
-	c = (struct pcase){ "never", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY };
+	c = (struct pcase){"never", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY};
 	build(&d, &o, &c);
 	assert_int_equal(fca_plan_build(&p, &d, &o, NOW), FCA_OK);
 	assert_false(p.steps[0].drain_gated);
@@ -1046,7 +1047,7 @@ static void test_abandon_discards(void **unused)
 	fca_observed_dispose(&o);
 
 	/* a document from before signed_at: the recorded activate transition says it signed */
-	c = (struct pcase){ "old document", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY };
+	c = (struct pcase){"old document", HI, OBS_STAGED, 3, 3, CPL, .drain_new = 2, .drain_new_exp = DAY};
 	build(&d, &o, &c);
 	int n = 0;
 	assert_int_equal(fca_state_record_transition(&o.state, "host_identity:4:activate", NOW - 9 * DAY, &n), FCA_OK);
@@ -1060,12 +1061,16 @@ static void test_abandon_discards(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),         cmocka_unit_test(test_drain_facts_copied),
-		cmocka_unit_test(test_stage_spec),    cmocka_unit_test(test_several_cas),
-		cmocka_unit_test(test_invalid_input), cmocka_unit_test(test_pure),
-		cmocka_unit_test(test_disruption_counts), cmocka_unit_test(test_stuck_and_at_target),
-		cmocka_unit_test(test_abandon_discards),
-		cmocka_unit_test(test_drain_not_counted),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_drain_facts_copied),
+	    cmocka_unit_test(test_stage_spec),
+	    cmocka_unit_test(test_several_cas),
+	    cmocka_unit_test(test_invalid_input),
+	    cmocka_unit_test(test_pure),
+	    cmocka_unit_test(test_disruption_counts),
+	    cmocka_unit_test(test_stuck_and_at_target),
+	    cmocka_unit_test(test_abandon_discards),
+	    cmocka_unit_test(test_drain_not_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -182,10 +182,18 @@ static char *render(enum fmt fm)
 
 	assert_non_null(f);
 	switch (fm) {
-	case TEXT: r = fca_render_plan_text(f, &plan, &obs, 0); break;
-	case TEXT_COLOR: r = fca_render_plan_text(f, &plan, &obs, 1); break;
-	case JSON: r = fca_render_plan_json(f, &plan, &obs); break;
-	default: r = fca_render_plan_markdown(f, &plan, &obs); break;
+	case TEXT:
+		r = fca_render_plan_text(f, &plan, &obs, 0);
+		break;
+	case TEXT_COLOR:
+		r = fca_render_plan_text(f, &plan, &obs, 1);
+		break;
+	case JSON:
+		r = fca_render_plan_json(f, &plan, &obs);
+		break;
+	default:
+		r = fca_render_plan_markdown(f, &plan, &obs);
+		break;
 	}
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(r, FCA_OK);
@@ -210,45 +218,45 @@ static size_t count(const char *hay, const char *needle)
 
 /* The words of the consequence lines, as every format must show them. */
 #define FLEET_ROOT "Fleet re-installs its root CA profile (com.fleetdm.caroot) on every Apple host when ca_cert changes"
-#define OKTA_LB_NEW                                                                                                   \
-	"the Okta Apple profile and the load balancer's trust store need the new certificate: "                       \
+#define OKTA_LB_NEW                                                                                                    \
+	"the Okta Apple profile and the load balancer's trust store need the new certificate: "                        \
 	"`fleetca export --ca conditional_access`"
 #define IDP_NEW "the identity provider needs the new signing certificate: `fleetca export --ca conditional_access_idp`"
 
 static void test_text_rotation(void **st)
 {
 	static const char want[] =
-		"3 steps: 2 ready, 1 waiting\n"
-		"\n"
-		"apple_scep     gen 1 complete → gen 2 active\n"
-		"  warning: Apple SCEP verifier: today's Fleet verifies devices against the first "
-		"certificate of ca_cert alone, by its exact subject and key; a new key or subject there disconnects "
-		"every enrolled device the old one issued a certificate to (it must re-enroll) unless the server "
-		"honours ca_cert_previous, and a new key strands FileVault escrows unless it also decrypts with "
-		"ca_key_previous (policy.fleet_server_trusts_previous states that it does)\n"
-		"  + apple_scep:2:stage     ready\n"
-		"      + ca_cert_next  (gen 2)\n"
-		"      + ca_key_next   (gen 2)\n"
-		"      subject   CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\n"
-		"      key       RSA-2048\n"
-		"      validity  10y\n"
-		"  ~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n"
-		"      - ca_cert_next      (gen 2)\n"
-		"      - ca_key_next       (gen 2)\n"
-		"      ~ ca_cert           (gen 2)\n"
-		"      ~ ca_key            (gen 2)\n"
-		"      + ca_cert_previous  (gen 1)\n"
-		"      + ca_key_previous   (gen 1)\n"
-		"      impact    14 enrolled Apple devices would fail check-in on a Fleet that trusts one root and "
-		"would have to re-enroll, and 8 FileVault escrows could no longer be decrypted (new key and subject)\n"
-		"      trust     " FLEET_ROOT "\n"
-		"\n"
-		"host_identity  gen 1 complete → gen 1 complete\n"
-		"  ~ host_identity:1:renew  ready\n"
-		"      ~ host_identity_ca_cert  (gen 1)\n"
-		"      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=\n"
-		"      key       RSA-2048 (same key)\n"
-		"      validity  10y\n";
+	    "3 steps: 2 ready, 1 waiting\n"
+	    "\n"
+	    "apple_scep     gen 1 complete → gen 2 active\n"
+	    "  warning: Apple SCEP verifier: today's Fleet verifies devices against the first "
+	    "certificate of ca_cert alone, by its exact subject and key; a new key or subject there disconnects "
+	    "every enrolled device the old one issued a certificate to (it must re-enroll) unless the server "
+	    "honours ca_cert_previous, and a new key strands FileVault escrows unless it also decrypts with "
+	    "ca_key_previous (policy.fleet_server_trusts_previous states that it does)\n"
+	    "  + apple_scep:2:stage     ready\n"
+	    "      + ca_cert_next  (gen 2)\n"
+	    "      + ca_key_next   (gen 2)\n"
+	    "      subject   CN=Fleet,OU=SCEP CA,O=scep-ca,C=US\n"
+	    "      key       RSA-2048\n"
+	    "      validity  10y\n"
+	    "  ~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n"
+	    "      - ca_cert_next      (gen 2)\n"
+	    "      - ca_key_next       (gen 2)\n"
+	    "      ~ ca_cert           (gen 2)\n"
+	    "      ~ ca_key            (gen 2)\n"
+	    "      + ca_cert_previous  (gen 1)\n"
+	    "      + ca_key_previous   (gen 1)\n"
+	    "      impact    14 enrolled Apple devices would fail check-in on a Fleet that trusts one root and "
+	    "would have to re-enroll, and 8 FileVault escrows could no longer be decrypted (new key and subject)\n"
+	    "      trust     " FLEET_ROOT "\n"
+	    "\n"
+	    "host_identity  gen 1 complete → gen 1 complete\n"
+	    "  ~ host_identity:1:renew  ready\n"
+	    "      ~ host_identity_ca_cert  (gen 1)\n"
+	    "      subject   CN=Fleet Host Identity CA,OU=SCEP CA,O=Local Certificate Authority,C=\n"
+	    "      key       RSA-2048 (same key)\n"
+	    "      validity  10y\n";
 	char *out;
 
 	(void)st;
@@ -311,8 +319,9 @@ static void test_drain_by_enrollment(void **st)
 	plan.steps[0].drain_live = 7;
 	plan.steps[0].drain_unexpired = 9;
 	out = render(TEXT);
-	assert_contains(out, "      drain     7 in use, 9 unexpired certificates of the old generation, the last in use "
-			     "expires 2027-03-01 00:00 UTC\n");
+	assert_contains(out,
+			"      drain     7 in use, 9 unexpired certificates of the old generation, the last in use "
+			"expires 2027-03-01 00:00 UTC\n");
 	free(out);
 	out = render(JSON);
 	assert_contains(out, "\"live\": 7,\n        \"unexpired\": 9,\n        \"by_enrollment\": true,");
@@ -370,9 +379,10 @@ static void test_json_rotation(void **st)
 	(void)st;
 	plan_rotation();
 	out = render(JSON);
-	assert_int_equal(strncmp(out, "{\n  \"format_version\": 1,\n  \"generated_at\": \"2026-11-27T10:00:00Z\",\n", 67),
-			 0);
-	assert_contains(out, "\"summary\": {\n    \"steps\": 3,\n    \"ready\": 2,\n    \"waiting\": 1,\n    \"errors\": 0,\n    \"stuck\": 0\n  }");
+	assert_int_equal(
+	    strncmp(out, "{\n  \"format_version\": 1,\n  \"generated_at\": \"2026-11-27T10:00:00Z\",\n", 67), 0);
+	assert_contains(out, "\"summary\": {\n    \"steps\": 3,\n    \"ready\": 2,\n    \"waiting\": 1,\n    "
+			     "\"errors\": 0,\n    \"stuck\": 0\n  }");
 	assert_contains(out, "\"warnings\": [\n        \"apple_verifier\"\n      ]");
 	assert_contains(out, "\"step_id\": \"apple_scep:2:activate\"");
 	assert_contains(out, "\"opens_at\": \"2026-12-04T10:00:00Z\"");
@@ -384,13 +394,16 @@ static void test_json_rotation(void **st)
 	assert_int_equal(count(out, "\"ready\": true"), 2);
 	assert_int_equal(count(out, "\"ready\": false"), 1);
 	assert_int_equal(count(out, "\"drain\": null"), 3);
-	assert_contains(out, "\"disruption\": {\n        \"new_key\": true,\n        \"new_subject\": true,\n"
-			     "        \"devices\": 14,\n        \"devices_not_counted\": null,\n        \"escrows\": 8,\n"
-			     "        \"escrows_not_counted\": null,\n        \"asserted_trusts_previous\": false\n      }");
+	assert_contains(out,
+			"\"disruption\": {\n        \"new_key\": true,\n        \"new_subject\": true,\n"
+			"        \"devices\": 14,\n        \"devices_not_counted\": null,\n        \"escrows\": 8,\n"
+			"        \"escrows_not_counted\": null,\n        \"asserted_trusts_previous\": false\n      }");
 	assert_int_equal(count(out, "\"disruption\": null"), 2);
-	/* the activation changes ca_cert: Fleet re-installs its root; stage and host_identity's renew set off nothing */
-	assert_contains(out, "\"consequence\": {\n        \"kind\": \"fleet_reinstalls_root\",\n        \"text\": \"" FLEET_ROOT
-			     "\"\n      }\n    }");
+	/* the activation changes ca_cert: Fleet re-installs its root; stage and host_identity's renew set off nothing
+	 */
+	assert_contains(
+	    out, "\"consequence\": {\n        \"kind\": \"fleet_reinstalls_root\",\n        \"text\": \"" FLEET_ROOT
+		 "\"\n      }\n    }");
 	assert_int_equal(count(out, "\"consequence\": null"), 2);
 	assert_int_equal(count(out, FLEET_ROOT), 1);
 	assert_int_equal(out[strlen(out) - 1], '\n');
@@ -437,19 +450,22 @@ static void test_markdown_rotation(void **st)
 	assert_contains(out, "| apple_scep | gen 1 complete | gen 2 active | apple_scep:2:stage | ready |\n");
 	assert_contains(out, "| host_identity | gen 1 complete | gen 1 complete | host_identity:1:renew | ready |\n");
 	assert_contains(out, "> [!WARNING]\n> **apple_scep**: Apple SCEP verifier");
-	assert_contains(out, "> [!CAUTION]\n> **apple_scep:2:activate**: 14 enrolled Apple devices would fail check-in "
-			     "on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault escrows could "
-			     "no longer be decrypted (new key and subject)\n");
+	assert_contains(out,
+			"> [!CAUTION]\n> **apple_scep:2:activate**: 14 enrolled Apple devices would fail check-in "
+			"on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault escrows could "
+			"no longer be decrypted (new key and subject)\n");
 	assert_contains(out, "    impact    14 enrolled Apple devices would fail check-in");
 	assert_contains(out, "<details><summary>apple_scep: gen 1 complete → gen 2 active, 2 steps</summary>\n\n"
 			     "```text\n+ apple_scep:2:stage     ready\n");
-	assert_contains(out, "~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n");
+	assert_contains(out,
+			"~ apple_scep:2:activate  waiting: staged 2d of min_overlap 7d, opens 2026-12-04 10:00 UTC\n");
 	/* a callout reviewers see, and the line in the step's details */
 	assert_contains(out, "(policy.fleet_server_trusts_previous states that it does)\n\n> [!NOTE]\n"
 			     "> **apple_scep** `apple_scep:2:activate`: " FLEET_ROOT "\n\n<details>");
 	assert_contains(out, "\n    + ca_key_previous   (gen 1)\n    impact    14 enrolled Apple devices would fail "
 			     "check-in on a Fleet that trusts one root and would have to re-enroll, and 8 FileVault "
-			     "escrows could no longer be decrypted (new key and subject)\n    trust     " FLEET_ROOT "\n```\n");
+			     "escrows could no longer be decrypted (new key and subject)\n    trust     " FLEET_ROOT
+			     "\n```\n");
 	assert_int_equal(count(out, "[!NOTE]"), 1);
 	assert_int_equal(count(out, FLEET_ROOT), 2);
 	assert_int_equal(count(out, "<details>"), 2);
@@ -515,9 +531,10 @@ static void test_forced_drain_and_human_trust(void **st)
 	snprintf(s->gate_reason, sizeof(s->gate_reason), "lost laptops \xff, see INC-42");
 	s->drain_live = 1;
 	out = render(MARKDOWN);
-	assert_contains(out, "> [!WARNING]\n> **conditional_access**: forced drain: the old generation is retired while "
-			     "certificates it issued are still live (reason: lost laptops \xff, see INC-42)\n>\n"
-			     "> **conditional_access**: human trust: ");
+	assert_contains(out,
+			"> [!WARNING]\n> **conditional_access**: forced drain: the old generation is retired while "
+			"certificates it issued are still live (reason: lost laptops \xff, see INC-42)\n>\n"
+			"> **conditional_access**: human trust: ");
 	assert_contains(out, "`fleetca export --ca conditional_access --bundle`");
 	assert_contains(out, "| conditional_access:2:retire | ready (drain forced) |");
 	free(out);
@@ -545,10 +562,11 @@ static void test_disruption_words(void **st)
 	snprintf(dd->devices_why, sizeof(dd->devices_why), "reading nano_cert_auth_associations: denied");
 	snprintf(dd->escrows_why, sizeof(dd->escrows_why), "the host_disk_encryption_keys or hosts table is missing");
 	out = render(TEXT);
-	assert_contains(out, "      impact    enrolled Apple devices that would fail check-in on a Fleet that trusts one "
-			     "root and would have to re-enroll: not counted (reading nano_cert_auth_associations: denied), "
-			     "and FileVault escrows that could no longer be decrypted: not counted (the "
-			     "host_disk_encryption_keys or hosts table is missing) (new key and subject)\n");
+	assert_contains(out,
+			"      impact    enrolled Apple devices that would fail check-in on a Fleet that trusts one "
+			"root and would have to re-enroll: not counted (reading nano_cert_auth_associations: denied), "
+			"and FileVault escrows that could no longer be decrypted: not counted (the "
+			"host_disk_encryption_keys or hosts table is missing) (new key and subject)\n");
 	assert_null(strstr(out, "asserted"));
 	free(out);
 	out = render(JSON);
@@ -562,17 +580,19 @@ static void test_disruption_words(void **st)
 	dd->new_key = 0;
 	dd->asserted = 1;
 	out = render(TEXT);
-	assert_contains(out, "      impact    1 enrolled Apple device would fail check-in on a Fleet that trusts one root "
-			     "and would have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new "
-			     "subject, same key)\n"
-			     "      asserted  fleet_server_trusts_previous: true — your statement that this Fleet trusts "
-			     "ca_cert_previous; no released Fleet does\n");
+	assert_contains(out,
+			"      impact    1 enrolled Apple device would fail check-in on a Fleet that trusts one root "
+			"and would have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new "
+			"subject, same key)\n"
+			"      asserted  fleet_server_trusts_previous: true — your statement that this Fleet trusts "
+			"ca_cert_previous; no released Fleet does\n");
 	free(out);
 	out = render(MARKDOWN);
-	assert_contains(out, "**: 1 enrolled Apple device would fail check-in on a Fleet that trusts one root and would "
-			     "have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new subject, same "
-			     "key)\n>\n> fleet_server_trusts_previous: true — your statement that this Fleet trusts "
-			     "ca_cert_previous; no released Fleet does\n");
+	assert_contains(out,
+			"**: 1 enrolled Apple device would fail check-in on a Fleet that trusts one root and would "
+			"have to re-enroll, and 0 FileVault escrows could no longer be decrypted (new subject, same "
+			"key)\n>\n> fleet_server_trusts_previous: true — your statement that this Fleet trusts "
+			"ca_cert_previous; no released Fleet does\n");
 	free(out);
 	out = render(JSON);
 	assert_contains(out, "\"new_key\": false");
@@ -606,7 +626,8 @@ static void test_key_keep_words(void **st)
 	free(out);
 	out = render(JSON);
 	assert_contains(out, "\"key\": \"RSA-2048\",\n        \"key_kept\": true,");
-	assert_contains(out, "\"key\": \"RSA-2048\",\n        \"key_kept\": true,\n        \"validity_seconds\": 315360000");
+	assert_contains(out,
+			"\"key\": \"RSA-2048\",\n        \"key_kept\": true,\n        \"validity_seconds\": 315360000");
 	free(out);
 	write_sample("key-keep");
 }
@@ -614,8 +635,8 @@ static void test_key_keep_words(void **st)
 /* conditional_access, its IdP and host_identity each activate gen 2. */
 static void plan_human_trust(void)
 {
-	static const enum fca_ca_id cas[] = { FCA_CA_CONDITIONAL_ACCESS, FCA_CA_CONDITIONAL_ACCESS_IDP,
-					      FCA_CA_HOST_IDENTITY };
+	static const enum fca_ca_id cas[] = {FCA_CA_CONDITIONAL_ACCESS, FCA_CA_CONDITIONAL_ACCESS_IDP,
+					     FCA_CA_HOST_IDENTITY};
 	char asset[FCA_ASSET_NAME_MAX];
 
 	plan_empty();
@@ -657,19 +678,23 @@ static void test_human_trust_consequences(void **st)
 	free(out);
 
 	out = render(JSON);
-	assert_contains(out, "\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" OKTA_LB_NEW
-			     "\"\n      }");
-	assert_contains(out, "\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" IDP_NEW
-			     "\"\n      }");
+	assert_contains(
+	    out, "\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" OKTA_LB_NEW
+		 "\"\n      }");
+	assert_contains(out,
+			"\"consequence\": {\n        \"kind\": \"admin_updates_trust\",\n        \"text\": \"" IDP_NEW
+			"\"\n      }");
 	assert_int_equal(count(out, "\"consequence\": null"), 1); /* host_identity */
 	free(out);
 
 	out = render(MARKDOWN);
-	assert_contains(out, "\n> [!NOTE]\n> **conditional_access** `conditional_access:2:activate`: " OKTA_LB_NEW "\n");
-	assert_contains(out, "\n> [!NOTE]\n> **conditional_access_idp** `conditional_access_idp:2:activate`: " IDP_NEW
-			     "\n");
-	assert_contains(out, "```text\n~ conditional_access:2:activate  ready\n    ~ conditional_access_ca_cert  (gen 2)\n"
-			     "    trust     " OKTA_LB_NEW "\n```\n");
+	assert_contains(out,
+			"\n> [!NOTE]\n> **conditional_access** `conditional_access:2:activate`: " OKTA_LB_NEW "\n");
+	assert_contains(out,
+			"\n> [!NOTE]\n> **conditional_access_idp** `conditional_access_idp:2:activate`: " IDP_NEW "\n");
+	assert_contains(out,
+			"```text\n~ conditional_access:2:activate  ready\n    ~ conditional_access_ca_cert  (gen 2)\n"
+			"    trust     " OKTA_LB_NEW "\n```\n");
 	assert_contains(out, "\n    trust     " IDP_NEW "\n```\n");
 	assert_int_equal(count(out, "[!NOTE]"), 2);
 	free(out);
@@ -684,26 +709,27 @@ static void test_consequence_table(void **st)
 		enum fca_consequence_kind want;
 		const char *text;
 	} cases[] = {
-		{ FCA_CA_APPLE_SCEP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
-		{ FCA_CA_APPLE_SCEP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
-		{ FCA_CA_APPLE_SCEP, FCA_STEP_RENEW, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT },
-		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, OKTA_LB_NEW },
-		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
-		  "the Okta Apple profile and the load balancer's trust store need the restored certificate: "
-		  "`fleetca export --ca conditional_access`" },
-		{ FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
-		  "the Okta Apple profile and the load balancer's trust store need the renewed certificate: "
-		  "`fleetca export --ca conditional_access`" },
-		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, IDP_NEW },
-		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
-		  "the identity provider needs the restored signing certificate: `fleetca export --ca "
-		  "conditional_access_idp`" },
-		{ FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
-		  "the identity provider needs the renewed signing certificate: `fleetca export --ca "
-		  "conditional_access_idp`" },
+	    {FCA_CA_APPLE_SCEP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT},
+	    {FCA_CA_APPLE_SCEP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT},
+	    {FCA_CA_APPLE_SCEP, FCA_STEP_RENEW, FCA_CONSEQUENCE_FLEET_ROOT, FLEET_ROOT},
+	    {FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, OKTA_LB_NEW},
+	    {FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
+	     "the Okta Apple profile and the load balancer's trust store need the restored certificate: "
+	     "`fleetca export --ca conditional_access`"},
+	    {FCA_CA_CONDITIONAL_ACCESS, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
+	     "the Okta Apple profile and the load balancer's trust store need the renewed certificate: "
+	     "`fleetca export --ca conditional_access`"},
+	    {FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ACTIVATE, FCA_CONSEQUENCE_ADMIN_TRUST, IDP_NEW},
+	    {FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_ROLLBACK, FCA_CONSEQUENCE_ADMIN_TRUST,
+	     "the identity provider needs the restored signing certificate: `fleetca export --ca "
+	     "conditional_access_idp`"},
+	    {FCA_CA_CONDITIONAL_ACCESS_IDP, FCA_STEP_RENEW, FCA_CONSEQUENCE_ADMIN_TRUST,
+	     "the identity provider needs the renewed signing certificate: `fleetca export --ca "
+	     "conditional_access_idp`"},
 	};
-	static const enum fca_step_kind kinds[] = { FCA_STEP_ADOPT,	FCA_STEP_STAGE,	  FCA_STEP_ACTIVATE, FCA_STEP_RETIRE,
-						    FCA_STEP_ROLLBACK, FCA_STEP_ABANDON, FCA_STEP_RENEW };
+	static const enum fca_step_kind kinds[] = {FCA_STEP_ADOPT,  FCA_STEP_STAGE,    FCA_STEP_ACTIVATE,
+						   FCA_STEP_RETIRE, FCA_STEP_ROLLBACK, FCA_STEP_ABANDON,
+						   FCA_STEP_RENEW};
 	struct fca_consequence cq;
 	struct fca_step s;
 	size_t found = 0;
@@ -729,8 +755,9 @@ static void test_consequence_table(void **st)
 			assert_int_equal(fca_consequence_of(&cq, &s), 1);
 			assert_int_equal(cq.kind, cases[c].want);
 			assert_string_equal(cq.text, cases[c].text);
-			assert_string_equal(cq.name, cases[c].want == FCA_CONSEQUENCE_FLEET_ROOT ? "fleet_reinstalls_root"
-												 : "admin_updates_trust");
+			assert_string_equal(cq.name, cases[c].want == FCA_CONSEQUENCE_FLEET_ROOT
+							 ? "fleet_reinstalls_root"
+							 : "admin_updates_trust");
 		}
 	}
 	assert_int_equal(found, sizeof(cases) / sizeof(cases[0]));
@@ -773,22 +800,22 @@ static void test_write_schema_samples(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_text_rotation),
-		cmocka_unit_test(test_text_retire_suspended_error),
-		cmocka_unit_test(test_text_empty),
-		cmocka_unit_test(test_drain_by_enrollment),
-		cmocka_unit_test(test_text_gates),
-		cmocka_unit_test(test_json_rotation),
-		cmocka_unit_test(test_json_retire),
-		cmocka_unit_test(test_markdown_rotation),
-		cmocka_unit_test(test_markdown_escapes),
-		cmocka_unit_test(test_markdown_empty),
-		cmocka_unit_test(test_forced_drain_and_human_trust),
-		cmocka_unit_test(test_disruption_words),
-		cmocka_unit_test(test_key_keep_words),
-		cmocka_unit_test(test_human_trust_consequences),
-		cmocka_unit_test(test_consequence_table),
-		cmocka_unit_test(test_write_schema_samples),
+	    cmocka_unit_test(test_text_rotation),
+	    cmocka_unit_test(test_text_retire_suspended_error),
+	    cmocka_unit_test(test_text_empty),
+	    cmocka_unit_test(test_drain_by_enrollment),
+	    cmocka_unit_test(test_text_gates),
+	    cmocka_unit_test(test_json_rotation),
+	    cmocka_unit_test(test_json_retire),
+	    cmocka_unit_test(test_markdown_rotation),
+	    cmocka_unit_test(test_markdown_escapes),
+	    cmocka_unit_test(test_markdown_empty),
+	    cmocka_unit_test(test_forced_drain_and_human_trust),
+	    cmocka_unit_test(test_disruption_words),
+	    cmocka_unit_test(test_key_keep_words),
+	    cmocka_unit_test(test_human_trust_consequences),
+	    cmocka_unit_test(test_consequence_table),
+	    cmocka_unit_test(test_write_schema_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@
 
 #define BASE_YML "version: 1\ncas:\n  apple_scep: {generation: 1}\n"
 #define MAIN_YML "version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
-#define PR_YML "version: 1\ncas:\n  apple_scep: {generation: 2, stage: staged}\n"
+#define PR_YML	 "version: 1\ncas:\n  apple_scep: {generation: 2, stage: staged}\n"
 
 static char tmp[256], repo[320], bare[320], other[320];
 static char c_base[41], c_main[41], c_pr[41], c_new[41];
@@ -132,9 +132,9 @@ static void test_refs(void **unused)
 		const char *ref, *text;
 		const char *commit;
 	} cases[] = {
-		{ "main", MAIN_YML, c_main },  { "pr", PR_YML, c_pr },       { "origin/main", MAIN_YML, c_main },
-		{ "v1", BASE_YML, c_base },    { "main~1", BASE_YML, c_base }, { "HEAD", PR_YML, c_pr },
-		{ NULL, PR_YML, c_pr },        { "", PR_YML, c_pr },          { "refs/heads/main", MAIN_YML, c_main },
+	    {"main", MAIN_YML, c_main}, {"pr", PR_YML, c_pr},	      {"origin/main", MAIN_YML, c_main},
+	    {"v1", BASE_YML, c_base},	{"main~1", BASE_YML, c_base}, {"HEAD", PR_YML, c_pr},
+	    {NULL, PR_YML, c_pr},	{"", PR_YML, c_pr},	      {"refs/heads/main", MAIN_YML, c_main},
 	};
 	struct fca_source s;
 
@@ -207,11 +207,11 @@ static void test_errors(void **unused)
 	expect_error(fca_source_read_git(&s, repo, "main", "big.yml"), FCA_EINVALID, "too large", "1048577 bytes",
 		     "1 MiB");
 	expect_error(fca_source_read_git(&s, repo, "main", "link.yml"), FCA_EINVALID, "symbolic link", NULL, NULL);
-	expect_error(fca_source_read_git(&s, repo, "main", "/abs/ca-rotation.yml"), FCA_EINVALID, "absolute path", NULL, NULL);
+	expect_error(fca_source_read_git(&s, repo, "main", "/abs/ca-rotation.yml"), FCA_EINVALID, "absolute path", NULL,
+		     NULL);
 	expect_error(fca_source_read_git(&s, repo, "main", "conf/../ca-rotation.yml"), FCA_EINVALID, "'..'", NULL,
 		     NULL);
-	expect_error(fca_source_read_git(&s, repo, "main", ""), FCA_EINVALID, "path inside the repository", NULL,
-		     NULL);
+	expect_error(fca_source_read_git(&s, repo, "main", ""), FCA_EINVALID, "path inside the repository", NULL, NULL);
 	expect_error(fca_source_read_git(&s, tmp, "main", "ca-rotation.yml"), FCA_ENOTFOUND, "not a git repository",
 		     tmp, NULL);
 	snprintf(dir, sizeof(dir), "%s/no-such-dir", tmp);
@@ -314,10 +314,13 @@ static void test_other_owner(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refs),          cmocka_unit_test(test_commit_ids_and_paths),
-		cmocka_unit_test(test_errors),        cmocka_unit_test(test_merge_base),
-		cmocka_unit_test(test_unrelated_histories), cmocka_unit_test(test_working_tree_file),
-		cmocka_unit_test(test_other_owner),
+	    cmocka_unit_test(test_refs),
+	    cmocka_unit_test(test_commit_ids_and_paths),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_merge_base),
+	    cmocka_unit_test(test_unrelated_histories),
+	    cmocka_unit_test(test_working_tree_file),
+	    cmocka_unit_test(test_other_owner),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

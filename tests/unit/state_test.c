@@ -178,11 +178,11 @@ static void test_outbox(void **unused)
 
 	fca_state_init(&s);
 	assert_int_equal(fca_state_outbox_add(&s, "apple_scep:2:stage#0", "staged_ca_certificate",
-					      strdup("{\"ca\":\"apple_scep\"}"), 10), FCA_OK);
-	assert_int_equal(fca_state_outbox_add(&s, "apple_scep:2:activate#0", "activated_ca_certificate",
-					      strdup("{}"), 20), FCA_OK);
-	assert_int_equal(fca_state_outbox_add(&s, "apple_scep:2:retire#0", "retired_ca_certificate", NULL, 30),
+					      strdup("{\"ca\":\"apple_scep\"}"), 10),
 			 FCA_OK);
+	assert_int_equal(
+	    fca_state_outbox_add(&s, "apple_scep:2:activate#0", "activated_ca_certificate", strdup("{}"), 20), FCA_OK);
+	assert_int_equal(fca_state_outbox_add(&s, "apple_scep:2:retire#0", "retired_ca_certificate", NULL, 30), FCA_OK);
 	assert_int_equal(s.noutbox, 3);
 	assert_int_equal(s.outbox[1].created_at, 20);
 	assert_int_equal(s.outbox[1].attempts, 0);
@@ -231,8 +231,9 @@ static void test_copy(void **unused)
 	s.updated_at = 77;
 	assert_int_equal(fca_state_add_gen(&s, &g1), FCA_OK);
 	assert_int_equal(fca_state_record_transition(&s, "apple_scep:1:adopt", 5, NULL), FCA_OK);
-	assert_int_equal(fca_state_outbox_add(&s, "apple_scep:1:adopt#0", "adopted_ca_certificate",
-					      strdup("{\"generation\":1}"), 5), FCA_OK);
+	assert_int_equal(
+	    fca_state_outbox_add(&s, "apple_scep:1:adopt#0", "adopted_ca_certificate", strdup("{\"generation\":1}"), 5),
+	    FCA_OK);
 	assert_int_equal(fca_state_copy(&c, &s), FCA_OK);
 	assert_int_equal(c.updated_at, 77);
 	assert_int_equal(c.ngens, 1);
@@ -291,8 +292,8 @@ static void test_compact_rotations(void **unused)
 	rotations(&s, 20);
 	assert_int_equal(fca_state_record_transition(&s, "custom step", 5, NULL), FCA_OK);
 	/* an undelivered activity of an old generation keeps its transition (and is never dropped) */
-	assert_int_equal(fca_state_outbox_add(&s, "host_identity:3:stage#0", "staged_ca_certificate", strdup("{}"), 300),
-			 FCA_OK);
+	assert_int_equal(
+	    fca_state_outbox_add(&s, "host_identity:3:stage#0", "staged_ca_certificate", strdup("{}"), 300), FCA_OK);
 	assert_int_equal(s.ntransitions, 20 + 20 + 19 + 1);
 	/* folded: gens 1-14, and 40 transitions (of 59: 18 of gens 15-20, and host_identity:3:stage) */
 	assert_int_equal(fca_state_compact(&s), 14 + 40);
@@ -381,7 +382,7 @@ static void test_compact_renewals(void **unused)
 	snprintf(sha, sizeof(sha), "%064d", 29);
 	assert_non_null(fca_state_find(&s, FCA_CA_CONDITIONAL_ACCESS, sha));
 	assert_int_equal(s.gens[s.ngens - 1].created_at, 39); /* order kept */
-	assert_int_equal(s.ntransitions, 1);                  /* generation 1 is still described */
+	assert_int_equal(s.ntransitions, 1);		      /* generation 1 is still described */
 	assert_int_equal(s.transitions[0].count, 30);
 	fca_state_dispose(&s);
 }
@@ -389,12 +390,18 @@ static void test_compact_renewals(void **unused)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_dispose),    cmocka_unit_test(test_add_find_max),
-		cmocka_unit_test(test_add_gen_invalid), cmocka_unit_test(test_gens_limit),
-		cmocka_unit_test(test_record_transition), cmocka_unit_test(test_transitions_limit),
-		cmocka_unit_test(test_outbox),          cmocka_unit_test(test_outbox_limit),
-		cmocka_unit_test(test_copy),            cmocka_unit_test(test_compact_rotations),
-		cmocka_unit_test(test_compact_knows_folded_ca), cmocka_unit_test(test_compact_renewals),
+	    cmocka_unit_test(test_init_dispose),
+	    cmocka_unit_test(test_add_find_max),
+	    cmocka_unit_test(test_add_gen_invalid),
+	    cmocka_unit_test(test_gens_limit),
+	    cmocka_unit_test(test_record_transition),
+	    cmocka_unit_test(test_transitions_limit),
+	    cmocka_unit_test(test_outbox),
+	    cmocka_unit_test(test_outbox_limit),
+	    cmocka_unit_test(test_copy),
+	    cmocka_unit_test(test_compact_rotations),
+	    cmocka_unit_test(test_compact_knows_folded_ca),
+	    cmocka_unit_test(test_compact_renewals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

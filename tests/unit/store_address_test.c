@@ -123,11 +123,11 @@ static void test_read_timeout_outlasts_the_lock_timeout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_addresses_parse),
-		cmocka_unit_test(test_localhost_is_tcp_loopback_unless_tls),
-		cmocka_unit_test(test_bad_addresses_are_refused),
-		cmocka_unit_test(test_lock_name_is_within_64_characters),
-		cmocka_unit_test(test_read_timeout_outlasts_the_lock_timeout),
+	    cmocka_unit_test(test_addresses_parse),
+	    cmocka_unit_test(test_localhost_is_tcp_loopback_unless_tls),
+	    cmocka_unit_test(test_bad_addresses_are_refused),
+	    cmocka_unit_test(test_lock_name_is_within_64_characters),
+	    cmocka_unit_test(test_read_timeout_outlasts_the_lock_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

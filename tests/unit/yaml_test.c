@@ -13,7 +13,7 @@
 #include "fleetca/desired.h"
 #include "fleetca/yaml.h"
 
-#define DAY 86400LL
+#define DAY  86400LL
 #define YEAR (365 * DAY)
 
 static struct fca_desired d;
@@ -60,15 +60,15 @@ static void check_diag(size_t i, int line, int column, const char *key, ...)
 }
 
 /* Exactly one problem, at line:column, for key, with these words. */
-#define expect_one(yaml, line, column, key, ...)                                                   \
-	do {                                                                                       \
-		int r_ = parse(yaml);                                                              \
-		if (g.n != 1)                                                                      \
-			dump();                                                                    \
-		assert_int_equal(r_, FCA_EINVALID);                                                \
-		assert_int_equal(g.n, 1);                                                          \
-		assert_int_equal(g.dropped, 0);                                                    \
-		check_diag(0, line, column, key, __VA_ARGS__, NULL);                               \
+#define expect_one(yaml, line, column, key, ...)                                                                       \
+	do {                                                                                                           \
+		int r_ = parse(yaml);                                                                                  \
+		if (g.n != 1)                                                                                          \
+			dump();                                                                                        \
+		assert_int_equal(r_, FCA_EINVALID);                                                                    \
+		assert_int_equal(g.n, 1);                                                                              \
+		assert_int_equal(g.dropped, 0);                                                                        \
+		check_diag(0, line, column, key, __VA_ARGS__, NULL);                                                   \
 	} while (0)
 
 static void expect_ok(const char *yaml)
@@ -119,34 +119,34 @@ static void test_one_ca_defaults(void **state)
 }
 
 static const char full_yaml[] =
-	"version: 1\n"
-	"policy:\n"
-	"  min_overlap: 14d\n"
-	"  clock_skew: 0s\n"
-	"  drain: force\n"
-	"  reason: \"INC-1234: old key compromised\"\n"
-	"  fleet_server_trusts_previous: true\n"
-	"activities:\n"
-	"  sink: db\n"
-	"cas:\n"
-	"  apple_scep:\n"
-	"    generation: 3\n"
-	"    stage: staged\n"
-	"    subject:\n"
-	"      common_name: Fleet SCEP\n"
-	"      organization: 'Example, Inc.'\n"
-	"      organizational_unit: IT\n"
-	"      country: DE\n"
-	"    key: rsa-2048\n"
-	"    validity: 5y\n"
-	"    renew_before: 90d\n"
-	"    adopt: true\n"
-	"    suspend: false\n"
-	"  host_identity: { generation: 1000000, stage: active, key: rsa-4096, validity: 52w, renew_before: 0s }\n"
-	"  conditional_access: {generation: 2, key: rsa-3072}\n"
-	"  conditional_access_idp:\n"
-	"    generation: 1\n"
-	"    suspend: True\n";
+    "version: 1\n"
+    "policy:\n"
+    "  min_overlap: 14d\n"
+    "  clock_skew: 0s\n"
+    "  drain: force\n"
+    "  reason: \"INC-1234: old key compromised\"\n"
+    "  fleet_server_trusts_previous: true\n"
+    "activities:\n"
+    "  sink: db\n"
+    "cas:\n"
+    "  apple_scep:\n"
+    "    generation: 3\n"
+    "    stage: staged\n"
+    "    subject:\n"
+    "      common_name: Fleet SCEP\n"
+    "      organization: 'Example, Inc.'\n"
+    "      organizational_unit: IT\n"
+    "      country: DE\n"
+    "    key: rsa-2048\n"
+    "    validity: 5y\n"
+    "    renew_before: 90d\n"
+    "    adopt: true\n"
+    "    suspend: false\n"
+    "  host_identity: { generation: 1000000, stage: active, key: rsa-4096, validity: 52w, renew_before: 0s }\n"
+    "  conditional_access: {generation: 2, key: rsa-3072}\n"
+    "  conditional_access_idp:\n"
+    "    generation: 1\n"
+    "    suspend: True\n";
 
 static void test_full(void **state)
 {
@@ -235,8 +235,8 @@ static void test_example_file(void **state)
 static void test_syntax_error(void **state)
 {
 	(void)state;
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 1\n", 4, 1, "",
-		   "YAML syntax error", "did not find expected ',' or '}'", "line 3, column 15");
+	expect_one("version: 1\ncas:\n  apple_scep: { generation: 1\n", 4, 1, "", "YAML syntax error",
+		   "did not find expected ',' or '}'", "line 3, column 15");
 	expect_one("version: 1\ncas: {}\npolicy: { reason: \"unterminated }\n", 4, 1, "", "YAML syntax error",
 		   "end of stream", "quoted scalar");
 	expect_one("version: 1\n\tcas: {}\n", 2, 1, "", "YAML syntax error", "tab");
@@ -261,8 +261,8 @@ static void test_unknown_keys(void **state)
 		   "min_overlap, clock_skew, drain, reason, fleet_server_trusts_previous");
 	expect_one("version: 1\nactivities: { sinc: db }\ncas: {}\n", 2, 15, "activities.sinc", "unknown key \"sinc\"",
 		   "expected one of sink");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, generaton: 3 }\n", 3, 32, "cas.apple_scep.generaton",
-		   "unknown key \"generaton\"",
+	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, generaton: 3 }\n", 3, 32,
+		   "cas.apple_scep.generaton", "unknown key \"generaton\"",
 		   "expected one of generation, stage, subject, key, validity, renew_before, adopt, suspend");
 	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { email: a@b.c }\n", 5, 16,
 		   "cas.apple_scep.subject.email", "unknown subject key \"email\"",
@@ -301,8 +301,8 @@ static void test_wrong_types(void **state)
 	expect_one("version: 1\npolicy: [a, b]\ncas: {}\n", 2, 9, "policy", "expected a mapping", "found a sequence");
 	expect_one("version: 1\ncas: [apple_scep]\n", 2, 6, "cas", "expected a mapping of CA ids", "found a sequence");
 	expect_one("version: 1\ncas:\n", 2, 5, "cas", "expected a mapping of CA ids", "found null");
-	expect_one("version: 1\ncas:\n  apple_scep: 2\n", 3, 15, "cas.apple_scep", "expected a mapping with at least generation",
-		   "found integer 2");
+	expect_one("version: 1\ncas:\n  apple_scep: 2\n", 3, 15, "cas.apple_scep",
+		   "expected a mapping with at least generation", "found integer 2");
 	expect_one("version: 1\npolicy:\n  reason: 42\ncas: {}\n", 3, 11, "policy.reason", "expected a string",
 		   "found integer 42");
 	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: US\n", 5, 14,
@@ -333,8 +333,8 @@ static void test_generation(void **state)
 		   "at least 1", "found integer 0");
 	expect_one("version: 1\ncas:\n  host_identity: { generation: -3 }\n", 3, 32, "cas.host_identity.generation",
 		   "at least 1", "found integer -3");
-	expect_one("version: 1\ncas:\n  host_identity: { generation: 1000001 }\n", 3, 32, "cas.host_identity.generation",
-		   "at most 1000000", "found integer 1000001");
+	expect_one("version: 1\ncas:\n  host_identity: { generation: 1000001 }\n", 3, 32,
+		   "cas.host_identity.generation", "at most 1000000", "found integer 1000001");
 	expect_one("version: 1\ncas:\n  host_identity: { generation: 99999999999999999999999 }\n", 3, 32,
 		   "cas.host_identity.generation", "at most 1000000");
 }
@@ -342,8 +342,8 @@ static void test_generation(void **state)
 static void test_stage(void **state)
 {
 	(void)state;
-	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    stage: activ\n", 5, 12, "cas.apple_scep.stage",
-		   "expected one of staged, active, complete; found \"activ\"");
+	expect_one("version: 1\ncas:\n  apple_scep:\n    generation: 2\n    stage: activ\n", 5, 12,
+		   "cas.apple_scep.stage", "expected one of staged, active, complete; found \"activ\"");
 	expect_one("version: 1\ncas:\n  apple_scep: {generation: 2, stage: Active}\n", 3, 38, "cas.apple_scep.stage",
 		   "found \"Active\"");
 }
@@ -355,11 +355,11 @@ static void test_durations(void **state)
 		   "expected a duration such as 7d", "found \"7days\"", "unit");
 	expect_one("version: 1\npolicy:\n  min_overlap: 0s\ncas: {}\n", 3, 16, "policy.min_overlap",
 		   "greater than zero", "found \"0s\"");
-	expect_one("version: 1\npolicy:\n  clock_skew: 72\ncas: {}\n", 3, 15, "policy.clock_skew", "expected a duration",
-		   "found integer 72");
+	expect_one("version: 1\npolicy:\n  clock_skew: 72\ncas: {}\n", 3, 15, "policy.clock_skew",
+		   "expected a duration", "found integer 72");
 	expect_one("version: 1\npolicy:\n  clock_skew: 101y\ncas: {}\n", 3, 15, "policy.clock_skew", "too large");
-	expect_one("version: 1\ncas:\n  host_identity: { generation: 1, validity: 0d }\n", 3, 45, "cas.host_identity.validity",
-		   "greater than zero");
+	expect_one("version: 1\ncas:\n  host_identity: { generation: 1, validity: 0d }\n", 3, 45,
+		   "cas.host_identity.validity", "greater than zero");
 	expect_one("version: 1\ncas:\n  host_identity: { generation: 1, renew_before: -1d }\n", 3, 49,
 		   "cas.host_identity.renew_before", "expected a duration", "sign");
 	expect_one("version: 1\ncas:\n  host_identity: { generation: 1, renew_before: 5y, validity: 5y }\n", 3, 49,
@@ -367,7 +367,8 @@ static void test_durations(void **state)
 	expect_one("version: 1\ncas:\n  host_identity: { generation: 1, renew_before: 10y }\n", 3, 49,
 		   "cas.host_identity.renew_before", "less than validity (10y, the default)", "found 10y");
 	/* zero is fine where allowed */
-	expect_ok("version: 1\npolicy: { clock_skew: 0s }\ncas:\n  host_identity: { generation: 1, renew_before: 0d, validity: 90m }\n");
+	expect_ok("version: 1\npolicy: { clock_skew: 0s }\ncas:\n  host_identity: { generation: 1, renew_before: 0d, "
+		  "validity: 90m }\n");
 	assert_int_equal(d.policy.clock_skew, 0);
 	assert_int_equal(d.cas[FCA_CA_HOST_IDENTITY].validity, 90 * 60);
 	/* a bad validity does not also produce a renew_before comparison */
@@ -425,8 +426,8 @@ static void test_sink(void **state)
 static void test_key(void **state)
 {
 	(void)state;
-	expect_one("version: 1\ncas:\n  host_identity: { generation: 2, key: ec-p256 }\n", 3, 40, "cas.host_identity.key",
-		   "expected one of rsa-2048, rsa-3072, rsa-4096, keep; found \"ec-p256\"");
+	expect_one("version: 1\ncas:\n  host_identity: { generation: 2, key: ec-p256 }\n", 3, 40,
+		   "cas.host_identity.key", "expected one of rsa-2048, rsa-3072, rsa-4096, keep; found \"ec-p256\"");
 	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, key: rsa-4096 }\n", 3, 37, "cas.apple_scep.key",
 		   "expected rsa-2048 for apple_scep", "Apple", "found \"rsa-4096\"");
 	assert_int_equal(d.cas[FCA_CA_APPLE_SCEP].key_bits, 2048);
@@ -455,22 +456,25 @@ static void test_subject(void **state)
 		   "cas.apple_scep.subject.common_name", "must not be empty");
 	memset(name, 'n', 64);
 	name[64] = '\0';
-	snprintf(doc, sizeof(doc), "version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { organization: %s }\n", name);
+	snprintf(doc, sizeof(doc),
+		 "version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { organization: %s }\n", name);
 	expect_ok(doc);
 	assert_string_equal(d.cas[FCA_CA_APPLE_SCEP].subject.o, name);
 	name[64] = 'n';
 	name[65] = '\0';
-	snprintf(doc, sizeof(doc), "version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { organization: %s }\n", name);
+	snprintf(doc, sizeof(doc),
+		 "version: 1\ncas:\n  apple_scep:\n    generation: 2\n    subject: { organization: %s }\n", name);
 	expect_one(doc, 5, 30, "cas.apple_scep.subject.organization", "too long", "65 bytes", "at most 64");
 	assert_string_equal(d.cas[FCA_CA_APPLE_SCEP].subject.o, "");
 }
 
-#define NO_LONGER                                                                                                     \
-	"no longer supported: Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate of " \
+#define NO_LONGER                                                                                                      \
+	"no longer supported: Fleet re-installs its own root CA profile (com.fleetdm.caroot, the first certificate "   \
+	"of "                                                                                                          \
 	"ca_cert) on every Apple host whenever ca_cert changes; remove this key"
-#define NO_LONGER_MIN_VERIFIED                                                                                        \
+#define NO_LONGER_MIN_VERIFIED                                                                                         \
 	"no longer supported: fleetca uploads no trust profile whose delivery it could wait for; Fleet re-installs "   \
-	"its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every Apple host whenever "  \
+	"its own root CA profile (com.fleetdm.caroot, the first certificate of ca_cert) on every Apple host whenever " \
 	"ca_cert changes; remove this key"
 
 /* distribute and min_verified (trust profiles) are gone: named, with why, at the key, whatever the value. */
@@ -511,8 +515,8 @@ static void test_booleans(void **state)
 	(void)state;
 	expect_one("version: 1\npolicy:\n  fleet_server_trusts_previous: yes\ncas: {}\n", 3, 33,
 		   "policy.fleet_server_trusts_previous", "expected true or false", "found \"yes\"");
-	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, adopt: \"true\" }\n", 3, 39, "cas.apple_scep.adopt",
-		   "expected true or false", "found \"true\"");
+	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, adopt: \"true\" }\n", 3, 39,
+		   "cas.apple_scep.adopt", "expected true or false", "found \"true\"");
 	expect_one("version: 1\ncas:\n  apple_scep: { generation: 2, suspend: 1 }\n", 3, 41, "cas.apple_scep.suspend",
 		   "expected true or false", "found integer 1");
 	expect_ok("version: 1\ncas:\n  apple_scep: { generation: 2, suspend: FALSE, adopt: true }\n");
@@ -656,33 +660,33 @@ static void test_load_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_minimal_defaults),
-		cmocka_unit_test(test_one_ca_defaults),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_flow_document),
-		cmocka_unit_test(test_example_file),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_top_not_mapping),
-		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_unknown_ca),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_wrong_types),
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_generation),
-		cmocka_unit_test(test_stage),
-		cmocka_unit_test(test_durations),
-		cmocka_unit_test(test_drain_reason),
-		cmocka_unit_test(test_reason_length),
-		cmocka_unit_test(test_sink),
-		cmocka_unit_test(test_key),
-		cmocka_unit_test(test_subject),
-		cmocka_unit_test(test_removed_keys),
-		cmocka_unit_test(test_booleans),
-		cmocka_unit_test(test_alias_and_tag),
-		cmocka_unit_test(test_many_errors),
-		cmocka_unit_test(test_too_many_diags),
-		cmocka_unit_test(test_huge_inputs),
-		cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_minimal_defaults),
+	    cmocka_unit_test(test_one_ca_defaults),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_flow_document),
+	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_top_not_mapping),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_unknown_ca),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_wrong_types),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_generation),
+	    cmocka_unit_test(test_stage),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_drain_reason),
+	    cmocka_unit_test(test_reason_length),
+	    cmocka_unit_test(test_sink),
+	    cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_subject),
+	    cmocka_unit_test(test_removed_keys),
+	    cmocka_unit_test(test_booleans),
+	    cmocka_unit_test(test_alias_and_tag),
+	    cmocka_unit_test(test_many_errors),
+	    cmocka_unit_test(test_too_many_diags),
+	    cmocka_unit_test(test_huge_inputs),
+	    cmocka_unit_test(test_load_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
