@@ -96,19 +96,18 @@ int fca_base64_decode(unsigned char *out, size_t cap, size_t *n, const char *in,
  * anything else is 0. A group is then 4 lookups ORed, and a line is valid when every group had all
  * four bits 24..27.
  */
-#define B64_DIGITS(F, k)                                                                                               \
-	F('A', 0, k)                                                                                                   \
-	F('B', 1, k) F('C', 2, k) F('D', 3, k) F('E', 4, k) F('F', 5, k) F('G', 6, k) F('H', 7, k) F('I', 8, k)        \
-	    F('J', 9, k) F('K', 10, k) F('L', 11, k) F('M', 12, k) F('N', 13, k) F('O', 14, k) F('P', 15, k)           \
-		F('Q', 16, k) F('R', 17, k) F('S', 18, k) F('T', 19, k) F('U', 20, k) F('V', 21, k) F('W', 22, k)      \
-		    F('X', 23, k) F('Y', 24, k) F('Z', 25, k) F('a', 26, k) F('b', 27, k) F('c', 28, k) F('d', 29, k)  \
-			F('e', 30, k) F('f', 31, k) F('g', 32, k) F('h', 33, k) F('i', 34, k) F('j', 35, k)            \
-			    F('k', 36, k) F('l', 37, k) F('m', 38, k) F('n', 39, k) F('o', 40, k) F('p', 41, k)        \
-				F('q', 42, k) F('r', 43, k) F('s', 44, k) F('t', 45, k) F('u', 46, k) F('v', 47, k)    \
-				    F('w', 48, k) F('x', 49, k) F('y', 50, k) F('z', 51, k) F('0', 52, k)              \
-					F('1', 53, k) F('2', 54, k) F('3', 55, k) F('4', 56, k) F('5', 57, k)          \
-					    F('6', 58, k) F('7', 59, k) F('8', 60, k) F('9', 61, k) F('+', 62, k)      \
-						F('/', 63, k)
+/* the 64 digits, eight a line */
+/* clang-format off */
+#define B64_DIGITS(F, k) \
+	F('A', 0, k) F('B', 1, k) F('C', 2, k) F('D', 3, k) F('E', 4, k) F('F', 5, k) F('G', 6, k) F('H', 7, k) \
+	F('I', 8, k) F('J', 9, k) F('K', 10, k) F('L', 11, k) F('M', 12, k) F('N', 13, k) F('O', 14, k) F('P', 15, k) \
+	F('Q', 16, k) F('R', 17, k) F('S', 18, k) F('T', 19, k) F('U', 20, k) F('V', 21, k) F('W', 22, k) F('X', 23, k) \
+	F('Y', 24, k) F('Z', 25, k) F('a', 26, k) F('b', 27, k) F('c', 28, k) F('d', 29, k) F('e', 30, k) F('f', 31, k) \
+	F('g', 32, k) F('h', 33, k) F('i', 34, k) F('j', 35, k) F('k', 36, k) F('l', 37, k) F('m', 38, k) F('n', 39, k) \
+	F('o', 40, k) F('p', 41, k) F('q', 42, k) F('r', 43, k) F('s', 44, k) F('t', 45, k) F('u', 46, k) F('v', 47, k) \
+	F('w', 48, k) F('x', 49, k) F('y', 50, k) F('z', 51, k) F('0', 52, k) F('1', 53, k) F('2', 54, k) F('3', 55, k) \
+	F('4', 56, k) F('5', 57, k) F('6', 58, k) F('7', 59, k) F('8', 60, k) F('9', 61, k) F('+', 62, k) F('/', 63, k)
+/* clang-format on */
 #define B64_AT(c, v, k) [c] = (uint32_t)(v) << (18 - 6 * (k)) | 1u << (24 + (k)),
 static const uint32_t d0[256] = {B64_DIGITS(B64_AT, 0)}, d1[256] = {B64_DIGITS(B64_AT, 1)},
 		      d2[256] = {B64_DIGITS(B64_AT, 2)}, d3[256] = {B64_DIGITS(B64_AT, 3)};
