@@ -7,6 +7,7 @@
 #include "fleetca/catalog.h"
 #include "fleetca/change.h"
 #include "fleetca/render.h"
+#include "render/render_int.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD	"\033[1m"
@@ -101,25 +102,7 @@ int fca_render_change_text(FILE *f, const struct fca_change *ch, const char *pat
 static void cell(FILE *f, const char *s)
 {
 	fputs(" ", f);
-	for (; *s; s++) {
-		switch (*s) {
-		case '|':
-			fputs("\\|", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '`':
-			fputc('\'', f);
-			break;
-		case '\r':
-		case '\n':
-			fputc(' ', f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
+	fca_render__md_text(f, s, 1);
 	fputs(" |", f);
 }
 

@@ -9,8 +9,9 @@
 #include "fleetca/render.h"
 #include "render/render_int.h"
 
-/* Text in a table cell, a callout or a summary: '|' and '<' escaped, line breaks flattened. */
-static void put_escaped(FILE *f, const char *s)
+/* Text in a table cell, a callout or a summary: '|' and '<' escaped, line breaks flattened; with
+ * no_code, a backtick becomes ' (a cell whose text must not open a code span). */
+void fca_render__md_text(FILE *f, const char *s, int no_code)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -24,10 +25,18 @@ static void put_escaped(FILE *f, const char *s)
 		case '\n':
 			fputc(' ', f);
 			break;
+		case '`':
+			fputc(no_code ? '\'' : '`', f);
+			break;
 		default:
 			fputc(*s, f);
 		}
 	}
+}
+
+static void put_escaped(FILE *f, const char *s)
+{
+	fca_render__md_text(f, s, 0);
 }
 
 static size_t first_step(const struct fca_plan *p, enum fca_ca_id ca)

@@ -18,6 +18,8 @@ void fca_render__counts(struct fca_render_counts *c, const struct fca_plan *p);
  * The CAs a human must decide about (fca_plan_ca_stuck), as words for a headline: "drift on
  * apple_scep, corrupt host_identity". Returns how many; buf is "" when none.
  */
+/* Markdown text (table cells, callouts): see plan_markdown.c. */
+void fca_render__md_text(FILE *f, const char *s, int no_code);
 size_t fca_render__stuck_words(char *buf, size_t n, const struct fca_plan *p);
 
 /*
