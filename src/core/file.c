@@ -12,16 +12,31 @@
 #include "fleetca/encoding.h"
 #include "fleetca/file.h"
 
-static int read_fd(int fd, const char *path, size_t max, char **data, size_t *len)
+/* Reads at most max + 1 bytes (one byte past the limit shows an oversized input, whatever fstat
+ * said) into a buffer sized from hint (the file's size, 0 when unknown) and grown as it fills: a
+ * 200-byte file costs a 200-byte buffer, not the limit's. */
+static int read_fd(int fd, const char *path, size_t max, size_t hint, char **data, size_t *len)
 {
-	char *buf = malloc(max + 2);
-	size_t n = 0;
+	size_t cap = (hint < 4096 ? 4096 : hint) + 2, n = 0;
+	char *buf;
 
-	if (!buf)
+	if (cap > max + 2)
+		cap = max + 2;
+	if (!(buf = malloc(cap)))
 		return fca_error_set(FCA_ENOMEM, "%s: out of memory", path);
-	/* One byte past the limit shows an oversized input, whatever fstat said. */
 	while (n < max + 1) {
-		ssize_t got = read(fd, buf + n, max + 1 - n);
+		ssize_t got;
+		if (n == cap - 1) { /* full but for the terminator */
+			size_t ncap = cap > (max + 2) / 2 ? max + 2 : cap * 2;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				return fca_error_set(FCA_ENOMEM, "%s: out of memory", path);
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		got = read(fd, buf + n, cap - 1 - n);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
@@ -59,7 +74,7 @@ int fca_file_read(const char *path, size_t max, char **data, size_t *len)
 		/* Once per process: a second "-" (say -f - with --plan -) would silently read nothing. */
 		if (stdin_read++)
 			return fca_error_set(FCA_EINVALID, "standard input was already read: name a file");
-		return read_fd(STDIN_FILENO, "standard input", max, data, len);
+		return read_fd(STDIN_FILENO, "standard input", max, 0, data, len);
 	}
 	/* O_NONBLOCK: opening a FIFO with no writer must not wait; fstat refuses it below. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) < 0)
@@ -74,7 +89,7 @@ int fca_file_read(const char *path, size_t max, char **data, size_t *len)
 		close(fd);
 		return r;
 	}
-	r = read_fd(fd, path, max, data, len);
+	r = read_fd(fd, path, max, st.st_size > 0 ? (size_t)st.st_size : 0, data, len);
 	close(fd);
 	return r;
 }
