@@ -69,6 +69,7 @@ struct fca_store {
 	int schema_loaded; /* read on first need: a converged run never needs it */
 	int tls;	   /* the connection was asked to use TLS */
 	int mariadb;	   /* the server is MariaDB (error numbers above 4000 differ from MySQL's) */
+	int utc;	   /* the session's time zone is pinned to UTC (utc_session) */
 	struct name_list tables;
 	struct name_list host_id_tables; /* tables with a host_id column */
 };
@@ -83,6 +84,7 @@ struct sql_op {
 	const char *privilege; /* what it needs on table ("SELECT", "INSERT", ...), or NULL */
 	const char *advice;    /* said after a denial's GRANT (another way out), or NULL */
 	int connecting;	       /* the error is mysql_real_connect's */
+	int zone_free;	       /* the statement reads and writes no time in the session's zone */
 };
 
 enum sql_failure {
@@ -240,8 +242,31 @@ static const char *describe(char *arr, size_t size, const char *fallback, const 
 	return r == FCA_OK ? arr : fallback;
 }
 
+/*
+ * As Fleet pins its sessions: TIMESTAMP values are converted in UTC, so a daylight-saving server zone
+ * cannot shift renew_at or created_at in the hour that repeats. Done before the first statement that
+ * is not zone-free, not at connect: a converged run's one read (UNIX_TIMESTAMP of TIMESTAMP columns,
+ * which MySQL and MariaDB return unconverted) then costs no second round trip.
+ */
+static int utc_session(struct fca_store *s)
+{
+	static const char set[] = "SET time_zone = '+00:00'";
+	const struct sql_op op = {.what = "setting the session time zone to UTC"};
+
+	if (s->utc)
+		return FCA_OK;
+	if (mysql_real_query(s->db, set, sizeof(set) - 1) != 0)
+		return db_error(s, &op);
+	s->utc = 1;
+	return FCA_OK;
+}
+
 static int query(struct fca_store *s, const char *sql, const struct sql_op *op)
 {
+	int r;
+
+	if (!op->zone_free && (r = utc_session(s)) != 0)
+		return r;
 	if (mysql_real_query(s->db, sql, strlen(sql)) != 0)
 		return db_error(s, op);
 	return FCA_OK;
@@ -389,7 +414,7 @@ int fca_store_probe_table(struct fca_store *s, const char *table)
 {
 	char sqlbuf[128], what[96];
 	struct fca_buf sql;
-	struct sql_op op = {.table = table, .privilege = "SELECT"};
+	struct sql_op op = {.table = table, .privilege = "SELECT", .zone_free = 1};
 	MYSQL_RES *res;
 	int r;
 
@@ -560,10 +585,6 @@ int fca_store_open(struct fca_store **out, const struct fca_mysql_config *cfg)
 	}
 	wipe_library_password(s->db);
 	s->mariadb = mariadb_connection(s->db) != 0;
-	/* As Fleet pins its sessions: TIMESTAMP values are converted in UTC, so a daylight-saving server
-	 * zone cannot shift renew_at or created_at in the hour that repeats. */
-	if ((r = exec(s, "SET time_zone = '+00:00'", "setting the session time zone to UTC")) != 0)
-		goto out;
 	*out = s;
 	s = NULL;
 	r = FCA_OK;
@@ -667,9 +688,11 @@ static int sql_select_assets(struct fca_store *s, struct fca_buf *sql, const cha
 static int read_rows(struct fca_store *s, struct fca_asset_rows *out, const char *const *names, size_t n, int live_only,
 		     int for_update)
 {
+	/* zone-free: its times are UNIX_TIMESTAMP(created_at) and (deleted_at), TIMESTAMP columns */
 	const struct sql_op op = {.what = "reading mdm_config_assets",
 				  .table = "mdm_config_assets",
-				  .privilege = for_update ? "SELECT, UPDATE" : "SELECT"};
+				  .privilege = for_update ? "SELECT, UPDATE" : "SELECT",
+				  .zone_free = 1};
 	char sqlbuf[SQL_MAX];
 	struct fca_buf sql;
 	MYSQL_RES *res = NULL;
@@ -809,6 +832,8 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	bind(&b[1], MYSQL_TYPE_BLOB, value, &vlen);
 	bind(&b[2], MYSQL_TYPE_STRING, md5, &md5_len);
 	bind(&b[3], MYSQL_TYPE_LONGLONG, &ra, NULL);
+	if ((r = utc_session(s)) != 0)
+		return r;
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
@@ -939,6 +964,8 @@ static int stream_rows(struct fca_store *s, const char *sql, const struct sql_op
 	uint64_t nrows = 0;
 	int r = FCA_OK;
 
+	if (!op->zone_free && (r = utc_session(s)) != 0)
+		return r;
 	if (mysql_real_query(s->db, sql, strlen(sql)) != 0 || !(res = mysql_use_result(s->db)))
 		return db_error(s, op);
 	while ((row = mysql_fetch_row(res))) {
@@ -979,7 +1006,9 @@ static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 
 int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb, void *ctx)
 {
-	const struct sql_op op = {.what = "reading issued certificates", .table = table, .privilege = "SELECT"};
+	/* zone-free: not_valid_after is compared with UTC text and converted from a UTC literal */
+	const struct sql_op op = {
+	    .what = "reading issued certificates", .table = table, .privilege = "SELECT", .zone_free = 1};
 	struct issued_scan sc = {table, cb, ctx};
 	char sqlbuf[1024];
 	struct fca_buf sql;
@@ -1026,9 +1055,11 @@ int fca_store_scan_cert_assocs(struct fca_store *s, fca_assoc_cb cb, void *ctx)
 	const char *sql = "SELECT a.sha256, a.sha256 = (SELECT b.sha256 FROM nano_cert_auth_associations b "
 			  "WHERE b.id = a.id ORDER BY b.created_at DESC, b.sha256 ASC LIMIT 1) "
 			  "FROM nano_cert_auth_associations a";
+	/* zone-free: TIMESTAMP values compare as stored */
 	const struct sql_op op = {.what = "reading nano_cert_auth_associations",
 				  .table = "nano_cert_auth_associations",
-				  .privilege = "SELECT"};
+				  .privilege = "SELECT",
+				  .zone_free = 1};
 	struct assoc_scan sc = {cb, ctx};
 
 	/* Asked of the server, not of information_schema: a table this user may not read is hidden
@@ -1050,7 +1081,7 @@ static int escrow_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 
 int fca_store_scan_escrows(struct fca_store *s, fca_escrow_cb cb, void *ctx)
 {
-	const struct sql_op op = {.what = "reading FileVault escrows"};
+	const struct sql_op op = {.what = "reading FileVault escrows", .zone_free = 1};
 	struct escrow_scan sc = {cb, ctx};
 	int r;
 
@@ -1143,6 +1174,8 @@ int fca_store_insert_activity(struct fca_store *s, const char *type, const char 
 	bind(&b[0], MYSQL_TYPE_STRING, type, &tl);
 	bind(&b[1], MYSQL_TYPE_STRING, details_json, &dl);
 	bind(&b[2], MYSQL_TYPE_LONGLONG, &at, NULL);
+	if ((r = utc_session(s)) != 0)
+		return r;
 	if (!(st = mysql_stmt_init(s->db)))
 		return fca_error_set(FCA_ENOMEM, "out of memory");
 	if (mysql_stmt_prepare(st, sql.ptr, (unsigned long)sql.len) != 0 || mysql_stmt_bind_param(st, b) != 0 ||
