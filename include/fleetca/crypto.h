@@ -20,11 +20,12 @@
  */
 int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *server_key) FCA_MUST_USE;
 
-/* Starts fetching AES-256-GCM and MD5 on a thread of their own (OpenSSL 3's first fetch is costly), to
- * run while the caller waits for the database; their first use joins it. Optional, at most once. */
-void fca_crypto_warm_up(void);
-/* Waits for a warm-up still running: before the process exits (OpenSSL's cleanup must not run under it). */
-void fca_crypto_warm_wait(void);
+/* Initialises OpenSSL for a process that will not clean it up at exit: before any other library
+ * (the MySQL client) initialises it. Optional, at most once. */
+void fca_crypto_init(void);
+/* Which AES-256-GCM the envelope uses: "built-in" (OpenSSL's own, without a provider fetch),
+ * "provider" (fetched: a FIPS configuration), or "none" (neither could be had). */
+const char *fca_crypto_gcm_implementation(void);
 /* Decrypts nonce(12) || ciphertext || tag(16) into a secret. asset names the row in errors. */
 int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in, size_t len,
 		       const char *asset) FCA_MUST_USE;

@@ -151,6 +151,6 @@ int cli_open(struct fca_config *cfg, int64_t lock_timeout, struct fca_secret *ae
 	if ((r = cli_config_load(cfg, lock_timeout)) != 0 ||
 	    (r = fca_engine_load_server_key(aes_key, &cfg->server_key)) != 0)
 		return r;
-	fca_crypto_warm_up(); /* the first decrypt's algorithm fetch runs while the store connects */
+	fca_crypto_init();
 	return s ? fca_store_open(s, &cfg->mysql) : FCA_OK;
 }

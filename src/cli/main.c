@@ -146,7 +146,6 @@ int cli_use_color(FILE *f)
 /* Output that did not reach its reader is an error: 'fleetca status > /dev/full' exits 1. */
 static int finish(int rc)
 {
-	fca_crypto_warm_wait(); /* a warm-up (cli_open) must end before exit runs OpenSSL's cleanup */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "fleetca: error: cannot write to standard output\n");
 		return FCA_EXIT_ERROR;

@@ -4,8 +4,6 @@
  * translated here, once, into fca_error messages.
  */
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/md5.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -87,65 +86,57 @@ int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *s
 }
 
 /*
- * The first fetch of AES-256-GCM costs a converged run as much as all its own work: OpenSSL 3 builds
- * every cipher of the provider into its method store (about 5.6 M instructions, ~1.5 ms). The
- * algorithms are fetched once per process, into these; fca_crypto_warm_up() starts the fetch on a
- * thread of its own, so that it runs while the caller waits for the database's handshake, and the
- * first use joins it (as does fca_crypto_warm_wait, before the process exits). Without a warm-up, or when the thread
- * cannot start, the first use fetches.
+ * A converged run decrypts one row and checksums a few: AES-256-GCM and MD5 are its only algorithms.
+ * OpenSSL 3.0's first fetch of a cipher builds every cipher of the provider into its method store
+ * (about 6 M instructions and 50 page faults: more than the rest of a converged run), and the first
+ * digest fetch every digest. So, once per process:
+ * - AES-256-GCM is OpenSSL's built-in implementation (EVP_aes_256_gcm(): AES-NI and carry-less
+ *   multiplication where the CPU has them), reached through a duplicate of its method so that
+ *   OpenSSL runs it without a fetch. Where that is not allowed or not there (a FIPS configuration:
+ *   its provider must do the work; an OpenSSL without the legacy methods), the provider's, fetched.
+ * - MD5 is OpenSSL's one-shot MD5(), which needs no provider: Fleet's md5_checksum is a checksum of
+ *   the stored bytes, not security, and a FIPS configuration does not forbid it.
+ * The deprecated calls are confined to the two functions below.
  */
 static struct {
-	EVP_CIPHER *gcm;
-	EVP_MD *md5; /* from a non-FIPS provider on a FIPS host: see fca_crypto_md5_hex */
-	pthread_t thread;
-	int warming, fetched;
+	const EVP_CIPHER *gcm;
+	EVP_CIPHER *gcm_owned; /* what was duplicated or fetched */
+	int fetched;	       /* gcm is the provider's */
 } algs;
 
-static void *fetch_algorithms(void *unused)
+static const EVP_CIPHER *gcm_cipher(void)
 {
-	(void)unused;
-	if (!algs.gcm)
-		algs.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	if (!algs.md5)
-		algs.md5 = EVP_MD_fetch(NULL, "MD5", "-fips");
-	return NULL;
+	if (algs.gcm)
+		return algs.gcm;
+#if OPENSSL_VERSION_MAJOR < 4
+	if (!EVP_default_properties_is_fips_enabled(NULL)) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+		algs.gcm_owned = EVP_CIPHER_meth_dup(EVP_aes_256_gcm());
+#pragma GCC diagnostic pop
+	}
+#endif
+	if (!algs.gcm_owned) {
+		ERR_clear_error();
+		algs.gcm_owned = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+		algs.fetched = algs.gcm_owned != NULL;
+	}
+	return algs.gcm = algs.gcm_owned;
 }
 
-void fca_crypto_warm_up(void)
+const char *fca_crypto_gcm_implementation(void)
 {
-	sigset_t all, old;
+	if (!gcm_cipher())
+		return "none";
+	return algs.fetched ? "provider" : "built-in";
+}
 
-	if (algs.warming || algs.fetched)
-		return;
+void fca_crypto_init(void)
+{
 	/* No OpenSSL cleanup at exit (a fifth of a converged run's own work): the process ends there,
 	 * fleetca's secrets are wiped when released, and a core dump is disabled. This must be the
 	 * process's first initialisation of OpenSSL to count (it is: before the store's client library). */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
-	/* signals stay with the main thread: reconcile's sleep must be the one they interrupt */
-	sigfillset(&all);
-	if (pthread_sigmask(SIG_SETMASK, &all, &old) != 0)
-		return;
-	algs.warming = pthread_create(&algs.thread, NULL, fetch_algorithms, NULL) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-void fca_crypto_warm_wait(void)
-{
-	if (algs.warming) {
-		pthread_join(algs.thread, NULL);
-		algs.warming = 0;
-	}
-}
-
-/* The fetched algorithms, joining the warm-up if one runs. A fetch that failed on the thread is
- * tried again here, so that its error is in this thread's OpenSSL error queue for OSSL_GUARD. */
-static void algorithms(void)
-{
-	fca_crypto_warm_wait();
-	if (!algs.fetched || !algs.gcm || !algs.md5) {
-		fetch_algorithms(NULL);
-		algs.fetched = 1;
-	}
 }
 
 int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key, const unsigned char *in, size_t len,
@@ -171,8 +162,7 @@ int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key,
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	algorithms();
-	OSSL_GUARD(EVP_DecryptInit_ex(ctx, algs.gcm, NULL, NULL, NULL) == 1, asset);
+	OSSL_GUARD(EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, asset);
 	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, asset);
 	OSSL_GUARD(EVP_DecryptInit_ex(ctx, NULL, NULL, aes_key->data, in) == 1, asset);
 	OSSL_GUARD(EVP_DecryptUpdate(ctx, out->data, &n, in + FCA_GCM_NONCE, (int)ct_len) == 1, asset);
@@ -215,8 +205,7 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 	if ((r = fca_crypto_random(buf, FCA_GCM_NONCE)) != 0)
 		goto out;
 	r = FCA_ERROR;
-	algorithms();
-	OSSL_GUARD(EVP_EncryptInit_ex(ctx, algs.gcm, NULL, NULL, NULL) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_EncryptUpdate(ctx, buf + FCA_GCM_NONCE, &n, in, (int)len) == 1, "AES-GCM encryption");
@@ -233,20 +222,16 @@ out:
 	return r;
 }
 
-/*
- * Fleet's md5_checksum is a checksum, not security: on a FIPS host MD5 is fetched from a non-FIPS
- * provider explicitly ("-fips"). A digest that fails leaves out empty, which matches no stored
- * checksum and which fca_store_insert refuses to write: never a garbage md5_checksum.
- */
+/* Fleet's md5_checksum: a checksum of the stored bytes, not security (see gcm_cipher above). */
 void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 {
-	unsigned char md[16];
-	unsigned int l = 0;
+	unsigned char md[MD5_DIGEST_LENGTH];
 
-	out[0] = '\0';
-	algorithms(); /* once per process: every row read is checked with it */
-	if (algs.md5 && EVP_Digest(p, n, md, &l, algs.md5, NULL) == 1 && l == sizeof(md))
-		fca_hex_encode(out, md, 16, 1);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	MD5(p, n, md);
+#pragma GCC diagnostic pop
+	fca_hex_encode(out, md, sizeof(md), 1);
 }
 
 void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "fleetca/crypto.h"
 #include "fleetca/timeutil.h"
@@ -149,6 +150,83 @@ static void roundtrip_encrypt_decrypt(void **state)
 	assert_memory_equal(pt.data, "hello fleet", 11);
 	fca_secret_dispose(&pt);
 	free(ct);
+}
+
+/* The provider's AES-256-GCM, fetched: what the envelope's built-in implementation must agree with. */
+static int provider_gcm(int enc, const unsigned char *iv, const unsigned char *in, size_t len, unsigned char *out,
+			unsigned char tag[16])
+{
+	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, fin = 0, ok;
+
+	ok = c && ctx && EVP_CipherInit_ex(ctx, c, NULL, NULL, NULL, enc) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+	     EVP_CipherInit_ex(ctx, NULL, NULL, aes.data, iv, enc) == 1 &&
+	     (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1) &&
+	     EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1 && EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(c);
+	return ok && (size_t)(n + fin) == len ? 0 : -1;
+}
+
+/* The envelope uses OpenSSL's built-in AES-256-GCM on a host without a FIPS configuration (no provider
+ * fetch: a converged run's largest cost): it must agree with the provider's, byte for byte, both
+ * ways, at lengths around the 16-byte block, and refuse a changed tag. */
+static void builtin_gcm_agrees_with_the_provider(void **state)
+{
+	static const size_t lens[] = {0, 1, 15, 16, 17, 255, 4096, 70001};
+	unsigned char *msg = malloc(70001), *out = malloc(70001 + 28), *ct = NULL, tag[16];
+	size_t ctlen = 0;
+	(void)state;
+	assert_non_null(msg);
+	assert_non_null(out);
+	assert_string_equal(fca_crypto_gcm_implementation(), "built-in");
+	for (size_t i = 0; i < 70001; i++)
+		msg[i] = (unsigned char)(i * 131 + 7);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		struct fca_secret pt = FCA_SECRET_INIT;
+		size_t len = lens[k];
+		/* fleetca encrypts, the provider decrypts */
+		assert_int_equal(fca_crypto_encrypt(&ct, &ctlen, &aes, msg, len), 0);
+		assert_int_equal(ctlen, len + 28);
+		memcpy(tag, ct + 12 + len, 16);
+		assert_int_equal(provider_gcm(0, ct, ct + 12, len, out, tag), 0);
+		assert_memory_equal(out, msg, len);
+		/* the provider encrypts with the same nonce, fleetca decrypts: the same bytes and tag */
+		memcpy(out, ct, 12);
+		assert_int_equal(provider_gcm(1, ct, msg, len, out + 12, out + 12 + len), 0);
+		assert_memory_equal(out, ct, ctlen);
+		assert_int_equal(fca_crypto_decrypt(&pt, &aes, out, ctlen, "x"), 0);
+		assert_int_equal(pt.len, len);
+		assert_memory_equal(pt.data, msg, len);
+		fca_secret_dispose(&pt);
+		/* a flipped tag bit is refused */
+		out[ctlen - 1] ^= 1;
+		assert_int_not_equal(fca_crypto_decrypt(&pt, &aes, out, ctlen, "x"), 0);
+		free(ct);
+		ct = NULL;
+	}
+	free(msg);
+	free(out);
+}
+
+/* MD5 without a provider fetch: RFC 1321's test suite. */
+static void md5_matches_rfc_1321(void **state)
+{
+	static const char *const in[] = {
+	    "", "a", "abc", "message digest",
+	    "12345678901234567890123456789012345678901234567890123456789012345678901234567890"};
+	static const char *const want[] = {"D41D8CD98F00B204E9800998ECF8427E", "0CC175B9C0F1B6A831C399E269772661",
+					   "900150983CD24FB0D6963F7D28E17F72", "F96B697D7CB7938D525A2F31AAF161D0",
+					   "57EDF4A22BE3C955AC49DA2E2107B67A"};
+	char hex[33];
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) { /* RFC 1321's test suite */
+		fca_crypto_md5_hex(hex, (const unsigned char *)in[i], strlen(in[i]));
+		assert_string_equal(hex, want[i]);
+	}
 }
 
 static void fixture_certs_inspect_as_expected(void **state)
@@ -496,6 +574,8 @@ int main(void)
 	    cmocka_unit_test(short_server_key_is_refused),
 	    cmocka_unit_test(truncated_ciphertext_is_refused),
 	    cmocka_unit_test(roundtrip_encrypt_decrypt),
+	    cmocka_unit_test(builtin_gcm_agrees_with_the_provider),
+	    cmocka_unit_test(md5_matches_rfc_1321),
 	    cmocka_unit_test(fixture_certs_inspect_as_expected),
 	    cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
 	    cmocka_unit_test(generated_ca_has_fleet_parameters),
