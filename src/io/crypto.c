@@ -234,13 +234,29 @@ void fca_crypto_md5_hex(char out[33], const unsigned char *p, size_t n)
 	fca_hex_encode(out, md, sizeof(md), 1);
 }
 
+/*
+ * SHA-256 with one fetched method and one context, kept for the process: a scan hashes each of a
+ * million certificates, and EVP_Digest would allocate a context and look the method up for each
+ * (a fifth of the scan's own CPU). 1 on success.
+ */
+static int sha256(unsigned char out[32], const void *p, size_t n)
+{
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
+	unsigned int l = 0;
+
+	if ((!md && !(md = EVP_MD_fetch(NULL, "SHA256", NULL))) || (!ctx && !(ctx = EVP_MD_CTX_new())))
+		return 0;
+	return EVP_DigestInit_ex2(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, p, n) == 1 &&
+	       EVP_DigestFinal_ex(ctx, out, &l) == 1 && l == 32;
+}
+
 void fca_crypto_sha256_hex(char out[65], const unsigned char *p, size_t n)
 {
 	unsigned char md[32];
-	unsigned int l = 0;
 
 	out[0] = '\0';
-	if (EVP_Digest(p, n, md, &l, EVP_sha256(), NULL) == 1 && l == sizeof(md))
+	if (sha256(md, p, n))
 		fca_hex_encode(out, md, 32, 0);
 }
 
@@ -650,7 +666,7 @@ static int ids_fast(struct fca_issued_ids *ids, const char *pem, size_t len, int
 		return -1;
 	if (ids_from_der(der, (size_t)n, ids) != 1)
 		return -1;
-	if (want_sha256 && !EVP_Digest(der, (size_t)n, ids->sha256, NULL, EVP_sha256(), NULL))
+	if (want_sha256 && !sha256(ids->sha256, der, (size_t)n))
 		return -1;
 	return 1;
 }
@@ -673,7 +689,7 @@ static int ids_full(struct fca_issued_ids *ids, const char *pem, size_t len, int
 	if (!(x = d2i_X509(NULL, &p, dlen)))
 		goto out;
 	/* the certificate's bytes: what d2i read, not what the PEM block may hold after them */
-	if (want_sha256 && !EVP_Digest(data, (size_t)(p - data), ids->sha256, NULL, EVP_sha256(), NULL))
+	if (want_sha256 && !sha256(ids->sha256, data, (size_t)(p - data)))
 		goto out;
 	if ((a = X509_get0_authority_key_id(x)) && (size_t)ASN1_STRING_length(a) <= sizeof(ids->aki)) {
 		ids->aki_len = (size_t)ASN1_STRING_length(a);
