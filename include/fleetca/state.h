@@ -88,7 +88,7 @@ struct fca_state {
 	 * (fca_cert_facts_encode), each tied to its row's md5_checksum; a run whose row has the same
 	 * checksum takes them instead of decrypting and parsing it. A cache: a line the reader cannot
 	 * use is only ignored. */
-	char row_facts[FCA_STATE_MAX_FACTS][FCA_CERT_FACTS_MAX];
+	char (*row_facts)[FCA_CERT_FACTS_MAX]; /* FCA_STATE_MAX_FACTS lines once reserved, else NULL */
 	size_t nrow_facts;
 };
 
@@ -105,6 +105,8 @@ struct fca_delivery {
 void fca_state_init(struct fca_state *s);
 void fca_state_dispose(struct fca_state *s);
 int fca_state_copy(struct fca_state *dst, const struct fca_state *src) FCA_MUST_USE;
+/* Room for FCA_STATE_MAX_FACTS row_facts lines (on the heap: 40 KB a run that reads none never touches). */
+int fca_state_reserve_facts(struct fca_state *s) FCA_MUST_USE;
 
 /* src/model/state.c: lookups and edits. */
 struct fca_state_gen *fca_state_find(struct fca_state *s, enum fca_ca_id ca, const char *sha256_hex);

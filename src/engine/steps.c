@@ -104,6 +104,10 @@ static void record_facts(struct fca_step_ctx *c)
 	struct fca_state *s = &c->state;
 
 	s->nrow_facts = 0;
+	if (fca_state_reserve_facts(s) != FCA_OK) { /* a cache: the next run decrypts instead */
+		fca_error_clear();
+		return;
+	}
 	for (int a = 0; a < FCA_CA_COUNT; a++)
 		for (int sl = 0; sl < FCA_SLOT_COUNT; sl++) {
 			const struct fca_obs_gen *g = &c->o->cas[a].gens[sl];

@@ -196,6 +196,7 @@ static void free_parts(struct fca_state *s)
 	free(s->gens);
 	free(s->transitions);
 	free(s->outbox);
+	free(s->row_facts);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -504,7 +505,8 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 
 	/* Optional: documents written before it existed do not have it (include/fleetca/state.h). */
 	if ((a = json_object_get(root, "row_facts"))) {
-		if ((r = get_array(&n, a, "row_facts", FCA_STATE_MAX_FACTS)) != FCA_OK)
+		if ((r = get_array(&n, a, "row_facts", FCA_STATE_MAX_FACTS)) != FCA_OK ||
+		    (n && (r = fca_state_reserve_facts(&s)) != FCA_OK))
 			goto out;
 		json_array_foreach(a, i, v)
 		{

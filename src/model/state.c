@@ -19,6 +19,7 @@ void fca_state_dispose(struct fca_state *s)
 		free(s->outbox[i].details_json);
 	free(s->gens);
 	free(s->transitions);
+	free(s->row_facts);
 	free(s->outbox);
 	fca_state_init(s);
 }
@@ -44,6 +45,13 @@ static int grow(void **arr, size_t n, size_t elem, size_t max, const char *what)
 	return FCA_OK;
 }
 
+int fca_state_reserve_facts(struct fca_state *s)
+{
+	if (!s->row_facts && !(s->row_facts = malloc(FCA_STATE_MAX_FACTS * sizeof(*s->row_facts))))
+		return fca_error_set(FCA_ENOMEM, "state document: out of memory");
+	return FCA_OK;
+}
+
 int fca_state_copy(struct fca_state *dst, const struct fca_state *src)
 {
 	struct fca_state t;
@@ -51,8 +59,12 @@ int fca_state_copy(struct fca_state *dst, const struct fca_state *src)
 	t.format_version = src->format_version;
 	t.updated_at = src->updated_at;
 	memcpy(t.history, src->history, sizeof(t.history));
-	memcpy(t.row_facts, src->row_facts, src->nrow_facts * sizeof(t.row_facts[0]));
-	t.nrow_facts = src->nrow_facts;
+	if (src->nrow_facts) {
+		if (fca_state_reserve_facts(&t) != FCA_OK)
+			goto nomem;
+		memcpy(t.row_facts, src->row_facts, src->nrow_facts * sizeof(t.row_facts[0]));
+		t.nrow_facts = src->nrow_facts;
+	}
 	if (src->ngens) {
 		if (!(t.gens = malloc(src->ngens * sizeof(*t.gens))))
 			goto nomem;
