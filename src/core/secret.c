@@ -17,9 +17,68 @@ void fca_secret_wipe(void *p, size_t n)
 		explicit_bzero(p, n);
 }
 
+/*
+ * Small secrets share one locked, non-dumpable mapping of POOL_PAGES pages (a page each, or a few
+ * contiguous ones): the handful a run holds cost three system calls, not five each. A secret that
+ * does not fit gets a mapping of its own. Released pages are wiped at once and kept for the next
+ * secret; the pool lives as long as the process. Secrets are made and released on one thread.
+ */
+#define POOL_PAGES 4
+static struct {
+	unsigned char *base;
+	unsigned used; /* bit i: page i is taken */
+	int failed;
+} pool;
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void *map_locked(size_t sz)
+{
+	void *p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, sz, MADV_DONTDUMP);
+	(void)mlock(p, sz); /* best effort: RLIMIT_MEMLOCK may be small */
+	return p;
+}
+
+static void *pool_take(size_t pages)
+{
+	if (pages > POOL_PAGES || pool.failed)
+		return NULL;
+	if (!pool.base && !(pool.base = map_locked(POOL_PAGES * page_size()))) {
+		pool.failed = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i + pages <= POOL_PAGES; i++) {
+		unsigned want = ((1u << pages) - 1) << i;
+		if (!(pool.used & want)) {
+			pool.used |= want;
+			return pool.base + i * page_size();
+		}
+	}
+	return NULL;
+}
+
+/* 1 when p was the pool's (its pages are free again), 0 when it has a mapping of its own. */
+static int pool_give(unsigned char *p, size_t pages)
+{
+	size_t i;
+
+	if (!pool.base || p < pool.base || p >= pool.base + POOL_PAGES * page_size())
+		return 0;
+	i = (size_t)(p - pool.base) / page_size();
+	pool.used &= ~(((1u << pages) - 1) << i);
+	return 1;
+}
+
 int fca_secret_alloc(struct fca_secret *s, size_t cap)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), sz;
+	size_t page = page_size(), sz;
 	void *p;
 
 	s->data = NULL;
@@ -27,11 +86,8 @@ int fca_secret_alloc(struct fca_secret *s, size_t cap)
 	if (cap > FCA_SECRET_MAX)
 		return fca_error_set(FCA_EINVALID, "secret larger than %d bytes", FCA_SECRET_MAX);
 	sz = (cap + 1 + page - 1) / page * page;
-	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if (!(p = pool_take(sz / page)) && !(p = map_locked(sz)))
 		return fca_error_set(FCA_ENOMEM, "out of memory for a secret buffer");
-	(void)madvise(p, sz, MADV_DONTDUMP);
-	(void)mlock(p, sz); /* best effort: RLIMIT_MEMLOCK may be small */
 	s->data = p;
 	s->cap = sz - 1;
 	s->data[0] = '\0';
@@ -57,9 +113,11 @@ void fca_secret_dispose(struct fca_secret *s)
 	if (!s || !s->data)
 		return;
 	sz = s->cap + 1;
-	explicit_bzero(s->data, sz);
-	(void)munlock(s->data, sz);
-	(void)munmap(s->data, sz);
+	explicit_bzero(s->data, sz); /* pool pages too: the next secret finds them zeroed */
+	if (!pool_give(s->data, sz / page_size())) {
+		(void)munlock(s->data, sz);
+		(void)munmap(s->data, sz);
+	}
 	s->data = NULL;
 	s->len = s->cap = 0;
 }
