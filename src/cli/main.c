@@ -1,4 +1,5 @@
 #include <stdarg.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,12 @@ static int finish(int rc)
 
 int main(int argc, char **argv)
 {
+	/* A run is short, or a loop whose peak is small (reconcile): memory freed stays with the process.
+	 * glibc would otherwise give it back as it goes (a trim of the heap, a munmap of each large
+	 * block), which cost a converged apply 0.2 ms of its 11 at exit; and a fixed threshold keeps
+	 * the plan's 360 KB on the heap, whose fresh pages calloc leaves untouched. */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	fca_secret_harden_process();
 	if (argc < 2) {
 		usage(stderr);
