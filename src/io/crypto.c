@@ -124,6 +124,19 @@ static const EVP_CIPHER *gcm_cipher(void)
 	return algs.gcm = algs.gcm_owned;
 }
 
+/* The error when AES-256-GCM cannot be had: what, and what to do. */
+static int gcm_unavailable(const char *what)
+{
+	if (EVP_default_properties_is_fips_enabled(NULL))
+		return fca_error_set(FCA_ERROR,
+				     "%s: OpenSSL's configuration asks for FIPS-approved algorithms, and no provider "
+				     "gives AES-256-GCM (%s): install and configure the FIPS provider, or run fleetca "
+				     "under a configuration without default_properties = fips=yes (OPENSSL_CONF)",
+				     what, ossl_reason());
+	return fca_error_set(FCA_ERROR, "%s: OpenSSL gives no AES-256-GCM (%s): check OPENSSL_CONF and its providers",
+			     what, ossl_reason());
+}
+
 const char *fca_crypto_gcm_implementation(void)
 {
 	if (!gcm_cipher())
@@ -160,6 +173,10 @@ int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key,
 	r = FCA_ERROR;
 	if (!(ctx = EVP_CIPHER_CTX_new())) {
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!gcm_cipher()) {
+		r = gcm_unavailable(asset);
 		goto out;
 	}
 	OSSL_GUARD(EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, asset);
@@ -205,6 +222,10 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 	if ((r = fca_crypto_random(buf, FCA_GCM_NONCE)) != 0)
 		goto out;
 	r = FCA_ERROR;
+	if (!gcm_cipher()) {
+		r = gcm_unavailable("AES-GCM encryption");
+		goto out;
+	}
 	OSSL_GUARD(EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) == 1, "AES-GCM encryption");
