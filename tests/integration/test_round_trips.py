@@ -38,7 +38,8 @@ def statements(db, args, env):
     expect(len(ids) == 1, "one connection of fleetca to %s in the general log: %s" % (db, ids))
     if len(ids) != 1:
         return []
-    rows = mariadb(None, "SELECT command_type, REPLACE(REPLACE(CONVERT(argument USING utf8mb4), '\\n', ' '), "
+    # as ASCII: an INSERT's encrypted value is logged as its raw bytes, which become '?'
+    rows = mariadb(None, "SELECT command_type, REPLACE(REPLACE(CONVERT(argument USING ascii), '\\n', ' '), "
                          "'\\t', ' ') FROM mysql.general_log WHERE thread_id = %s AND command_type NOT IN "
                          "('Connect', 'Quit') ORDER BY event_time" % ids[0][0])
     return [(r[0], r[1] if len(r) > 1 else "") for r in rows]
