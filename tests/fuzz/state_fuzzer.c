@@ -18,12 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void release(struct fca_state *s)
 {
-	for (size_t i = 0; i < s->noutbox; i++)
-		free(s->outbox[i].details_json);
-	free(s->gens);
-	free(s->transitions);
-	free(s->outbox);
-	memset(s, 0, sizeof(*s));
+	fca_state_dispose(s);
 }
 
 static void check_facts(const char *line)
@@ -53,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != FCA_OK) {
 		if (r != FCA_EINVALID && r != FCA_ENOMEM)
 			abort();
-		if (a.gens || a.transitions || a.outbox || a.ngens || a.ntransitions || a.noutbox)
+		if (a.gens || a.transitions || a.outbox || a.row_facts || a.ngens || a.ntransitions || a.noutbox ||
+		    a.nrow_facts)
 			abort(); /* a failed parse leaves nothing behind */
 		return 0;
 	}

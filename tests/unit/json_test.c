@@ -17,12 +17,7 @@
 /* Local stand-in for fca_state_dispose (src/model/state.c is written elsewhere). */
 static void state_free(struct fca_state *s)
 {
-	for (size_t i = 0; i < s->noutbox; i++)
-		free(s->outbox[i].details_json);
-	free(s->gens);
-	free(s->transitions);
-	free(s->outbox);
-	memset(s, 0, sizeof(*s));
+	fca_state_dispose(s);
 }
 
 #define SHA_A "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
