@@ -986,6 +986,26 @@ struct issued_scan {
 	void *ctx;
 };
 
+static int two_digits(const char *p)
+{
+	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
+/* A DATETIME as the server sends it ("YYYY-MM-DD HH:MM:SS", a fraction after it ignored), read as
+ * UTC seconds (Fleet writes not_valid_after in UTC); INT64_MIN for anything else, which is never
+ * live. Read here rather than by TIMESTAMPDIFF on the server, whose core the scan shares. */
+static int64_t datetime_seconds(const char *t, unsigned long n)
+{
+	int c, y, mo, d, h, mi, sec;
+
+	if (n < 19 || (n > 19 && t[19] != '.') || t[4] != '-' || t[7] != '-' || t[10] != ' ' || t[13] != ':' ||
+	    t[16] != ':' || (c = two_digits(t)) < 0 || (y = two_digits(t + 2)) < 0 || (mo = two_digits(t + 5)) < 1 ||
+	    mo > 12 || (d = two_digits(t + 8)) < 1 || d > 31 || (h = two_digits(t + 11)) < 0 || h > 23 ||
+	    (mi = two_digits(t + 14)) < 0 || mi > 59 || (sec = two_digits(t + 17)) < 0 || sec > 59)
+		return INT64_MIN;
+	return fca_time_from_utc(c * 100 + y, mo, d, h, mi, sec);
+}
+
 static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 {
 	const struct issued_scan *sc = ctx;
@@ -997,7 +1017,7 @@ static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 	ir.name = row[1] ? row[1] : "";
 	ir.has_host_id = row[2] != NULL;
 	ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
-	ir.not_valid_after = row[3] ? strtoll(row[3], NULL, 10) : 0;
+	ir.not_valid_after = row[3] ? datetime_seconds(row[3], lens[3]) : 0;
 	ir.revoked = row[4] && strcmp(row[4], "0") != 0;
 	ir.pem = row[5] ? row[5] : "";
 	ir.pem_len = row[5] ? lens[5] : 0;
@@ -1006,7 +1026,7 @@ static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 
 int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_live_after, fca_issued_cb cb, void *ctx)
 {
-	/* zone-free: not_valid_after is compared with UTC text and converted from a UTC literal */
+	/* zone-free: not_valid_after (a DATETIME) is compared with UTC text and read as text */
 	const struct sql_op op = {
 	    .what = "reading issued certificates", .table = table, .privilege = "SELECT", .zone_free = 1};
 	struct issued_scan sc = {table, cb, ctx};
@@ -1019,9 +1039,7 @@ int fca_store_scan_issued(struct fca_store *s, const char *table, int64_t only_l
 	if ((r = fca_store_probe_table(s, table)) != 0 || (r = ensure_schema(s)) != 0)
 		return r;
 	fca_buf_init_fixed(&sql, sqlbuf, sizeof(sqlbuf));
-	fca_buf_printf(&sql,
-		       "SELECT serial, name, %s, TIMESTAMPDIFF(SECOND, '1970-01-01 00:00:00', not_valid_after), "
-		       "revoked, certificate_pem FROM %s",
+	fca_buf_printf(&sql, "SELECT serial, name, %s, not_valid_after, revoked, certificate_pem FROM %s",
 		       table_has_host_id(s, table) ? "host_id" : "NULL", table);
 	if (only_live_after > 0) {
 		/* not_valid_after is a DATETIME holding UTC (as Fleet writes it): compare and convert it
