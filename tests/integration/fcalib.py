@@ -81,6 +81,19 @@ def env_for(db, key=FIXTURE_KEY, now=REFERENCE_NOW, **extra):
     return env
 
 
+# Every CA at generation 1: what a first apply adopts and a second finds converged.
+CONVERGED_YAML = ("version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
+                  "  conditional_access: {generation: 1}\n  conditional_access_idp: {generation: 1}\n")
+
+
+def write_file(directory, name, text):
+    """Writes text to directory/name; returns the path."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def run(args, env, check_rc=None, timeout=120):
     p = subprocess.run([FLEETCA] + list(args), env=env, capture_output=True, timeout=timeout)
     res = (p.returncode, p.stdout.decode(), p.stderr.decode())

@@ -4,26 +4,18 @@ one (default_properties = fips=yes) it must take the cipher from a provider, and
 gives it (the FIPS provider is not installed here, as on most hosts that copy such a configuration)
 every command fails closed: exit 1, a message that names the configuration and what to do, and not
 one row or activity changed. A real OPENSSL_CONF file, the real binary, a real server."""
-import os
 import tempfile
 
-from fcalib import Failures, env_for, expect, fleetca_activities, new_db, run, table_fingerprint
+from fcalib import (CONVERGED_YAML, Failures, env_for, expect, fleetca_activities, new_db, run, table_fingerprint,
+                    write_file)
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-osslconf-")
-FIPS_CONF = os.path.join(TMP, "fips.cnf")
-with open(FIPS_CONF, "w") as f:
-    f.write("openssl_conf = openssl_init\n[openssl_init]\nalg_section = algorithm_sect\n"
-            "[algorithm_sect]\ndefault_properties = fips=yes\n")
-CONVERGED = os.path.join(TMP, "converged.yml")
-with open(CONVERGED, "w") as f:
-    f.write("version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
-            "  conditional_access: {generation: 1}\n  conditional_access_idp: {generation: 1}\n")
-STAGE = os.path.join(TMP, "stage.yml")
-with open(STAGE, "w") as f:
-    f.write("version: 1\npolicy: {min_overlap: 7d}\ncas:\n"
-            "  conditional_access_idp: {generation: 2, stage: staged}\n")
-
+FIPS_CONF = write_file(TMP, "fips.cnf", "openssl_conf = openssl_init\n[openssl_init]\nalg_section = algorithm_sect\n"
+                       "[algorithm_sect]\ndefault_properties = fips=yes\n")
+CONVERGED = write_file(TMP, "converged.yml", CONVERGED_YAML)
+STAGE = write_file(TMP, "stage.yml", "version: 1\npolicy: {min_overlap: 7d}\ncas:\n"
+                   "  conditional_access_idp: {generation: 2, stage: staged}\n")
 
 def refused(args, env, db, what):
     before = (table_fingerprint(db), len(fleetca_activities(db)))

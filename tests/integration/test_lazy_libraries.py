@@ -9,18 +9,13 @@ import shutil
 import subprocess
 import tempfile
 
-from fcalib import Failures, env_for, expect, new_db, run
+from fcalib import CONVERGED_YAML, Failures, env_for, expect, new_db, run, write_file
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-lazy-")
-CONVERGED = os.path.join(TMP, "converged.yml")
-with open(CONVERGED, "w") as f:
-    f.write("version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
-            "  conditional_access: {generation: 1}\n  conditional_access_idp: {generation: 1}\n")
-API = os.path.join(TMP, "api.yml")
-with open(API, "w") as f:
-    f.write("version: 1\npolicy: {min_overlap: 7d}\nactivities: {sink: api}\ncas:\n"
-            "  conditional_access_idp: {generation: 2, stage: staged}\n")
+CONVERGED = write_file(TMP, "converged.yml", CONVERGED_YAML)
+API = write_file(TMP, "api.yml", "version: 1\npolicy: {min_overlap: 7d}\nactivities: {sink: api}\ncas:\n"
+                 "  conditional_access_idp: {generation: 2, stage: staged}\n")
 BROKEN = os.path.join(TMP, "broken-libs")
 os.mkdir(BROKEN)
 for soname in ("libgit2.so.1.5", "libcurl.so.4"):

@@ -4,22 +4,16 @@ rows and the state document (no SET, no lock, no write). A run that writes pins 
 before its first statement that reads or writes a time in the session's zone: the SET comes before
 the lock, the transaction and every INSERT, so renew_at and created_at are UTC whatever the
 server's zone (test_mysql_server covers the values themselves, in a daylight-saving zone)."""
-import os
 import tempfile
 
-from fcalib import Failures, env_for, expect, mariadb, new_db, run
+from fcalib import CONVERGED_YAML, Failures, env_for, expect, mariadb, new_db, run, write_file
 
 T = Failures()
 TMP = tempfile.mkdtemp(prefix="fca-trips-")
-CONVERGED = os.path.join(TMP, "converged.yml")
-with open(CONVERGED, "w") as f:
-    f.write("version: 1\ncas:\n  apple_scep: {generation: 1}\n  host_identity: {generation: 1}\n"
-            "  conditional_access: {generation: 1}\n  conditional_access_idp: {generation: 1}\n")
-STAGE = os.path.join(TMP, "stage.yml")
-with open(STAGE, "w") as f:
-    f.write("version: 1\npolicy: {min_overlap: 7d}\ncas:\n  apple_scep: {generation: 1}\n"
-            "  host_identity: {generation: 1}\n  conditional_access: {generation: 1}\n"
-            "  conditional_access_idp: {generation: 2, stage: staged}\n")
+CONVERGED = write_file(TMP, "converged.yml", CONVERGED_YAML)
+STAGE = write_file(TMP, "stage.yml", CONVERGED_YAML.replace("conditional_access_idp: {generation: 1}",
+                                                            "conditional_access_idp: {generation: 2, stage: staged}")
+                   .replace("cas:", "policy: {min_overlap: 7d}\ncas:"))
 
 
 def statements(db, args, env):
