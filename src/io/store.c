@@ -822,11 +822,6 @@ int fca_store_insert(struct fca_store *s, const char *name, const unsigned char 
 	int r = FCA_ERROR;
 
 	fca_crypto_md5_hex(md5, value, len);
-	if (strlen(md5) != 32) /* no MD5 on this host: never write a garbage md5_checksum */
-		return fca_error_set(FCA_ERROR,
-				     "%s: cannot compute the MD5 checksum Fleet's cache needs (is MD5 "
-				     "disabled by a FIPS configuration without the default provider?)",
-				     name);
 	memset(b, 0, sizeof(b));
 	bind(&b[0], MYSQL_TYPE_STRING, name, &name_len);
 	bind(&b[1], MYSQL_TYPE_BLOB, value, &vlen);
@@ -986,24 +981,18 @@ struct issued_scan {
 	void *ctx;
 };
 
-static int two_digits(const char *p)
+/* A DATETIME as the server sends it ("YYYY-MM-DD HH:MM:SS"), read as UTC seconds (Fleet writes
+ * not_valid_after in UTC); INT64_MIN for anything else, which is never live. Read here rather than
+ * by TIMESTAMPDIFF on the server, whose core the scan shares. */
+static int64_t datetime_seconds(const char *t)
 {
-	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
-}
+	int64_t v;
 
-/* A DATETIME as the server sends it ("YYYY-MM-DD HH:MM:SS", a fraction after it ignored), read as
- * UTC seconds (Fleet writes not_valid_after in UTC); INT64_MIN for anything else, which is never
- * live. Read here rather than by TIMESTAMPDIFF on the server, whose core the scan shares. */
-static int64_t datetime_seconds(const char *t, unsigned long n)
-{
-	int c, y, mo, d, h, mi, sec;
-
-	if (n < 19 || (n > 19 && t[19] != '.') || t[4] != '-' || t[7] != '-' || t[10] != ' ' || t[13] != ':' ||
-	    t[16] != ':' || (c = two_digits(t)) < 0 || (y = two_digits(t + 2)) < 0 || (mo = two_digits(t + 5)) < 1 ||
-	    mo > 12 || (d = two_digits(t + 8)) < 1 || d > 31 || (h = two_digits(t + 11)) < 0 || h > 23 ||
-	    (mi = two_digits(t + 14)) < 0 || mi > 59 || (sec = two_digits(t + 17)) < 0 || sec > 59)
+	if (fca_time_parse(&v, t) != FCA_OK) {
+		fca_error_clear();
 		return INT64_MIN;
-	return fca_time_from_utc(c * 100 + y, mo, d, h, mi, sec);
+	}
+	return v;
 }
 
 static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
@@ -1017,7 +1006,7 @@ static int issued_row(void *ctx, MYSQL_ROW row, const unsigned long *lens)
 	ir.name = row[1] ? row[1] : "";
 	ir.has_host_id = row[2] != NULL;
 	ir.host_id = row[2] ? strtoull(row[2], NULL, 10) : 0;
-	ir.not_valid_after = row[3] ? datetime_seconds(row[3], lens[3]) : 0;
+	ir.not_valid_after = row[3] ? datetime_seconds(row[3]) : 0;
 	ir.revoked = row[4] && strcmp(row[4], "0") != 0;
 	ir.pem = row[5] ? row[5] : "";
 	ir.pem_len = row[5] ? lens[5] : 0;
