@@ -189,17 +189,6 @@ static int alloc_array(void **out, size_t n, size_t size)
 	return FCA_OK;
 }
 
-static void free_parts(struct fca_state *s)
-{
-	for (size_t i = 0; s->outbox && i < s->noutbox; i++)
-		free(s->outbox[i].details_json);
-	free(s->gens);
-	free(s->transitions);
-	free(s->outbox);
-	free(s->row_facts);
-	memset(s, 0, sizeof(*s));
-}
-
 static int parse_gen(struct fca_state_gen *g, const json_t *o, size_t i)
 {
 	static const char *const keys[] = {"ca",	   "generation", "sha256", "created_at", "staged_at",
@@ -525,7 +514,7 @@ int fca_state_parse(struct fca_state *out, const char *json, size_t len)
 	memset(&s, 0, sizeof(s));
 	r = FCA_OK;
 out:
-	free_parts(&s);
+	fca_state_dispose(&s);
 	json_decref(root);
 	return r;
 }
