@@ -99,9 +99,8 @@ int fca_crypto_server_key(struct fca_secret *aes_key, const struct fca_secret *s
  * The deprecated calls are confined to the two functions below.
  */
 static struct {
-	const EVP_CIPHER *gcm;
-	EVP_CIPHER *gcm_owned; /* what was duplicated or fetched */
-	int fetched;	       /* gcm is the provider's */
+	EVP_CIPHER *gcm; /* duplicated or fetched, kept for the process */
+	int fetched;	 /* gcm is the provider's */
 } algs;
 
 static const EVP_CIPHER *gcm_cipher(void)
@@ -112,16 +111,16 @@ static const EVP_CIPHER *gcm_cipher(void)
 	if (!EVP_default_properties_is_fips_enabled(NULL)) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-		algs.gcm_owned = EVP_CIPHER_meth_dup(EVP_aes_256_gcm());
+		algs.gcm = EVP_CIPHER_meth_dup(EVP_aes_256_gcm());
 #pragma GCC diagnostic pop
 	}
 #endif
-	if (!algs.gcm_owned) {
+	if (!algs.gcm) {
 		ERR_clear_error();
-		algs.gcm_owned = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-		algs.fetched = algs.gcm_owned != NULL;
+		algs.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+		algs.fetched = algs.gcm != NULL;
 	}
-	return algs.gcm = algs.gcm_owned;
+	return algs.gcm;
 }
 
 /* The error when AES-256-GCM cannot be had: what, and what to do. */
@@ -156,6 +155,7 @@ int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key,
 		       const char *asset)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
+	const EVP_CIPHER *gcm;
 	int r = FCA_ERROR, n = 0, fin = 0;
 	size_t ct_len;
 
@@ -175,11 +175,11 @@ int fca_crypto_decrypt(struct fca_secret *out, const struct fca_secret *aes_key,
 		r = fca_error_set(FCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!gcm_cipher()) {
+	if (!(gcm = gcm_cipher())) {
 		r = gcm_unavailable(asset);
 		goto out;
 	}
-	OSSL_GUARD(EVP_DecryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, asset);
+	OSSL_GUARD(EVP_DecryptInit_ex(ctx, gcm, NULL, NULL, NULL) == 1, asset);
 	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, asset);
 	OSSL_GUARD(EVP_DecryptInit_ex(ctx, NULL, NULL, aes_key->data, in) == 1, asset);
 	OSSL_GUARD(EVP_DecryptUpdate(ctx, out->data, &n, in + FCA_GCM_NONCE, (int)ct_len) == 1, asset);
@@ -207,6 +207,7 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 		       size_t len)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
+	const EVP_CIPHER *gcm;
 	unsigned char *buf = NULL;
 	int r = FCA_ERROR, n = 0, fin = 0;
 
@@ -222,11 +223,11 @@ int fca_crypto_encrypt(unsigned char **out, size_t *out_len, const struct fca_se
 	if ((r = fca_crypto_random(buf, FCA_GCM_NONCE)) != 0)
 		goto out;
 	r = FCA_ERROR;
-	if (!gcm_cipher()) {
+	if (!(gcm = gcm_cipher())) {
 		r = gcm_unavailable("AES-GCM encryption");
 		goto out;
 	}
-	OSSL_GUARD(EVP_EncryptInit_ex(ctx, gcm_cipher(), NULL, NULL, NULL) == 1, "AES-GCM encryption");
+	OSSL_GUARD(EVP_EncryptInit_ex(ctx, gcm, NULL, NULL, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, FCA_GCM_NONCE, NULL) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_EncryptInit_ex(ctx, NULL, NULL, aes_key->data, buf) == 1, "AES-GCM encryption");
 	OSSL_GUARD(EVP_EncryptUpdate(ctx, buf + FCA_GCM_NONCE, &n, in, (int)len) == 1, "AES-GCM encryption");
