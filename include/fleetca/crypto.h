@@ -70,12 +70,27 @@ struct fca_ca_spec {
 };
 
 /*
+ * An RSA key being generated in the background: `searches` independent OpenSSL key generations on
+ * threads of their own (0: one per CPU this process may use, at most 4), the first key found kept
+ * and the other searches stopped. Start it as soon as a key will be needed; fca_crypto_generate_ca
+ * waits for it. If no thread can be started the key is generated later, on the caller's thread.
+ */
+struct fca_keygen;
+int fca_crypto_keygen_start(struct fca_keygen **kg, int bits, int searches) FCA_MUST_USE;
+/* How many searches are running (0 for NULL, or when no thread could be started). */
+int fca_crypto_keygen_searches(const struct fca_keygen *kg);
+/* Stops the searches, waits for them, and frees kg and any key it holds; NULL is fine. */
+void fca_crypto_keygen_free(struct fca_keygen *kg);
+
+/*
  * Generates an RSA key and a self-signed CA certificate in Fleet's shape (RSA, SHA-256,
  * CA:TRUE, Fleet's SKI, and an AKI keyIdentifier equal to it), with a random positive 128-bit serial. The key comes
- * back as PKCS#1 PEM in a secret buffer; the certificate PEM is malloc'd.
+ * back as PKCS#1 PEM in a secret buffer; the certificate PEM is malloc'd. The key is taken from
+ * `started` when it is generating a key of spec's size and its key was not taken yet (free it
+ * after), else generated here, the same way.
  */
 int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
-			   const struct fca_ca_spec *spec) FCA_MUST_USE;
+			   const struct fca_ca_spec *spec, struct fca_keygen *started) FCA_MUST_USE;
 /*
  * key: keep: a new self-signed CA certificate of spec (new subject, fresh random serial, its own
  * validity) on the key of old_cert, with old_cert's SKI bytes. The key must be old_cert's.

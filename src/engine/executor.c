@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleetca/crypto.h"
 #include "fleetca/engine.h"
 #include "fleetca/executor.h"
 #include "core/fault.h"
@@ -37,7 +38,7 @@ static int check_unchanged(struct fca_step_ctx *c)
 }
 
 static int execute_step(struct fca_store *s, const struct fca_secret *aes, const struct fca_observed *o,
-			const struct fca_step *st, const struct fca_apply_opts *opts)
+			const struct fca_step *st, const struct fca_apply_opts *opts, struct fca_keygen *kg)
 {
 	struct fca_step_ctx c;
 	int r, in_tx = 0;
@@ -50,6 +51,7 @@ static int execute_step(struct fca_store *s, const struct fca_secret *aes, const
 	c.opts = opts;
 	c.def = fca_catalog_get(st->ca);
 	c.ca = &o->cas[st->ca];
+	c.keygen = kg;
 	fca_state_init(&c.state);
 	for (int sl = 0; sl < FCA_SLOT_COUNT; sl++)
 		for (int k = 0; k < 2; k++)
@@ -107,6 +109,12 @@ out:
 	fca_asset_rows_dispose(&c.rows);
 	fca_state_dispose(&c.state);
 	return r;
+}
+
+/* A stage step that makes a new key (not key: keep). */
+static int needs_new_key(const struct fca_step *st)
+{
+	return st->kind == FCA_STEP_STAGE && !st->key_keep && st->key_bits > 0;
 }
 
 static int allowed(const struct fca_apply_opts *opts, const char *step_id)
@@ -168,7 +176,8 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 {
 	struct fca_observed *o = NULL;
 	struct fca_plan *p = NULL;
-	unsigned keys = 0; /* the CAs whose keys the observations under the lock check */
+	struct fca_keygen *kg = NULL; /* the next stage step's key, generated while the run locks and looks */
+	unsigned keys = 0;	      /* the CAs whose keys the observations under the lock check */
 	int r, locked = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -191,6 +200,11 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 				next = i;
 		if (next == SIZE_MAX)
 			break;
+		/* A new key takes most of a stage step: start it now, so that it is made while the lock
+		 * is taken and the rows are read again. Unused (the step did not run), it is dropped. */
+		if (!kg && needs_new_key(&p->steps[next]) &&
+		    (r = fca_crypto_keygen_start(&kg, p->steps[next].key_bits, 0)) != 0)
+			goto out;
 		if (!locked) {
 			/* Something to do: take the run's lock, then look again (keys checked), since
 			 * another run may have moved the rows while we waited. A converged run never
@@ -198,6 +212,9 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 			if ((r = fca_store_lock(s, opts->lock_timeout, &res->lock_holder)) != 0)
 				goto out;
 			locked = 1;
+			/* Every step writes, and its writes need the schema: read it now, while a key
+			 * may still be being made, not after. A failure here is reported by the write. */
+			(void)fca_store_schema(s);
 			keys = 1u << p->steps[next].ca;
 			continue;
 		}
@@ -211,7 +228,12 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 			r = fca_error_set(FCA_ERROR, "apply did not converge after %d steps", FCA_APPLY_MAX_DONE);
 			goto out;
 		}
-		if ((r = execute_step(s, aes_key, o, &p->steps[next], opts)) != 0)
+		r = execute_step(s, aes_key, o, &p->steps[next], opts, kg);
+		if (needs_new_key(&p->steps[next])) { /* spent, or made for a step that failed */
+			fca_crypto_keygen_free(kg);
+			kg = NULL;
+		}
+		if (r != FCA_OK)
 			goto out;
 		snprintf(res->done[res->ndone++], FCA_STEP_ID_MAX, "%s", p->steps[next].step_id);
 		keys = 0; /* the next observation checks the keys of the next step's CA, if there is one */
@@ -232,6 +254,7 @@ int fca_engine_apply(struct fca_store *s, const struct fca_secret *aes_key, cons
 	o = NULL;
 	r = FCA_OK;
 out:
+	fca_crypto_keygen_free(kg);
 	if (locked)
 		fca_store_unlock(s);
 	if (o)

@@ -189,7 +189,7 @@ int fca_engine__step_stage(struct fca_step_ctx *c)
 		r = stage_same_key(c, &spec, &pem, &pem_len, &kct, &kct_len);
 	} else {
 		/* The key exists only in a secret buffer, and only until it is encrypted. */
-		r = fca_crypto_generate_ca(&key, &pem, &pem_len, &spec);
+		r = fca_crypto_generate_ca(&key, &pem, &pem_len, &spec, c->keygen);
 		if (r == FCA_OK)
 			r = fca_crypto_encrypt(&kct, &kct_len, c->aes, key.data, key.len);
 		fca_secret_dispose(&key);

@@ -26,6 +26,7 @@ struct fca_step_ctx {
 	const struct fca_apply_opts *opts;
 	const struct fca_ca_def *def;
 	const struct fca_obs_ca *ca;
+	struct fca_keygen *keygen; /* stage: the key the executor started generating, or NULL */
 	char names[NAMES_PER_CA][FCA_ASSET_NAME_MAX];
 	const char *name_ptrs[NAMES_PER_CA];
 	struct fca_asset_rows rows;

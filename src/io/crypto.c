@@ -3,7 +3,12 @@
  * certificate facts fleetca reports, and CA generation with Fleet's parameters. OpenSSL errors are
  * translated here, once, into fca_error messages.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,7 @@
 #include <openssl/md5.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -943,10 +949,10 @@ out:
 	return r;
 }
 
-/* A self-signed CA certificate of spec on key k, as Fleet makes them (RSA, SHA-256, CA:TRUE with
- * pathlen 0, Fleet's SKI and AKI: docs/architecture.md), with a fresh random serial; ski NULL means
- * Fleet's SKI of the key. */
-static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec, const ASN1_OCTET_STRING *ski)
+/* The parts of a self-signed CA certificate of spec that do not depend on its key: version, a fresh
+ * random serial, subject and issuer, validity, basic constraints (CA:TRUE, pathlen 0) and key
+ * usage, as Fleet makes them (docs/architecture.md). */
+static int ca_cert_template(X509 **out, const struct fca_ca_spec *spec)
 {
 	const char *what = "building the CA certificate";
 	X509 *x = NULL;
@@ -968,16 +974,10 @@ static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec
 	r = FCA_ERROR;
 	OSSL_GUARD(X509_set_subject_name(x, name), what);
 	OSSL_GUARD(X509_set_issuer_name(x, name), what);
-	if ((r = set_validity(x, spec->not_before, spec->not_after, what)) != 0)
+	if ((r = set_validity(x, spec->not_before, spec->not_after, what)) != 0 ||
+	    (r = add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", what)) != 0 ||
+	    (r = add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign", what)) != 0)
 		goto out;
-	r = FCA_ERROR;
-	OSSL_GUARD(X509_set_pubkey(x, k), what);
-	if ((r = add_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", what)) != 0 ||
-	    (r = add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign", what)) != 0 ||
-	    (r = set_key_ids(x, ski, what)) != 0)
-		goto out;
-	r = FCA_ERROR;
-	OSSL_GUARD(X509_sign(x, k, EVP_sha256()), what);
 	*out = x;
 	x = NULL;
 	r = FCA_OK;
@@ -987,19 +987,217 @@ out:
 	return r;
 }
 
-int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
-			   const struct fca_ca_spec *spec)
+/* Puts key k into a template: the public key, Fleet's SKI and AKI (ski NULL means Fleet's SKI of
+ * the key), and the SHA-256 self-signature. */
+static int ca_cert_finish(X509 *x, EVP_PKEY *k, const ASN1_OCTET_STRING *ski)
 {
+	const char *what = "building the CA certificate";
+	int r = FCA_ERROR;
+
+	OSSL_GUARD(X509_set_pubkey(x, k), what);
+	if ((r = set_key_ids(x, ski, what)) != 0)
+		goto out;
+	r = FCA_ERROR;
+	OSSL_GUARD(X509_sign(x, k, EVP_sha256()), what);
+	r = FCA_OK;
+out:
+	return r;
+}
+
+/* A self-signed CA certificate of spec on key k, with a fresh random serial; ski NULL means Fleet's
+ * SKI of the key. */
+static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec, const ASN1_OCTET_STRING *ski)
+{
+	int r;
+
+	if ((r = ca_cert_template(out, spec)) != 0)
+		return r;
+	if ((r = ca_cert_finish(*out, k, ski)) != 0) {
+		X509_free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
+/*
+ * RSA key generation, in the background. A key is a random search for two primes: 60 to 700 ms at
+ * 2048 bits on one core here, and most of a stage step. Each of up to FCA_KEYGEN_MAX_SEARCHES threads
+ * (one per CPU this process may run on) runs a whole, independent OpenSSL key generation; the first
+ * key found is the key, and the generation callback stops the other searches. Every search draws
+ * its own randomness from OpenSSL's DRBG, so the key is one OpenSSL would have made alone; only the
+ * wait is shorter (the fastest of n searches, not one) and steadier. The executor starts the
+ * searches as soon as its plan has a stage step, so they also run while it takes the lock and looks
+ * at the rows again. The key stays in OpenSSL's memory (freed with RSA_free's clearing frees) until
+ * fca_crypto_generate_ca writes it into a secret buffer on the calling thread.
+ */
+#define FCA_KEYGEN_MAX_SEARCHES 4
+
+struct keygen_search {
+	struct fca_keygen *kg;
+	pthread_t thread;
+	int started;
+	EVP_PKEY *key;	  /* set by the search that found the first key */
+	char reason[256]; /* why a search failed (OpenSSL's words), when it was not stopped */
+};
+
+struct fca_keygen {
+	int bits;
+	int nsearches;
+	int joined;
+	int spent;	 /* its key was taken */
+	atomic_int done; /* 1 once a key exists or the generation was cancelled: the searches stop */
+	struct keygen_search searches[FCA_KEYGEN_MAX_SEARCHES];
+};
+
+/* OpenSSL calls this as a search goes; 0 stops it. */
+static int keygen_continue(EVP_PKEY_CTX *ctx)
+{
+	struct fca_keygen *kg = EVP_PKEY_CTX_get_app_data(ctx);
+
+	return !atomic_load_explicit(&kg->done, memory_order_relaxed);
+}
+
+static void *keygen_search_run(void *arg)
+{
+	struct keygen_search *ks = arg;
+	struct fca_keygen *kg = ks->kg;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k = NULL;
+	int expected = 0;
+
+	if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, kg->bits) == 1) {
+		EVP_PKEY_CTX_set_app_data(ctx, kg);
+		EVP_PKEY_CTX_set_cb(ctx, keygen_continue);
+		if (EVP_PKEY_generate(ctx, &k) == 1 &&
+		    atomic_compare_exchange_strong_explicit(&kg->done, &expected, 1, memory_order_acq_rel,
+							    memory_order_relaxed)) {
+			ks->key = k;
+			k = NULL;
+		}
+	}
+	if (!ks->key && !atomic_load(&kg->done))
+		snprintf(ks->reason, sizeof(ks->reason), "%s", ossl_reason());
+	ERR_clear_error();
+	EVP_PKEY_free(k); /* a key found after the first: not used */
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+/* The CPUs this process may run on (its affinity mask, so taskset and cpusets count), at least 1. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && (n = CPU_COUNT(&set)) > 0)
+		return n;
+	return 1;
+}
+
+int fca_crypto_keygen_start(struct fca_keygen **out, int bits, int searches)
+{
+	struct fca_keygen *kg;
+	sigset_t all, old;
+
+	*out = NULL;
+	if (bits < 2048 || bits > 8192)
+		return fca_error_set(FCA_EINVALID, "RSA key size %d is out of range (2048..8192)", bits);
+	if (searches <= 0)
+		searches = usable_cpus();
+	if (searches > FCA_KEYGEN_MAX_SEARCHES)
+		searches = FCA_KEYGEN_MAX_SEARCHES;
+	if (!(kg = calloc(1, sizeof(*kg))))
+		return fca_error_set(FCA_ENOMEM, "out of memory");
+	kg->bits = bits;
+	atomic_init(&kg->done, 0);
+	/* The searches take no signals: the main thread's handlers and interrupted calls stay its own. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (int i = 0; i < searches; i++) {
+		struct keygen_search *ks = &kg->searches[kg->nsearches];
+		ks->kg = kg;
+		if (pthread_create(&ks->thread, NULL, keygen_search_run, ks) != 0)
+			break; /* fewer searches; none at all: fca_crypto_generate_ca searches on its own thread */
+		ks->started = 1;
+		kg->nsearches++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	*out = kg;
+	return FCA_OK;
+}
+
+int fca_crypto_keygen_searches(const struct fca_keygen *kg)
+{
+	return kg ? kg->nsearches : 0;
+}
+
+static void keygen_join(struct fca_keygen *kg)
+{
+	if (kg->joined)
+		return;
+	for (int i = 0; i < kg->nsearches; i++)
+		pthread_join(kg->searches[i].thread, NULL);
+	kg->joined = 1;
+}
+
+void fca_crypto_keygen_free(struct fca_keygen *kg)
+{
+	if (!kg)
+		return;
+	atomic_store(&kg->done, 1);
+	keygen_join(kg);
+	for (int i = 0; i < kg->nsearches; i++)
+		EVP_PKEY_free(kg->searches[i].key);
+	free(kg);
+}
+
+/* Waits for kg's key and takes it; with no search running, searches on this thread. */
+static int keygen_take(EVP_PKEY **key, struct fca_keygen *kg)
+{
+	const char *what = "RSA key generation";
+	int r = FCA_ERROR;
+
+	*key = NULL;
+	if (kg->nsearches == 0) {
+		kg->spent = 1;
+		OSSL_GUARD(*key = EVP_RSA_gen((unsigned)kg->bits), what);
+		return FCA_OK;
+	}
+	keygen_join(kg);
+	for (int i = 0; i < kg->nsearches && !*key; i++) {
+		*key = kg->searches[i].key;
+		kg->searches[i].key = NULL;
+	}
+	kg->spent = 1;
+	if (*key)
+		return FCA_OK;
+	for (int i = 0; i < kg->nsearches; i++)
+		if (kg->searches[i].reason[0])
+			return fca_error_set(FCA_ERROR, "%s: EVP_PKEY_generate failed: %s", what,
+					     kg->searches[i].reason);
+	r = fca_error_set(FCA_ERROR, "%s: every search stopped without a key or a reason", what);
+out:
+	return r;
+}
+
+int fca_crypto_generate_ca(struct fca_secret *key_pem, char **cert_pem, size_t *cert_len,
+			   const struct fca_ca_spec *spec, struct fca_keygen *started)
+{
+	struct fca_keygen *own = NULL;
 	EVP_PKEY *k = NULL;
 	X509 *x = NULL;
 	int r = FCA_ERROR;
 
 	key_pem->data = NULL;
 	*cert_pem = NULL;
-	if (spec->key_bits < 2048 || spec->key_bits > 8192)
-		return fca_error_set(FCA_EINVALID, "RSA key size %d is out of range (2048..8192)", spec->key_bits);
-	OSSL_GUARD(k = EVP_RSA_gen((unsigned)spec->key_bits), "RSA key generation");
-	if ((r = build_ca_cert(&x, k, spec, NULL)) != 0 || (r = key_to_pem(key_pem, k)) != 0 ||
+	if (!started || started->spent || started->bits != spec->key_bits) {
+		if ((r = fca_crypto_keygen_start(&own, spec->key_bits, 0)) != 0)
+			return r;
+		started = own;
+	}
+	/* what does not need the key is done while the key is being found */
+	if ((r = ca_cert_template(&x, spec)) != 0 || (r = keygen_take(&k, started)) != 0 ||
+	    (r = ca_cert_finish(x, k, NULL)) != 0 || (r = key_to_pem(key_pem, k)) != 0 ||
 	    (r = cert_to_pem(cert_pem, cert_len, x)) != 0)
 		goto out;
 	r = FCA_OK;
@@ -1008,6 +1206,7 @@ out:
 		fca_secret_dispose(key_pem);
 	X509_free(x);
 	EVP_PKEY_free(k);
+	fca_crypto_keygen_free(own);
 	return r;
 }
 

@@ -195,9 +195,14 @@ def one_live_row_each(db):
     expect(not dups, "more than one live row for a name: %s" % dups)
 
 
-@T.case
-def two_applies_at_once():
+def two_applies_at_once(adopted_first):
+    """A second run while the first waits in its stage step: it gives up on the lock, changes nothing.
+    adopted_first: the adopt step has committed, so the second run's plan starts with the stage
+    step, and that run has started making its new key before it asked for the lock."""
     db = new_db("lock")
+    if adopted_first:
+        res = apply(db, T0, yaml=Y1)
+        expect(res[0] == 0 and "applied " + ADOPT in res[1], "adopt at generation 1: %s" % describe(res))
     proc, go = start_paused(db, T0, "before_commit:" + STAGE)
     try:
         cid = wait_paused(go, proc)
@@ -217,6 +222,16 @@ def two_applies_at_once():
     s = shape(db)
     expect(s["transitions"] == {ADOPT: 1, STAGE: 1}, "transitions: %s" % s["transitions"])
     expect(s["outbox"] == [ADOPT + "#0", STAGE + "#0"], "outbox: %s" % s["outbox"])
+
+
+@T.case
+def two_applies_at_once_from_the_start():
+    two_applies_at_once(adopted_first=False)
+
+
+@T.case
+def two_applies_at_once_the_second_making_a_key():
+    two_applies_at_once(adopted_first=True)
 
 
 def connection_dropped(point):

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -304,7 +305,7 @@ static void generated_ca_has_fleet_parameters(void **state)
 	spec.key_bits = 2048;
 	spec.not_before = now;
 	spec.not_after = now + (int64_t)10 * 365 * 86400;
-	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec), 0);
+	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec, NULL), 0);
 	assert_non_null(strstr((char *)key.data, "-----BEGIN RSA PRIVATE KEY-----"));
 	assert_int_equal(fca_crypto_cert_inspect(&ci, pem, len, now, "new"), 0);
 	assert_string_equal(ci.subject, "CN=Fleet,OU=SCEP CA,O=scep-ca,C=US");
@@ -333,6 +334,93 @@ static void generated_ca_has_fleet_parameters(void **state)
 	fca_secret_dispose(&key);
 }
 
+/* A 2048-bit CA certificate from kg (or its own key, as fca_crypto_generate_ca decides), checked to
+ * be on the key that comes back with it. */
+static void generate_checked(struct fca_secret *key, char **pem, size_t *len, struct fca_cert_info *ci,
+			     struct fca_keygen *kg)
+{
+	struct fca_ca_spec spec;
+	int64_t now = fca_time_from_utc(2026, 12, 6, 0, 0, 0);
+
+	memset(&spec, 0, sizeof(spec));
+	strcpy(spec.subject.cn, "Fleet");
+	spec.key_bits = 2048;
+	spec.not_before = now - 600;
+	spec.not_after = now + (int64_t)365 * 86400;
+	assert_int_equal(fca_crypto_generate_ca(key, pem, len, &spec, kg), 0);
+	assert_int_equal(fca_crypto_key_matches(key, *pem, *len, "new"), FCA_OK);
+	assert_int_equal(fca_crypto_cert_inspect(ci, *pem, *len, now, "new"), 0);
+	assert_string_equal(ci->key_type, "RSA");
+	assert_int_equal(ci->key_bits, 2048);
+}
+
+/*
+ * A key started in the background (as the executor starts it before it takes the lock) is the key
+ * of the certificate; once taken it is spent, and the next certificate gets a key of its own.
+ */
+static void background_key_is_the_certificates_and_is_used_once(void **state)
+{
+	struct fca_keygen *kg = NULL;
+	struct fca_secret key = FCA_SECRET_INIT, key2 = FCA_SECRET_INIT;
+	char *pem = NULL, *pem2 = NULL;
+	size_t len = 0, len2 = 0;
+	struct fca_cert_info ci, ci2;
+	(void)state;
+	assert_int_equal(fca_crypto_keygen_start(&kg, 2048, 3), 0);
+	assert_int_equal(fca_crypto_keygen_searches(kg), 3);
+	generate_checked(&key, &pem, &len, &ci, kg);
+	/* spent: a second certificate from the same kg has a different key */
+	generate_checked(&key2, &pem2, &len2, &ci2, kg);
+	assert_memory_not_equal(ci2.spki_sha256, ci.spki_sha256, 32);
+	assert_int_not_equal(fca_crypto_key_matches(&key, pem2, len2, "second"), FCA_OK);
+	fca_crypto_keygen_free(kg);
+	free(pem);
+	free(pem2);
+	fca_secret_dispose(&key);
+	fca_secret_dispose(&key2);
+}
+
+/* A key of another size than the certificate's is not used: the certificate gets its own. */
+static void background_key_of_another_size_is_not_used(void **state)
+{
+	struct fca_keygen *kg = NULL;
+	struct fca_secret key = FCA_SECRET_INIT;
+	char *pem = NULL;
+	size_t len = 0;
+	struct fca_cert_info ci;
+	(void)state;
+	assert_int_equal(fca_crypto_keygen_start(&kg, 3072, 1), 0);
+	assert_int_equal(fca_crypto_keygen_searches(kg), 1);
+	generate_checked(&key, &pem, &len, &ci, kg); /* asserts 2048 bits */
+	fca_crypto_keygen_free(kg);
+	free(pem);
+	fca_secret_dispose(&key);
+	/* out-of-range sizes are refused before any thread starts */
+	assert_int_equal(fca_crypto_keygen_start(&kg, 1024, 0), FCA_EINVALID);
+	assert_null(kg);
+	assert_non_null(strstr(fca_error_message(), "RSA key size 1024 is out of range (2048..8192)"));
+	fca_crypto_keygen_free(NULL);
+	assert_int_equal(fca_crypto_keygen_searches(NULL), 0);
+}
+
+/*
+ * A run that does not use its key (the lock was not granted, the step failed) stops the searches:
+ * an 8192-bit key takes tens of seconds to find here; freeing the generation right after starting
+ * it returns as soon as every search has seen the stop, well inside the bound below.
+ */
+static void unused_key_generation_stops_when_freed(void **state)
+{
+	struct fca_keygen *kg = NULL;
+	struct timespec t0, t1;
+	(void)state;
+	assert_int_equal(fca_crypto_keygen_start(&kg, 8192, 2), 0);
+	assert_int_equal(fca_crypto_keygen_searches(kg), 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fca_crypto_keygen_free(kg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+}
+
 /* Issue 8 item 8: a CA valid past 2038 (and past 2049, where X.509 switches to GeneralizedTime). */
 static void ca_valid_past_2038(void **state)
 {
@@ -349,7 +437,7 @@ static void ca_valid_past_2038(void **state)
 	spec.key_bits = 2048;
 	spec.not_before = now - 600;
 	spec.not_after = now + (int64_t)10 * 365 * 86400;
-	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec), 0);
+	assert_int_equal(fca_crypto_generate_ca(&key, &pem, &len, &spec, NULL), 0);
 	assert_int_equal(fca_crypto_cert_inspect(&ci, pem, len, now, "new"), 0);
 	assert_int_equal(ci.not_after, now + (int64_t)10 * 365 * 86400);
 	assert_true(ci.not_after > FCA_TIME_SQL_TIMESTAMP_MAX);
@@ -579,6 +667,9 @@ int main(void)
 	    cmocka_unit_test(fixture_certs_inspect_as_expected),
 	    cmocka_unit_test(fixture_keys_match_their_certs_and_not_others),
 	    cmocka_unit_test(generated_ca_has_fleet_parameters),
+	    cmocka_unit_test(background_key_is_the_certificates_and_is_used_once),
+	    cmocka_unit_test(background_key_of_another_size_is_not_used),
+	    cmocka_unit_test(unused_key_generation_stops_when_freed),
 	    cmocka_unit_test(ca_valid_past_2038),
 	    cmocka_unit_test(times_past_2038),
 	    cmocka_unit_test(fleet_ski_method_matches_fixture),
