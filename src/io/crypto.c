@@ -1023,9 +1023,9 @@ static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec
  * RSA key generation, in the background. A key is a random search for two primes: 60 to 700 ms at
  * 2048 bits on one core here, and most of a stage step. Each of up to FCA_KEYGEN_MAX_SEARCHES threads
  * (one per CPU this process may run on) runs a whole, independent OpenSSL key generation; the first
- * key found is the key, and the generation callback stops the other searches. Every search draws
- * its own randomness from OpenSSL's DRBG, so the key is one OpenSSL would have made alone; only the
- * wait is shorter (the fastest of n searches, not one) and steadier. The executor starts the
+ * key found is the key, and the generation callback stops the other searches. Every search is an
+ * ordinary OpenSSL key generation with its own randomness from OpenSSL's DRBG; only the wait is
+ * shorter (the fastest of n searches, not one) and steadier. The executor starts the
  * searches as soon as its plan has a stage step, so they also run while it takes the lock and looks
  * at the rows again. The key stays in OpenSSL's memory (freed with RSA_free's clearing frees) until
  * fca_crypto_generate_ca writes it into a secret buffer on the calling thread.
@@ -1035,7 +1035,6 @@ static int build_ca_cert(X509 **out, EVP_PKEY *k, const struct fca_ca_spec *spec
 struct keygen_search {
 	struct fca_keygen *kg;
 	pthread_t thread;
-	int started;
 	EVP_PKEY *key;	  /* set by the search that found the first key */
 	char reason[256]; /* why a search failed (OpenSSL's words), when it was not stopped */
 };
@@ -1118,7 +1117,6 @@ int fca_crypto_keygen_start(struct fca_keygen **out, int bits, int searches)
 		ks->kg = kg;
 		if (pthread_create(&ks->thread, NULL, keygen_search_run, ks) != 0)
 			break; /* fewer searches; none at all: fca_crypto_generate_ca searches on its own thread */
-		ks->started = 1;
 		kg->nsearches++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
