@@ -16,11 +16,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void release(struct fca_state *s)
-{
-	fca_state_dispose(s);
-}
-
 static void check_facts(const char *line)
 {
 	static struct fca_cert_info a, b;
@@ -68,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_facts(a.row_facts[i]);
 	free(one);
 	free(two);
-	release(&a);
-	release(&b);
+	fca_state_dispose(&a);
+	fca_state_dispose(&b);
 	return 0;
 }

@@ -14,12 +14,6 @@
 #include "fleetca/state.h"
 #include "fleetca/timeutil.h"
 
-/* Local stand-in for fca_state_dispose (src/model/state.c is written elsewhere). */
-static void state_free(struct fca_state *s)
-{
-	fca_state_dispose(s);
-}
-
 #define SHA_A "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 #define SHA_B "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -75,7 +69,7 @@ static void expect_profiles_dropped(const char *tail)
 	assert_string_equal(out, good);
 	assert_int_equal(len, strlen(good));
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 	free(doc);
 }
 
@@ -129,7 +123,7 @@ static void test_parse_fields(void **st)
 	assert_string_equal(
 	    s.outbox[0].details_json,
 	    "{\"ca\":\"apple_scep\",\"generation\":2,\"source\":{\"commit\":\"0123\",\"ref\":\"main\"}}");
-	state_free(&s);
+	fca_state_dispose(&s);
 }
 
 static void test_round_trip_identical(void **st)
@@ -144,7 +138,7 @@ static void test_round_trip_identical(void **st)
 	assert_int_equal(len, strlen(good));
 	assert_string_equal(out, good);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 }
 
 /* Issue 8 item 2: signed_at (a generation signed; a rollback keeps it) round-trips; a document
@@ -167,12 +161,12 @@ static void test_signed_at(void **st)
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, doc);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 
 	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
 	assert_int_equal(s.gens[1].signed_at, 0);
 	assert_false(fca_state_gen_signed(&s, &s.gens[1])); /* staged only: never signed */
-	state_free(&s);
+	fca_state_dispose(&s);
 }
 
 /* Issue 8 item 8: times past 2038 (int64 seconds) parse and serialize unchanged. */
@@ -198,7 +192,7 @@ static void test_times_past_2038(void **st)
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, doc);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 }
 
 /* A non-canonical spelling (order, spaces, time offset) comes back canonical. */
@@ -222,7 +216,7 @@ static void test_canonicalizes(void **st)
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, want);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 }
 
 /* A state built in memory serializes; its details text is stored compact and sorted. */
@@ -252,7 +246,7 @@ static void test_serialize_built(void **st)
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
-	state_free(&back);
+	fca_state_dispose(&back);
 
 	/* details must be an object */
 	free(ob.details_json);
@@ -397,14 +391,14 @@ static void test_history(void **st)
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, doc);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 	free(doc);
 	/* no history: no "history" key, so such a document keeps its bytes */
 	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, good);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 
 	expect_history_rejected("\"history\":[{\"ca\":\"nope\",\"generations\":1,\"max_generation\":1,"
 				"\"newest_at\":null,\"oldest_at\":null,\"transitions\":0}],",
@@ -480,7 +474,7 @@ static void test_reject_too_big(void **st)
 	assert_non_null(strstr(fca_error_message(), "at most 1048576"));
 	/* the same bytes within the limit are fine (trailing whitespace) */
 	assert_int_equal(fca_state_parse(&s, buf, n - 1), FCA_OK);
-	state_free(&s);
+	fca_state_dispose(&s);
 	free(buf);
 }
 
@@ -512,7 +506,7 @@ static void test_reject_too_many(void **st)
 	}
 	assert_int_equal(fca_state_parse(&s, buf, off), FCA_OK);
 	assert_int_equal(s.ntransitions, FCA_STATE_MAX_TRANSITIONS);
-	state_free(&s);
+	fca_state_dispose(&s);
 
 	/* duplicate step ids */
 	assert_int_equal(
@@ -571,14 +565,14 @@ static void test_row_facts(void **st)
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_string_equal(out, doc);
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 
 	assert_int_equal(fca_state_parse(&s, good, strlen(good)), FCA_OK);
 	assert_int_equal(s.nrow_facts, 0);
 	assert_int_equal(fca_state_serialize(&out, &len, &s), FCA_OK);
 	assert_null(strstr(out, "row_facts"));
 	free(out);
-	state_free(&s);
+	fca_state_dispose(&s);
 
 	/* more lines than the document keeps, or not strings: refused */
 	many = malloc(64 * (FCA_STATE_MAX_FACTS + 2) + 256);
